@@ -1,0 +1,252 @@
+//! The command line: clap definitions and the headless commands, one file
+//! per command group. Every command works on a [`Context`] — config, mode
+//! (sandbox or live), store location, template catalog — built once from
+//! the global flags.
+
+mod campaign;
+mod consent;
+mod template;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::consent::Store;
+use crate::template::Catalog;
+
+/// bote: consent-first WhatsApp campaigns from the terminal.
+///
+/// Without a token bote runs in SANDBOX mode: a local Cloud API simulator,
+/// a sandbox store seeded from the sample data, nothing leaves the machine.
+#[derive(Debug, Parser)]
+#[command(name = "bote", version, about, long_about = None)]
+pub struct Cli {
+    /// Config file (default: $BOTE_CONFIG, ./bote.toml, then the platform config dir).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Store directory (default: $BOTE_STORE, [store] path, the platform data dir).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// Template directory (default: [templates] dir, else the built-in templates).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Force sandbox mode even when a token is configured.
+    #[arg(long, global = true)]
+    pub sandbox: bool,
+    /// More log output on stderr (-v info, -vv debug); never in the TUI.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// The command; none opens the operator's view of the sample campaign.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The consent store: import, browse, revoke.
+    #[command(subcommand)]
+    Consent(consent::ConsentCmd),
+    /// The template catalog.
+    #[command(subcommand)]
+    Template(template::TemplateCmd),
+    /// Campaigns: plan (dry run).
+    #[command(subcommand)]
+    Campaign(campaign::CampaignCmd),
+}
+
+/// Exit codes (product contract).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything done.
+    Ok = 0,
+    /// An error.
+    Error = 1,
+    /// Wrong usage (clap uses 2 too).
+    Usage = 2,
+    /// Partially done: some rows rejected, some recipients failed or unknown.
+    Partial = 3,
+    /// Refused: consent, role, tier or confirmation.
+    Refused = 4,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(e as u8)
+    }
+}
+
+/// An operation bote will not do (exit code 4).
+#[derive(Debug, thiserror::Error)]
+#[error("refused: {0}")]
+pub struct Refused(pub String);
+
+/// Sandbox or live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Local simulator; nothing leaves the machine.
+    Sandbox,
+    /// The real Cloud API.
+    Live,
+}
+
+/// What every command needs.
+#[derive(Debug)]
+pub struct Context {
+    /// The configuration.
+    pub config: Config,
+    /// Where the config came from.
+    pub config_path: Option<PathBuf>,
+    /// Sandbox or live.
+    pub mode: Mode,
+    /// The store directory.
+    pub store_dir: PathBuf,
+    /// Whether the store dir is the default sandbox one (seeded on first use).
+    pub default_sandbox_store: bool,
+    /// Template directory.
+    pub templates_dir: PathBuf,
+}
+
+/// The sample consent export, compiled in so the sandbox works anywhere.
+const SAMPLE_CONSENTS: &[u8] = include_bytes!("../../sample-data/einwilligungen.csv");
+
+impl Context {
+    /// Resolves config, mode and paths from the global flags.
+    pub fn new(cli: &Cli) -> Result<Self> {
+        let config_path = crate::paths::config_file(cli.config.as_deref())
+            .map_err(|p| anyhow::anyhow!("config file {} does not exist", p.display()))?;
+        let config = match &config_path {
+            Some(p) => Config::load(p)?,
+            None => Config::default(),
+        };
+        let has_token = std::env::var_os(&config.api.token_env).is_some_and(|v| !v.is_empty())
+            || config.api.token_file.as_ref().is_some_and(|p| p.is_file());
+        let mode = if cli.sandbox || !has_token {
+            Mode::Sandbox
+        } else {
+            Mode::Live
+        };
+        let explicit = cli.store.is_some() || std::env::var_os("BOTE_STORE").is_some();
+        let store_dir = crate::paths::store_dir(
+            cli.store.as_deref(),
+            config.store.path.as_deref(),
+            mode == Mode::Sandbox,
+        );
+        let templates_dir = cli
+            .templates
+            .clone()
+            .unwrap_or_else(|| config.templates.dir.clone());
+        Ok(Self {
+            config,
+            config_path,
+            mode,
+            store_dir,
+            default_sandbox_store: mode == Mode::Sandbox && !explicit,
+            templates_dir,
+        })
+    }
+
+    /// Opens the store; the default sandbox store is seeded with the sample
+    /// consents the first time.
+    pub fn open_store(&self) -> Result<Store> {
+        let store = Store::open(&self.store_dir)?;
+        if self.default_sandbox_store && store.contact_count() == 0 {
+            self.seed(&store)
+                .context("seeding the sandbox store with the sample consents")?;
+        }
+        Ok(store)
+    }
+
+    fn seed(&self, store: &Store) -> Result<()> {
+        let seed = self.store_dir.join("sample-consents.csv");
+        std::fs::write(&seed, SAMPLE_CONSENTS)?;
+        let opts = crate::consent::import::ImportOptions {
+            source: Some("sandbox-sample".into()),
+            dry_run: false,
+            actor: crate::consent::current_actor(),
+            now: chrono::Utc::now(),
+        };
+        let result =
+            crate::consent::import::import(store, &self.config, &seed, &opts, None, &|_, _| {});
+        std::fs::remove_file(&seed)?;
+        result?;
+        store.flush()?;
+        Ok(())
+    }
+
+    /// The template catalog: the template dir if present, else the built-in one.
+    pub fn catalog(&self) -> Result<Catalog> {
+        Ok(Catalog::load_or_embedded(&self.templates_dir)?)
+    }
+
+    /// A one-line banner naming the mode, for every human-readable output.
+    pub fn banner(&self) -> String {
+        match self.mode {
+            Mode::Sandbox => format!(
+                "SANDBOX — local simulator, nothing leaves this machine (store: {})",
+                self.store_dir.display()
+            ),
+            Mode::Live => format!(
+                "LIVE — {} phone number {} (store: {})",
+                self.config.api.base_url,
+                self.config.api.phone_number_id,
+                self.store_dir.display()
+            ),
+        }
+    }
+}
+
+/// Sets up logging: stderr for headless commands, by verbosity.
+pub fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BOTE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("bote={level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Runs the parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> Result<Exit> {
+    let ctx = Context::new(&cli)?;
+    match cli.command {
+        Some(Command::Consent(cmd)) => consent::run(&ctx, cmd),
+        Some(Command::Template(cmd)) => template::run(&ctx, cmd),
+        Some(Command::Campaign(cmd)) => campaign::run(&ctx, cmd),
+        None => campaign::sample(&ctx),
+    }
+}
+
+/// Maps an error to its exit code.
+pub fn exit_code_for(err: &anyhow::Error) -> Exit {
+    if err.downcast_ref::<Refused>().is_some() {
+        Exit::Refused
+    } else {
+        Exit::Error
+    }
+}
+
+/// Whether colours are welcome on this stream (NO_COLOR, not a terminal).
+pub fn use_color(stream_is_terminal: bool) -> bool {
+    stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
