@@ -433,6 +433,43 @@ impl Default for RolesConfig {
     }
 }
 
+/// What a user may do (G12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// May look.
+    Viewer,
+    /// May import and send.
+    Operator,
+    /// May do everything, including erasure and restores.
+    Admin,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Viewer => "viewer",
+            Self::Operator => "operator",
+            Self::Admin => "admin",
+        })
+    }
+}
+
+impl RolesConfig {
+    /// The highest role `user` has; `*` in a list matches everyone.
+    pub fn role_of(&self, user: &str) -> Option<Role> {
+        let has = |list: &[String]| list.iter().any(|u| u == "*" || u == user);
+        if has(&self.admin) {
+            Some(Role::Admin)
+        } else if has(&self.operator) {
+            Some(Role::Operator)
+        } else if has(&self.viewer) {
+            Some(Role::Viewer)
+        } else {
+            None
+        }
+    }
+}
+
 /// `[pricing]`: price per delivered template message, per category and country.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -621,6 +658,20 @@ mod tests {
         assert!(e.to_string().contains("frequency_cap"), "{e}");
         let e = parse("[consent]\ndefault_region = \"XX\"\n").expect_err("bad region");
         assert!(e.to_string().contains("default_region"), "{e}");
+    }
+
+    #[test]
+    fn roles_match_users_and_wildcards() {
+        let c = parse(include_str!("../sample-data/bote.toml")).expect("sample config");
+        assert_eq!(c.roles.role_of("alice"), Some(Role::Admin));
+        assert_eq!(c.roles.role_of("bob"), Some(Role::Operator));
+        assert_eq!(c.roles.role_of("mallory"), Some(Role::Viewer));
+        let none = RolesConfig {
+            admin: vec![],
+            operator: vec![],
+            viewer: vec![],
+        };
+        assert_eq!(none.role_of("x"), None);
     }
 
     #[test]

@@ -229,6 +229,13 @@ impl Slot {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Params(pub Vec<String>);
 
+impl Params {
+    /// Whether there are no parameters.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Why a recipient's parameters cannot be filled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("missing template parameter {key:?} (attribute {attribute:?})")]

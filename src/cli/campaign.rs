@@ -10,12 +10,49 @@ use clap::{Args, Subcommand};
 
 use super::{Context, Exit};
 use crate::audience::{self, PlanRequest, PlanSummary};
+use crate::campaign::export::{self, Format};
+use crate::campaign::journal::RecipientState;
+use crate::campaign::{CampaignId, Campaigns};
 
 /// `bote campaign` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum CampaignCmd {
     /// The dry run: eligible, excluded with reasons, previews, cost, tier.
     Plan(PlanArgs),
+    /// Plan, confirm and send, with a progress bar (or JSON lines).
+    Send(super::send::SendArgs),
+    /// Continue a paused or interrupted campaign (never re-sends unknowns unless asked).
+    Resume(super::send::ResumeArgs),
+    /// Campaigns with their state and counts.
+    List {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One campaign's state and counts per recipient state.
+    Status {
+        /// Campaign id.
+        id: CampaignId,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a campaign for good: everyone not yet sent is skipped.
+    Cancel {
+        /// Campaign id.
+        id: CampaignId,
+    },
+    /// Per-recipient results (spreadsheet-safe CSV, or JSON lines).
+    Export {
+        /// Campaign id.
+        id: CampaignId,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: Format,
+        /// Write to this file instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Who and what a campaign sends.
@@ -52,7 +89,8 @@ fn parse_param(s: &str) -> Result<(String, String), String> {
 }
 
 impl PlanArgs {
-    fn request(&self) -> PlanRequest {
+    /// The engine's request.
+    pub(super) fn request(&self) -> PlanRequest {
         PlanRequest {
             template: self.template.clone(),
             language: self.language.clone(),
@@ -67,7 +105,115 @@ impl PlanArgs {
 pub(super) fn run(ctx: &Context, cmd: CampaignCmd) -> Result<Exit> {
     match cmd {
         CampaignCmd::Plan(args) => plan(ctx, &args),
+        CampaignCmd::Send(args) => super::send::send(ctx, &args),
+        CampaignCmd::Resume(args) => super::send::resume(ctx, &args),
+        CampaignCmd::List { json } => list(ctx, json),
+        CampaignCmd::Status { id, json } => status(ctx, id, json),
+        CampaignCmd::Cancel { id } => {
+            let store = ctx.open_store()?;
+            let actor = crate::consent::current_actor();
+            let (_, skipped) = Campaigns::open(&store)?.cancel(id, &actor, Utc::now())?;
+            println!("campaign {id} cancelled; {skipped} recipient(s) skipped");
+            Ok(Exit::Ok)
+        }
+        CampaignCmd::Export { id, format, out } => {
+            let store = ctx.open_store()?;
+            let campaigns = Campaigns::open(&store)?;
+            campaigns.require(id)?;
+            let journal = campaigns.journal(id)?;
+            let n = match out {
+                Some(path) => {
+                    let mut f = std::io::BufWriter::new(std::fs::File::create(&path)?);
+                    let n = export::export(&journal, format, &mut f)?;
+                    f.flush()?;
+                    eprintln!("{n} recipient(s) written to {}", path.display());
+                    n
+                }
+                None => export::export(&journal, format, &mut std::io::stdout().lock())?,
+            };
+            tracing::info!(campaign = %id, rows = n, "exported campaign results");
+            Ok(Exit::Ok)
+        }
     }
+}
+
+fn list(ctx: &Context, json: bool) -> Result<Exit> {
+    let store = ctx.open_store()?;
+    let campaigns = Campaigns::open(&store)?;
+    let mut out = std::io::stdout().lock();
+    if !json {
+        writeln!(
+            out,
+            "{:>4}  {:<22} {:<14} {:<10} {:>8} {:>8} {:>7} {:>7}  CREATED",
+            "ID", "TEMPLATE", "TOPIC", "STATE", "AUDIENCE", "ACCEPTED", "FAILED", "UNKNOWN"
+        )?;
+    }
+    for meta in campaigns.list()? {
+        let counts = campaigns.journal(meta.id)?.counts()?;
+        if json {
+            serde_json::to_writer(
+                &mut out,
+                &serde_json::json!({ "campaign": meta, "counts": counts }),
+            )?;
+            writeln!(out)?;
+        } else {
+            writeln!(
+                out,
+                "{:>4}  {:<22} {:<14} {:<10} {:>8} {:>8} {:>7} {:>7}  {}",
+                meta.id.to_string(),
+                meta.template.name,
+                meta.topic,
+                meta.state.to_string(),
+                meta.audience,
+                counts.taken(),
+                counts.failed,
+                counts.unknown,
+                meta.created_at
+                    .with_timezone(&chrono_tz::Europe::Berlin)
+                    .format("%Y-%m-%d %H:%M")
+            )?;
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+fn status(ctx: &Context, id: CampaignId, json: bool) -> Result<Exit> {
+    let store = ctx.open_store()?;
+    let campaigns = Campaigns::open(&store)?;
+    let meta = campaigns.require(id)?;
+    let counts = campaigns.journal(id)?.counts()?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({ "campaign": meta, "counts": counts }),
+        )?;
+        writeln!(out)?;
+        return Ok(Exit::Ok);
+    }
+    writeln!(
+        out,
+        "campaign {} — {} ({}) — topic {} — {} — {}",
+        meta.id, meta.template.name, meta.template.language, meta.topic, meta.mode, meta.state
+    )?;
+    if let Some(r) = &meta.state_reason {
+        writeln!(out, "  reason: {r}")?;
+    }
+    writeln!(
+        out,
+        "  created {} by {}",
+        meta.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        meta.created_by
+    )?;
+    writeln!(
+        out,
+        "  audience {} · eligible at planning {}",
+        meta.audience, meta.eligible
+    )?;
+    for s in RecipientState::ALL {
+        writeln!(out, "  {:<10}{:>8}", s.as_str(), counts.get(s))?;
+    }
+    Ok(Exit::Ok)
 }
 
 fn plan(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
@@ -81,6 +227,7 @@ fn plan(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
         writeln!(out)?;
     } else {
         print_plan(&mut out, ctx, &summary)?;
+        writeln!(out, "Nothing was sent (dry run).")?;
     }
     Ok(Exit::Ok)
 }
@@ -112,7 +259,8 @@ fn money(currency: &str, v: f64) -> String {
     format!("{v:.2} {currency}")
 }
 
-fn print_plan(out: &mut impl Write, ctx: &Context, s: &PlanSummary) -> Result<()> {
+/// Prints the dry run for humans.
+pub(super) fn print_plan(out: &mut impl Write, ctx: &Context, s: &PlanSummary) -> Result<()> {
     writeln!(out, "{}", ctx.banner())?;
     writeln!(
         out,
@@ -197,6 +345,5 @@ fn print_plan(out: &mut impl Write, ctx: &Context, s: &PlanSummary) -> Result<()
     for l in &s.lints {
         writeln!(out, "{}: {}", l.level, l.message)?;
     }
-    writeln!(out, "Nothing was sent (dry run).")?;
     Ok(())
 }

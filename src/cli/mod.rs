@@ -5,6 +5,8 @@
 
 mod campaign;
 mod consent;
+mod send;
+pub mod sim;
 mod template;
 
 use std::path::PathBuf;
@@ -13,8 +15,13 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
+use std::sync::Arc;
+
+use crate::cloud::{ApiToken, Client};
+use crate::config::{ApiConfig, Config};
 use crate::consent::Store;
+use crate::engine::{Backend, Engine};
+use crate::sim::{Sim, SimConfig};
 use crate::template::Catalog;
 
 /// bote: consent-first WhatsApp campaigns from the terminal.
@@ -56,6 +63,8 @@ pub enum Command {
     /// Campaigns: plan (dry run).
     #[command(subcommand)]
     Campaign(campaign::CampaignCmd),
+    /// Run the Cloud API simulator standalone.
+    Sim(sim::SimArgs),
 }
 
 /// Exit codes (product contract).
@@ -177,9 +186,87 @@ impl Context {
         Ok(())
     }
 
+    /// The engine: the store, and the way out — the in-process simulator in
+    /// sandbox mode, the configured Cloud API when live.
+    pub async fn engine(&self) -> Result<Engine> {
+        let store = self.open_store()?;
+        let catalog = self.catalog()?;
+        let (client, backend) = self.connect(&catalog).await?;
+        Ok(Engine::new(
+            store,
+            self.config.clone(),
+            catalog,
+            Arc::new(client),
+            backend,
+            crate::consent::current_actor(),
+        )?)
+    }
+
+    /// The Cloud API client and what it talks to: a fresh in-process
+    /// simulator serving `catalog` in sandbox mode, the configured API live.
+    pub async fn connect(&self, catalog: &Catalog) -> Result<(Client, Backend)> {
+        match self.mode {
+            Mode::Sandbox => {
+                let token = ApiToken::new("sandbox-token")?;
+                let mut sim = SimConfig::new(catalog.clone());
+                sim.token = Some(token.clone());
+                // Meta's highest throughput tier, so bote's own ceiling is what binds.
+                sim.mps = 1000;
+                sim.faults.latency = std::time::Duration::from_millis(40);
+                sim.faults.jitter = std::time::Duration::from_millis(20);
+                let sim = Sim::start(sim).await?;
+                let api = ApiConfig {
+                    messaging_tier: self.config.api.messaging_tier,
+                    ..sim.api_config()
+                };
+                let client = Client::new(&api, &self.config.send, token)?;
+                Ok((client, Backend::Sandbox(Box::new(sim))))
+            }
+            Mode::Live => Ok((
+                Client::from_config(&self.config.api, &self.config.send)?,
+                Backend::Live,
+            )),
+        }
+    }
+
     /// The template catalog: the template dir if present, else the built-in one.
     pub fn catalog(&self) -> Result<Catalog> {
         Ok(Catalog::load_or_embedded(&self.templates_dir)?)
+    }
+
+    /// Refuses unless the current user has `needed` (G12).
+    pub fn require_role(&self, needed: crate::config::Role, what: &str) -> Result<()> {
+        let user = crate::consent::current_actor();
+        match self.config.roles.role_of(&user) {
+            Some(r) if r >= needed => Ok(()),
+            r => Err(Refused(format!(
+                "{what} needs the {needed} role; user {user:?} is {} (see [roles] in bote.toml)",
+                r.map_or("not listed".to_string(), |r| r.to_string())
+            ))
+            .into()),
+        }
+    }
+
+    /// Live sending needs a recorded processing agreement (G16) and the
+    /// operator role; the sandbox needs neither.
+    pub fn check_may_send(&self) -> Result<()> {
+        if self.mode == Mode::Sandbox {
+            return Ok(());
+        }
+        self.require_role(crate::config::Role::Operator, "live sending")?;
+        let c = &self.config.compliance;
+        if c.dpa_signed_at.is_none() || c.processor.is_none() {
+            return Err(Refused(
+                "live sending needs a processing agreement on record (G16): set [compliance] \
+                 processor and dpa_signed_at in bote.toml"
+                    .into(),
+            )
+            .into());
+        }
+        if self.config.api.phone_number_id.is_empty() {
+            anyhow::bail!("live sending needs [api] phone_number_id in bote.toml");
+        }
+        Ok(())
     }
 
     /// A one-line banner naming the mode, for every human-readable output.
@@ -222,6 +309,11 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Some(Command::Consent(cmd)) => consent::run(&ctx, cmd),
         Some(Command::Template(cmd)) => template::run(&ctx, cmd),
         Some(Command::Campaign(cmd)) => campaign::run(&ctx, cmd),
+        Some(Command::Sim(args)) => {
+            let catalog = ctx.catalog()?;
+            tokio::runtime::Runtime::new()?.block_on(sim::run(args, catalog))?;
+            Ok(Exit::Ok)
+        }
         None => campaign::sample(&ctx),
     }
 }

@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::Subcommand;
 
 use super::{Context, Exit};
-use crate::template::{Binding, Template};
+use crate::template::{Binding, Catalog, Template};
 
 /// `bote template` subcommands.
 #[derive(Debug, Subcommand)]
@@ -16,6 +16,10 @@ pub enum TemplateCmd {
         /// As JSON.
         #[arg(long)]
         json: bool,
+        /// First refresh each template's status from the Cloud API (the
+        /// simulator in sandbox mode) and write it back to the template files.
+        #[arg(long)]
+        sync: bool,
     },
     /// One template: text, placeholders and where their values come from.
     Show {
@@ -31,10 +35,14 @@ pub enum TemplateCmd {
 }
 
 pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
-    let catalog = ctx.catalog()?;
+    let mut catalog = ctx.catalog()?;
     let mut out = std::io::stdout().lock();
     match cmd {
-        TemplateCmd::List { json } => {
+        TemplateCmd::List { json, sync } => {
+            if sync {
+                let changed = sync_statuses(ctx, &mut catalog)?;
+                eprintln!("synced template statuses: {changed} changed");
+            }
             if json {
                 let list: Vec<serde_json::Value> = catalog
                     .list()
@@ -83,6 +91,60 @@ pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
         }
     }
     Ok(Exit::Ok)
+}
+
+/// Refreshes statuses from the API and writes changed ones back to the
+/// template files (only the `status` line changes; comments stay).
+fn sync_statuses(ctx: &Context, catalog: &mut Catalog) -> Result<usize> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let remote = rt.block_on(async {
+        let (client, _backend) = ctx.connect(catalog).await?;
+        anyhow::Ok(client.list_templates().await?)
+    })?;
+    let before: Vec<Template> = catalog.list().into_iter().cloned().collect();
+    let changed = catalog.apply_remote(&remote);
+    if changed == 0 || !ctx.templates_dir.is_dir() {
+        return Ok(changed);
+    }
+    for t in catalog.list() {
+        let old = before
+            .iter()
+            .find(|b| b.name == t.name && b.language == t.language);
+        if old.is_some_and(|o| o.status != t.status) {
+            write_status(&ctx.templates_dir, t)?;
+        }
+    }
+    Ok(changed)
+}
+
+fn write_status(dir: &std::path::Path, t: &Template) -> Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)?;
+        let Ok(parsed) = Catalog::parse_file(&path, &text) else {
+            continue;
+        };
+        if parsed.name != t.name || parsed.language != t.language {
+            continue;
+        }
+        let new: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if l.trim_start().starts_with("status") && l.contains('=') {
+                    format!("status = \"{}\"", t.status)
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, new.join("\n") + "\n")?;
+        std::fs::rename(&tmp, &path)?;
+    }
+    Ok(())
 }
 
 fn print_template(out: &mut impl Write, ctx: &Context, t: &Template) -> Result<()> {

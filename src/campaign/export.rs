@@ -1,0 +1,142 @@
+//! Per-recipient results as CSV or JSON (`bote campaign export`).
+//!
+//! CSV cells that a spreadsheet would run as a formula (starting with
+//! `= + - @`, tab or CR) are prefixed with `'` — OWASP's defence against
+//! CSV injection — since exports are opened in Excel by people who trust them.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::journal::RecipientRecord;
+use super::Journal;
+use crate::consent::StoreError;
+
+/// One exported row.
+#[derive(Debug, Serialize)]
+struct Row<'a> {
+    index: u32,
+    phone: String,
+    state: &'a str,
+    code: Option<u32>,
+    reason: Option<&'a str>,
+    wamid: Option<&'a str>,
+    attempts: u32,
+    latency_ms: Option<u32>,
+    updated_at: String,
+    actor: &'a str,
+}
+
+fn row(index: u32, r: &RecipientRecord) -> Row<'_> {
+    Row {
+        index,
+        phone: r.phone.map(|p| p.e164()).unwrap_or_default(),
+        state: r.state.as_str(),
+        code: r.code,
+        reason: r.reason.as_deref(),
+        wamid: r.wamid.as_deref(),
+        attempts: r.attempts,
+        latency_ms: r.latency_ms,
+        updated_at: r.updated_at.to_rfc3339(),
+        actor: &r.actor,
+    }
+}
+
+/// Neutralises a cell a spreadsheet would evaluate.
+pub fn escape_formula(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+/// Export format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// `;`-separated, formula-escaped.
+    Csv,
+    /// JSON lines, one recipient each.
+    Json,
+}
+
+/// Why an export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Reading the journal.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Writing the output.
+    #[error("writing the export: {0}")]
+    Io(#[from] std::io::Error),
+    /// Encoding a row.
+    #[error("encoding the export: {0}")]
+    Encode(String),
+}
+
+/// Writes every recipient of `journal` to `out`; returns the row count.
+pub fn export(journal: &Journal, format: Format, out: &mut dyn Write) -> Result<u64, ExportError> {
+    let mut n = 0;
+    match format {
+        Format::Json => {
+            for r in journal.iter() {
+                let (idx, rec) = r?;
+                serde_json::to_writer(&mut *out, &row(idx, &rec))
+                    .map_err(|e| ExportError::Encode(e.to_string()))?;
+                writeln!(out)?;
+                n += 1;
+            }
+        }
+        Format::Csv => {
+            let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(out);
+            w.write_record([
+                "index",
+                "phone",
+                "state",
+                "code",
+                "reason",
+                "wamid",
+                "attempts",
+                "latency_ms",
+                "updated_at",
+                "actor",
+            ])
+            .map_err(|e| ExportError::Encode(e.to_string()))?;
+            for r in journal.iter() {
+                let (idx, rec) = r?;
+                let x = row(idx, &rec);
+                let cells = [
+                    x.index.to_string(),
+                    x.phone,
+                    x.state.to_string(),
+                    x.code.map(|c| c.to_string()).unwrap_or_default(),
+                    x.reason.unwrap_or_default().to_string(),
+                    x.wamid.unwrap_or_default().to_string(),
+                    x.attempts.to_string(),
+                    x.latency_ms.map(|c| c.to_string()).unwrap_or_default(),
+                    x.updated_at,
+                    x.actor.to_string(),
+                ];
+                w.write_record(cells.iter().map(|c| escape_formula(c).into_owned()))
+                    .map_err(|e| ExportError::Encode(e.to_string()))?;
+                n += 1;
+            }
+            w.flush()?;
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised() {
+        assert_eq!(escape_formula("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(escape_formula("+4917123"), "'+4917123");
+        assert_eq!(escape_formula("-1"), "'-1");
+        assert_eq!(escape_formula("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(escape_formula("accepted"), "accepted");
+    }
+}

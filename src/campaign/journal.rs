@@ -1,0 +1,371 @@
+//! A campaign's journal: one durable record per recipient and the state
+//! machine every send goes through.
+//!
+//! ```text
+//! pending ──► in_flight ──► accepted ──► sent ──► delivered ──► read
+//!    ▲            │  │  │        └──────────────┴──► failed(code)  (async, webhook)
+//!    └─ requeued ─┘  │  └──► failed(code) | skipped(reason)
+//!                    └─────► unknown ──► (webhook) accepted… | (operator) pending
+//! ```
+//!
+//! A record is marked `in_flight` durably *before* its request leaves, so a
+//! crash can only leave `in_flight` records, which [`Journal::repair`] turns
+//! into `unknown` — never silently re-sent (invariant 2). Every record is in
+//! exactly one state, so the counts always add up to the audience
+//! (invariant 3).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::consent::StoreError;
+use crate::phone::Phone;
+use crate::template::Params;
+
+/// Where a recipient stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecipientState {
+    /// Waiting to be sent.
+    Pending,
+    /// Marked for sending; the request may be on the wire.
+    InFlight,
+    /// The API took the message (not yet delivered).
+    Accepted,
+    /// Webhook: sent to the device.
+    Sent,
+    /// Webhook: delivered.
+    Delivered,
+    /// Webhook: read.
+    Read,
+    /// Failed with an API error code (final).
+    Failed,
+    /// Not sent, with a reason (plan exclusion, consent revoked, cancelled).
+    Skipped,
+    /// The request may or may not have reached the API (crash, lost response).
+    Unknown,
+}
+
+impl RecipientState {
+    /// All states, in display order.
+    pub const ALL: [Self; 9] = [
+        Self::Pending,
+        Self::InFlight,
+        Self::Accepted,
+        Self::Sent,
+        Self::Delivered,
+        Self::Read,
+        Self::Failed,
+        Self::Skipped,
+        Self::Unknown,
+    ];
+
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::InFlight => "in_flight",
+            Self::Accepted => "accepted",
+            Self::Sent => "sent",
+            Self::Delivered => "delivered",
+            Self::Read => "read",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// Whether the API has (by response or webhook) taken the message.
+    pub fn is_delivered_path(self) -> bool {
+        matches!(
+            self,
+            Self::Accepted | Self::Sent | Self::Delivered | Self::Read
+        )
+    }
+
+    /// Whether nothing more will happen without a webhook or the operator.
+    pub fn is_final(self) -> bool {
+        !matches!(self, Self::Pending | Self::InFlight)
+    }
+
+    /// Rank on the delivery path: a webhook never moves a record backwards.
+    fn delivery_rank(self) -> Option<u8> {
+        match self {
+            Self::Accepted => Some(1),
+            Self::Sent => Some(2),
+            Self::Delivered => Some(3),
+            Self::Read => Some(4),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for RecipientState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for RecipientState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| format!("{s:?} is not a recipient state"))
+    }
+}
+
+/// One recipient of a campaign.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientRecord {
+    /// The number; `None` for list entries that were not valid numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<Phone>,
+    /// Template parameters, frozen at planning time.
+    #[serde(default, skip_serializing_if = "Params::is_empty")]
+    pub params: Params,
+    /// Current state.
+    pub state: RecipientState,
+    /// API error code (failed) or last retryable code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<u32>,
+    /// Why it was skipped or is unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The message id, once accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wamid: Option<String>,
+    /// Send attempts made.
+    #[serde(default)]
+    pub attempts: u32,
+    /// Latency of the last request, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u32>,
+    /// Last state change.
+    pub updated_at: DateTime<Utc>,
+    /// Who caused the last change (G13): OS user, `dispatcher`, `webhook`.
+    pub actor: String,
+}
+
+/// Counts per state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Waiting.
+    pub pending: u64,
+    /// On the wire.
+    pub in_flight: u64,
+    /// Taken by the API.
+    pub accepted: u64,
+    /// Sent to the device.
+    pub sent: u64,
+    /// Delivered.
+    pub delivered: u64,
+    /// Read.
+    pub read: u64,
+    /// Failed.
+    pub failed: u64,
+    /// Skipped.
+    pub skipped: u64,
+    /// Unknown.
+    pub unknown: u64,
+}
+
+impl Counts {
+    /// The counter of `state`.
+    pub fn get(&self, state: RecipientState) -> u64 {
+        match state {
+            RecipientState::Pending => self.pending,
+            RecipientState::InFlight => self.in_flight,
+            RecipientState::Accepted => self.accepted,
+            RecipientState::Sent => self.sent,
+            RecipientState::Delivered => self.delivered,
+            RecipientState::Read => self.read,
+            RecipientState::Failed => self.failed,
+            RecipientState::Skipped => self.skipped,
+            RecipientState::Unknown => self.unknown,
+        }
+    }
+
+    fn slot(&mut self, state: RecipientState) -> &mut u64 {
+        match state {
+            RecipientState::Pending => &mut self.pending,
+            RecipientState::InFlight => &mut self.in_flight,
+            RecipientState::Accepted => &mut self.accepted,
+            RecipientState::Sent => &mut self.sent,
+            RecipientState::Delivered => &mut self.delivered,
+            RecipientState::Read => &mut self.read,
+            RecipientState::Failed => &mut self.failed,
+            RecipientState::Skipped => &mut self.skipped,
+            RecipientState::Unknown => &mut self.unknown,
+        }
+    }
+
+    /// Moves one recipient from `from` to `to`.
+    pub fn shift(&mut self, from: Option<RecipientState>, to: RecipientState) {
+        if let Some(f) = from {
+            let s = self.slot(f);
+            *s = s.saturating_sub(1);
+        }
+        *self.slot(to) += 1;
+    }
+
+    /// Every recipient (invariant 3: equals the audience).
+    pub fn total(&self) -> u64 {
+        RecipientState::ALL.iter().map(|s| self.get(*s)).sum()
+    }
+
+    /// Recipients the API took (accepted or further along).
+    pub fn taken(&self) -> u64 {
+        self.accepted + self.sent + self.delivered + self.read
+    }
+
+    /// Recipients still to be decided.
+    pub fn open(&self) -> u64 {
+        self.pending + self.in_flight
+    }
+}
+
+/// A delivery status from a webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusUpdate {
+    /// sent / delivered / read / failed.
+    pub state: RecipientState,
+    /// Error code of a failed status.
+    pub code: Option<u32>,
+    /// The message id.
+    pub wamid: String,
+    /// When Meta says it happened.
+    pub at: DateTime<Utc>,
+}
+
+/// Whether a webhook status moves a record, and to what (never backwards,
+/// failed is final, duplicates change nothing).
+pub fn apply_status(rec: &RecipientRecord, update: &StatusUpdate) -> Option<RecipientRecord> {
+    let cur = rec.state;
+    let allowed = match update.state {
+        RecipientState::Failed => {
+            cur.is_delivered_path()
+                || cur == RecipientState::Unknown
+                || cur == RecipientState::InFlight
+        }
+        s => match (cur.delivery_rank(), s.delivery_rank()) {
+            (Some(a), Some(b)) => b > a,
+            // An unknown send proven by a webhook: the API did take it.
+            (None, Some(_)) => matches!(cur, RecipientState::Unknown | RecipientState::InFlight),
+            _ => false,
+        },
+    };
+    allowed.then(|| RecipientRecord {
+        state: update.state,
+        code: update.code.or(rec.code),
+        wamid: Some(update.wamid.clone()),
+        reason: if update.state == RecipientState::Failed {
+            Some(format!(
+                "failed status webhook, code {}",
+                update.code.unwrap_or(0)
+            ))
+        } else {
+            None
+        },
+        updated_at: update.at,
+        actor: "webhook".into(),
+        ..rec.clone()
+    })
+}
+
+/// Decodes a journal value.
+pub fn decode(key: &[u8], value: &[u8]) -> Result<RecipientRecord, StoreError> {
+    serde_json::from_slice(value).map_err(|e| StoreError::Corrupt {
+        key: hex::encode(key),
+        message: e.to_string(),
+    })
+}
+
+/// Encodes a journal value.
+pub fn encode(rec: &RecipientRecord) -> Vec<u8> {
+    // Serialising plain data with string keys cannot fail.
+    serde_json::to_vec(rec).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(state: RecipientState) -> RecipientRecord {
+        RecipientRecord {
+            phone: Phone::from_e164("+491712345678"),
+            params: Params(vec!["Anna".into()]),
+            state,
+            code: None,
+            reason: None,
+            wamid: None,
+            attempts: 1,
+            latency_ms: None,
+            updated_at: Utc::now(),
+            actor: "test".into(),
+        }
+    }
+
+    fn status(state: RecipientState) -> StatusUpdate {
+        StatusUpdate {
+            state,
+            code: (state == RecipientState::Failed).then_some(131026),
+            wamid: "wamid.X".into(),
+            at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn statuses_never_go_backwards() {
+        use RecipientState::*;
+        let read = apply_status(&rec(Accepted), &status(Read)).expect("forward");
+        assert_eq!(read.state, Read);
+        assert!(
+            apply_status(&read, &status(Delivered)).is_none(),
+            "read never back to delivered"
+        );
+        assert!(
+            apply_status(&read, &status(Read)).is_none(),
+            "duplicate changes nothing"
+        );
+        let failed =
+            apply_status(&rec(Delivered), &status(Failed)).expect("failed after delivered");
+        assert_eq!(failed.code, Some(131026));
+        assert!(
+            apply_status(&failed, &status(Read)).is_none(),
+            "failed is final"
+        );
+        assert!(apply_status(&rec(Skipped), &status(Sent)).is_none());
+        assert!(apply_status(&rec(Pending), &status(Sent)).is_none());
+    }
+
+    #[test]
+    fn webhook_reconciles_unknown() {
+        let r = apply_status(
+            &rec(RecipientState::Unknown),
+            &status(RecipientState::Delivered),
+        )
+        .expect("reconciled");
+        assert_eq!(r.state, RecipientState::Delivered);
+        assert_eq!(r.wamid.as_deref(), Some("wamid.X"));
+    }
+
+    #[test]
+    fn counts_add_up() {
+        let mut c = Counts::default();
+        for _ in 0..5 {
+            c.shift(None, RecipientState::Pending);
+        }
+        c.shift(Some(RecipientState::Pending), RecipientState::InFlight);
+        c.shift(Some(RecipientState::InFlight), RecipientState::Accepted);
+        assert_eq!(c.total(), 5);
+        assert_eq!((c.pending, c.accepted), (4, 1));
+    }
+
+    #[test]
+    fn states_parse_and_print() {
+        for s in RecipientState::ALL {
+            assert_eq!(s.as_str().parse::<RecipientState>(), Ok(s));
+        }
+    }
+}

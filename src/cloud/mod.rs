@@ -1,0 +1,21 @@
+//! The WhatsApp Cloud API as bote uses it: wire types, the HTTP client and
+//! the classification of every answer into what the dispatcher should do.
+//!
+//! The contract is `docs/cloud-api.md`; the simulator in [`crate::sim`]
+//! implements the other side of the same types. Nothing here retries or
+//! sleeps: the client reports a [`SendOutcome`] and the dispatcher decides.
+//! The access token lives in an [`ApiToken`] and never reaches a log or an
+//! error message.
+
+mod classify;
+mod client;
+mod token;
+pub mod types;
+
+pub use classify::{
+    classify, RetryScope, SendOutcome, APP_RATE_BACKOFF, PAIR_RATE_BACKOFF, THROUGHPUT_BACKOFF,
+    TRANSIENT_BACKOFF, UNREACHABLE_BACKOFF,
+};
+pub use client::{Client, CloudError};
+pub use token::{ApiToken, TokenError};
+pub use types::{GraphError, MessageStatus};

@@ -1,0 +1,214 @@
+//! The send-rate ceiling (design invariant 4) and the slow-down on 130429.
+//!
+//! Two layers: a `governor` GCRA limiter paces sends evenly (with a small
+//! burst so timer lateness at 1,000 mps can be caught up), and a sliding
+//! window of the last permits guarantees the hard rule — never more than
+//! `rate` permits in any one-second window, bursts included.
+//!
+//! Throttling is AIMD: a 130429 halves the current rate and closes a gate
+//! for a jittered back-off; every [`RECOVERY_STEP`] without throttling the
+//! rate climbs back by a tenth of the ceiling.
+
+use std::collections::VecDeque;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::time::Instant;
+
+/// How long the rate must stay unthrottled before it climbs again.
+pub const RECOVERY_STEP: Duration = Duration::from_secs(5);
+/// The window the ceiling applies to, plus 2 ms: requests leave a moment
+/// after their permit, and that jitter must not let the API's own
+/// one-second window see `rate + 1`. Costs at most 0.2 % of throughput.
+const WINDOW: Duration = Duration::from_millis(1_002);
+
+struct State {
+    current: u32,
+    last_change: Instant,
+    gate_until: Option<Instant>,
+}
+
+/// The shared limiter every worker waits on.
+pub struct Limiter {
+    ceiling: u32,
+    gcra: RwLock<Arc<DefaultDirectRateLimiter>>,
+    window: Mutex<VecDeque<Instant>>,
+    state: Mutex<State>,
+}
+
+fn gcra(rate: u32) -> Arc<DefaultDirectRateLimiter> {
+    let r = NonZeroU32::new(rate.max(1)).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new((rate / 20).max(1)).unwrap_or(NonZeroU32::MIN);
+    Arc::new(RateLimiter::direct(Quota::per_second(r).allow_burst(burst)))
+}
+
+impl Limiter {
+    /// A limiter with this ceiling (messages per second).
+    pub fn new(ceiling: u32) -> Self {
+        let ceiling = ceiling.max(1);
+        Self {
+            ceiling,
+            gcra: RwLock::new(gcra(ceiling)),
+            window: Mutex::new(VecDeque::with_capacity(ceiling as usize + 1)),
+            state: Mutex::new(State {
+                current: ceiling,
+                last_change: Instant::now(),
+                gate_until: None,
+            }),
+        }
+    }
+
+    /// The configured ceiling.
+    pub fn ceiling(&self) -> u32 {
+        self.ceiling
+    }
+
+    /// The rate in force now (≤ ceiling).
+    pub fn current(&self) -> u32 {
+        self.state.lock().map(|s| s.current).unwrap_or(self.ceiling)
+    }
+
+    /// Waits for a permit to send one message.
+    pub async fn acquire(&self) {
+        loop {
+            let (gate, current) = self.tick();
+            if let Some(until) = gate {
+                tokio::time::sleep_until(until).await;
+                continue;
+            }
+            let limiter = self
+                .gcra
+                .read()
+                .map(|g| Arc::clone(&g))
+                .unwrap_or_else(|p| Arc::clone(&p.into_inner()));
+            limiter.until_ready().await;
+            match self.window_slot(current) {
+                None => return,
+                Some(wait) => tokio::time::sleep_until(wait).await,
+            }
+        }
+    }
+
+    /// Takes a slot in the sliding window, or says when one frees up.
+    fn window_slot(&self, cap: u32) -> Option<Instant> {
+        let now = Instant::now();
+        let mut w = match self.window.lock() {
+            Ok(w) => w,
+            Err(p) => p.into_inner(),
+        };
+        while w.front().is_some_and(|&t| now.duration_since(t) >= WINDOW) {
+            w.pop_front();
+        }
+        if (w.len() as u32) < cap {
+            w.push_back(now);
+            None
+        } else {
+            w.front().map(|&t| t + WINDOW)
+        }
+    }
+
+    /// The gate (if closed) and the current rate; climbs back when calm.
+    fn tick(&self) -> (Option<Instant>, u32) {
+        let now = Instant::now();
+        let mut s = match self.state.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        if s.gate_until.is_some_and(|g| g <= now) {
+            s.gate_until = None;
+        }
+        if s.current < self.ceiling && now.duration_since(s.last_change) >= RECOVERY_STEP {
+            s.current = (s.current + (self.ceiling / 10).max(1)).min(self.ceiling);
+            s.last_change = now;
+            self.rebuild(s.current);
+        }
+        (s.gate_until, s.current)
+    }
+
+    /// The API said the number's throughput is exceeded: halve the rate and
+    /// close the gate for `backoff`. Returns the new rate.
+    pub fn throttled(&self, backoff: Duration) -> u32 {
+        let now = Instant::now();
+        let mut s = match self.state.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        // Many workers see the same 130429 burst: halve once per back-off.
+        if s.gate_until.is_none_or(|g| g <= now) {
+            s.current = (s.current / 2).max(1);
+            s.last_change = now;
+            self.rebuild(s.current);
+        }
+        let until = now + backoff;
+        s.gate_until = Some(s.gate_until.map_or(until, |g| g.max(until)));
+        s.current
+    }
+
+    /// Closes the gate without changing the rate (app-level limits 4/80007).
+    pub fn pause_for(&self, backoff: Duration) {
+        let until = Instant::now() + backoff;
+        if let Ok(mut s) = self.state.lock() {
+            s.gate_until = Some(s.gate_until.map_or(until, |g| g.max(until)));
+        }
+    }
+
+    fn rebuild(&self, rate: u32) {
+        if let Ok(mut g) = self.gcra.write() {
+            *g = gcra(rate);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn never_more_than_rate_in_any_window() {
+        let rate = 50;
+        let limiter = Arc::new(Limiter::new(rate));
+        let start = Instant::now();
+        let mut times = Vec::new();
+        // 2.5 s worth of permits requested as fast as possible.
+        for _ in 0..(rate * 5 / 2) {
+            limiter.acquire().await;
+            times.push(start.elapsed());
+        }
+        for (i, t) in times.iter().enumerate() {
+            let one_second = Duration::from_secs(1);
+            let in_window = times[i..]
+                .iter()
+                .take_while(|u| **u - *t < one_second)
+                .count();
+            assert!(
+                in_window as u32 <= rate,
+                "{in_window} permits within 1 s of {t:?}"
+            );
+        }
+        // A ceiling is not a brake: 125 permits need at least ~2 s, not much more.
+        assert!(
+            start.elapsed() >= Duration::from_millis(1_400),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn throttling_halves_and_recovers() {
+        let limiter = Limiter::new(100);
+        assert_eq!(limiter.throttled(Duration::from_millis(10)), 50);
+        // A second 130429 inside the same back-off does not halve again.
+        assert_eq!(limiter.throttled(Duration::from_millis(10)), 50);
+        assert_eq!(limiter.current(), 50);
+        let t0 = Instant::now();
+        limiter.acquire().await;
+        assert!(t0.elapsed() >= Duration::from_millis(9), "gate held");
+        if let Ok(mut s) = limiter.state.lock() {
+            s.last_change = Instant::now() - RECOVERY_STEP;
+        }
+        limiter.acquire().await;
+        assert_eq!(limiter.current(), 60);
+    }
+}

@@ -1,0 +1,402 @@
+//! The feeder and the workers.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::progress::{Progress, RecipientEvent};
+use super::{hold, DispatchError, Job, Outcome, Reply, RunState, Shared};
+use crate::campaign::callback_data;
+use crate::campaign::journal::{RecipientRecord, RecipientState};
+use crate::consent::{ConsentStatus, StoreError};
+use crate::phone::Phone;
+
+/// Longest single back-off between retries.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// Feeds pending recipients to the workers until none are left, the
+/// campaign is cancelled or detached. Holds for quiet hours and the tier.
+pub(super) async fn feed(shared: &Shared, tx: &mpsc::Sender<Job>) -> Result<(), DispatchError> {
+    let mut control = shared.control.subscribe();
+    let mut cursor = 0u32;
+    let mut tier_left = tier_capacity(shared, Utc::now())?;
+    let mut held_until: Option<(DateTime<Utc>, String)> = None;
+    let mut was_paused = false;
+    loop {
+        let state = *control.borrow_and_update();
+        match state {
+            RunState::Running => {
+                if was_paused {
+                    was_paused = false;
+                    // Workers put the recipients they held back to pending.
+                    cursor = 0;
+                    shared.snapshot.update(|s| {
+                        s.reason = None;
+                        s.state = Some(crate::campaign::CampaignState::Sending);
+                    });
+                    let _ = shared.events.send(Progress::Resumed);
+                }
+            }
+            RunState::Paused => {
+                if !was_paused {
+                    was_paused = true;
+                    let reason = shared
+                        .snapshot
+                        .get()
+                        .reason
+                        .unwrap_or_else(|| "paused by the operator".into());
+                    shared.snapshot.update(|s| {
+                        s.reason = Some(reason.clone());
+                        s.state = Some(crate::campaign::CampaignState::Paused);
+                    });
+                    let _ = shared.events.send(Progress::Paused { reason });
+                }
+                if control.changed().await.is_err() {
+                    return Ok(());
+                }
+                continue;
+            }
+            RunState::Detached | RunState::Cancelled => return Ok(()),
+        }
+        if tier_left == 0 {
+            let now = Utc::now();
+            tier_left = tier_capacity(shared, now)?;
+            if tier_left == 0 {
+                let until = tier_frees_at(shared, now)?;
+                if !wait_held(shared, &mut control, until, "messaging tier reached").await {
+                    return Ok(());
+                }
+                continue;
+            }
+        }
+        let want = shared.config.batch_size.min(tier_left as usize).max(1);
+        let batch = shared.journal.pending_from(cursor, want)?;
+        if batch.is_empty() && cursor > 0 && held_until.is_none() {
+            // One more pass from the start: recipients requeued behind the
+            // cursor (a stop-class answer, a pause) must not be forgotten.
+            cursor = 0;
+            continue;
+        }
+        if batch.is_empty() {
+            match held_until.take() {
+                Some((until, reason)) => {
+                    cursor = 0;
+                    if !wait_held(shared, &mut control, until, &reason).await {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                None => return Ok(()),
+            }
+        }
+        let now = Utc::now();
+        let mut jobs = Vec::with_capacity(batch.len());
+        for (index, rec) in batch {
+            cursor = index + 1;
+            if let (Some(q), Some(phone)) = (&shared.config.quiet_hours, rec.phone) {
+                if let Some(until) = hold::quiet_until(q, phone, now) {
+                    let earliest = held_until.as_ref().map_or(until, |(u, _)| (*u).min(until));
+                    held_until = Some((
+                        earliest,
+                        format!("quiet hours {q} (recipients' local time)"),
+                    ));
+                    continue;
+                }
+            }
+            jobs.push(Job {
+                index,
+                record: RecipientRecord {
+                    state: RecipientState::InFlight,
+                    updated_at: now,
+                    actor: "dispatcher".into(),
+                    ..rec
+                },
+            });
+        }
+        if jobs.is_empty() {
+            continue;
+        }
+        // The durable mark that makes at-most-once possible.
+        let marks: Vec<(u32, RecipientRecord)> =
+            jobs.iter().map(|j| (j.index, j.record.clone())).collect();
+        shared.journal.write(&marks)?;
+        shared.journal.flush().await?;
+        tier_left = tier_left.saturating_sub(jobs.len() as u64);
+        shared.snapshot.update(|s| {
+            for _ in &jobs {
+                s.counts
+                    .shift(Some(RecipientState::Pending), RecipientState::InFlight);
+            }
+        });
+        for job in jobs {
+            if tx.send(job).await.is_err() {
+                return Ok(());
+            }
+        }
+        // Mark the next batch only when this one is in workers' hands, so at
+        // most batch + workers records are ever in flight.
+        while tx.capacity() < tx.max_capacity() {
+            tokio::select! {
+                _ = shared.drained.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+            }
+        }
+    }
+}
+
+/// Waits until `until` (or a control change); false when the run should end.
+async fn wait_held(
+    shared: &Shared,
+    control: &mut tokio::sync::watch::Receiver<RunState>,
+    until: DateTime<Utc>,
+    reason: &str,
+) -> bool {
+    shared.snapshot.update(|s| {
+        s.state = Some(crate::campaign::CampaignState::Held);
+        s.reason = Some(reason.to_string());
+    });
+    let _ = shared.events.send(Progress::Held {
+        reason: reason.into(),
+        until,
+    });
+    let wait = (until - Utc::now()).to_std().unwrap_or_default();
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => {}
+        r = control.changed() => if r.is_err() { return false },
+    }
+    shared.snapshot.update(|s| {
+        s.state = Some(crate::campaign::CampaignState::Sending);
+        s.reason = None;
+    });
+    !matches!(*control.borrow(), RunState::Detached | RunState::Cancelled)
+}
+
+fn tier_capacity(shared: &Shared, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    let used = shared
+        .store
+        .unique_recipients_since(now - chrono::Duration::hours(24))?
+        .len() as u64;
+    Ok(shared.config.tier.saturating_sub(used))
+}
+
+fn tier_frees_at(shared: &Shared, now: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {
+    let recent = shared
+        .store
+        .unique_recipients_since(now - chrono::Duration::hours(24))?;
+    Ok(recent
+        .first()
+        .map_or(now + chrono::Duration::minutes(1), |t| {
+            *t + chrono::Duration::hours(24)
+        }))
+}
+
+/// One worker: takes jobs until the queue closes.
+pub(super) async fn run(shared: std::sync::Arc<Shared>, out: mpsc::Sender<Outcome>) {
+    loop {
+        let job = {
+            let mut queue = shared.queue.lock().await;
+            let job = queue.recv().await;
+            if queue.is_empty() {
+                shared.drained.notify_one();
+            }
+            job
+        };
+        let Some(job) = job else { break };
+        let (ack_tx, ack_rx) = oneshot::channel();
+        let mut outcome = process(&shared, job).await;
+        outcome.durable = Some(ack_tx);
+        if out.send(outcome).await.is_err() {
+            break;
+        }
+        // The next job only once this outcome is on disk (the unknown bound).
+        let _ = ack_rx.await;
+    }
+}
+
+fn outcome(index: u32, record: RecipientRecord) -> Outcome {
+    Outcome {
+        index,
+        record,
+        revoke: false,
+        stop: None,
+        durable: None,
+    }
+}
+
+/// Why the consent no longer allows this send, if it does not (G2).
+fn consent_block(shared: &Shared, phone: Phone) -> Result<Option<String>, StoreError> {
+    if shared.store.suppressed_since(phone)?.is_some() {
+        return Ok(Some("erased since planning (suppressed)".into()));
+    }
+    let reason = match shared.store.contact(phone)? {
+        None => Some("no consent in the store any more".into()),
+        Some(c) => match c.topic(&shared.meta.topic).map(|t| t.status) {
+            Some(ConsentStatus::Confirmed) => None,
+            Some(ConsentStatus::Revoked) => Some("consent revoked since planning (G5)".into()),
+            Some(ConsentStatus::Pending) => Some("consent no longer confirmed".into()),
+            None => Some("consent no longer covers the topic".into()),
+        },
+    };
+    Ok(reason)
+}
+
+fn with_state(
+    mut rec: RecipientRecord,
+    state: RecipientState,
+    reason: Option<String>,
+) -> RecipientRecord {
+    rec.state = state;
+    rec.reason = reason;
+    rec.updated_at = Utc::now();
+    rec.actor = "dispatcher".into();
+    rec
+}
+
+/// Exponential back-off with ±50 % jitter, at least what the API suggested.
+fn backoff(suggested: Duration, attempt: u32) -> Duration {
+    let exp = Duration::from_millis(250u64.saturating_mul(1 << attempt.min(12)));
+    let base = suggested.max(exp).min(MAX_BACKOFF);
+    base.mul_f64(rand::thread_rng().gen_range(0.5..1.5))
+}
+
+/// Sends one recipient, retrying what the API clearly did not take.
+async fn process(shared: &Shared, job: Job) -> Outcome {
+    let Job { index, mut record } = job;
+    let Some(phone) = record.phone else {
+        return outcome(
+            index,
+            with_state(
+                record,
+                RecipientState::Skipped,
+                Some("no valid number".into()),
+            ),
+        );
+    };
+    let callback = callback_data(shared.meta.id, index);
+    let mut control = shared.control.subscribe();
+    loop {
+        if *control.borrow_and_update() != RunState::Running {
+            return outcome(index, with_state(record, RecipientState::Pending, None));
+        }
+        shared.limiter.acquire().await;
+        if *control.borrow_and_update() != RunState::Running {
+            return outcome(index, with_state(record, RecipientState::Pending, None));
+        }
+        match consent_block(shared, phone) {
+            Ok(None) => {}
+            Ok(Some(reason)) => {
+                return outcome(
+                    index,
+                    with_state(record, RecipientState::Skipped, Some(reason)),
+                )
+            }
+            Err(e) => {
+                return stop(
+                    shared,
+                    index,
+                    record,
+                    format!("store error before sending: {e}"),
+                )
+            }
+        }
+        record.attempts += 1;
+        let t0 = Instant::now();
+        let reply = shared
+            .messenger
+            .send(phone, &shared.meta.template, &record.params, &callback)
+            .await;
+        record.latency_ms = Some(u32::try_from(t0.elapsed().as_millis()).unwrap_or(u32::MAX));
+        match reply {
+            Reply::Accepted { wamid } => {
+                record.wamid = Some(wamid);
+                record.code = None;
+                return outcome(index, with_state(record, RecipientState::Accepted, None));
+            }
+            Reply::Failed { code, revoke } => {
+                record.code = Some(code);
+                let reason =
+                    revoke.then(|| "recipient stopped marketing messages (131050)".to_string());
+                let mut o = outcome(index, with_state(record, RecipientState::Failed, reason));
+                o.revoke = revoke;
+                return o;
+            }
+            Reply::Unknown { reason } => {
+                return outcome(
+                    index,
+                    with_state(record, RecipientState::Unknown, Some(reason)),
+                );
+            }
+            Reply::Stop { code, message } => {
+                record.code = Some(code);
+                return stop(
+                    shared,
+                    index,
+                    record,
+                    format!("API error {code}: {message}"),
+                );
+            }
+            Reply::Retry {
+                code,
+                after,
+                throttle,
+                pause_all,
+            } => {
+                record.code = Some(code);
+                if record.attempts > shared.config.max_retries {
+                    let reason = format!(
+                        "gave up after {} attempts (last code {code})",
+                        record.attempts
+                    );
+                    return outcome(
+                        index,
+                        with_state(record, RecipientState::Failed, Some(reason)),
+                    );
+                }
+                let wait = backoff(after, record.attempts);
+                if throttle {
+                    let current = shared.limiter.throttled(wait);
+                    shared.snapshot.update(|s| s.rate = current);
+                    let _ = shared.events.send(Progress::Rate {
+                        current,
+                        ceiling: shared.limiter.ceiling(),
+                        reason: format!("throughput limit hit ({code}): slowing down"),
+                    });
+                } else if pause_all {
+                    shared.limiter.pause_for(wait);
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = control.changed() => {}
+                }
+            }
+        }
+    }
+}
+
+/// A stop-class answer: the campaign pauses with the reason; this recipient
+/// was not taken by the API, so it goes back to pending for the resume.
+fn stop(shared: &Shared, index: u32, record: RecipientRecord, reason: String) -> Outcome {
+    tracing::warn!(campaign = %shared.meta.id, %reason, "pausing campaign");
+    shared.snapshot.update(|s| s.reason = Some(reason.clone()));
+    shared.control.send_replace(RunState::Paused);
+    let mut o = outcome(index, with_state(record, RecipientState::Pending, None));
+    o.stop = Some(reason);
+    o
+}
+
+/// The event for a recipient's new state.
+pub(super) fn event(index: u32, rec: &RecipientRecord) -> RecipientEvent {
+    RecipientEvent {
+        index,
+        phone: rec.phone.map(|p| p.masked(4)).unwrap_or_default(),
+        state: rec.state,
+        code: rec.code,
+        reason: rec.reason.clone(),
+        latency_ms: rec.latency_ms,
+        attempts: rec.attempts,
+        at: rec.updated_at,
+    }
+}

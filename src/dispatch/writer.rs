@@ -1,0 +1,92 @@
+//! The single writer: group commits of outcomes, the consent side effects
+//! of sends, and the events the views see.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+
+use super::progress::Progress;
+use super::{worker, DispatchError, Outcome, Shared};
+use crate::campaign::journal::{RecipientRecord, RecipientState};
+use crate::consent::Revocation;
+
+/// Outcomes per group commit, at most.
+const GROUP: usize = 512;
+/// Seconds of per-second history kept for the sparkline.
+const HISTORY: usize = 120;
+
+pub(super) async fn run(
+    shared: Arc<Shared>,
+    mut rx: mpsc::Receiver<Outcome>,
+) -> Result<(), DispatchError> {
+    let mut buf: Vec<Outcome> = Vec::with_capacity(GROUP);
+    let campaign = shared.meta.id.to_string();
+    let mut second = Utc::now().timestamp();
+    let mut this_second = 0u64;
+    while rx.recv_many(&mut buf, GROUP).await > 0 {
+        let records: Vec<(u32, RecipientRecord)> =
+            buf.iter().map(|o| (o.index, o.record.clone())).collect();
+        shared.journal.write(&records)?;
+        let now = Utc::now();
+        for o in &buf {
+            let Some(phone) = o.record.phone else {
+                continue;
+            };
+            if o.record.state == RecipientState::Accepted {
+                // Feeds the frequency cap (G15) and the tier count.
+                shared.store.record_send(phone, now, &campaign)?;
+            }
+            if o.revoke {
+                shared.store.revoke(
+                    phone,
+                    None,
+                    &Revocation {
+                        at: now,
+                        actor: "dispatcher".into(),
+                        origin: format!("send:131050:campaign {campaign}"),
+                        reason: "the recipient stopped marketing messages (API error 131050)"
+                            .into(),
+                    },
+                )?;
+            }
+        }
+        // Group commit: one flush makes the whole group durable.
+        shared.journal.flush().await?;
+        let accepted = buf
+            .iter()
+            .filter(|o| o.record.state == RecipientState::Accepted)
+            .count() as u64;
+        let now_s = now.timestamp();
+        shared.snapshot.update(|s| {
+            for o in &buf {
+                s.counts
+                    .shift(Some(RecipientState::InFlight), o.record.state);
+            }
+            if now_s != second {
+                s.per_second.push(this_second);
+                for _ in 1..(now_s - second).clamp(1, HISTORY as i64) {
+                    s.per_second.push(0);
+                }
+                let excess = s.per_second.len().saturating_sub(HISTORY);
+                s.per_second.drain(..excess);
+                second = now_s;
+                this_second = 0;
+            }
+            this_second += accepted;
+        });
+        for o in buf.iter_mut() {
+            if let Some(ack) = o.durable.take() {
+                let _ = ack.send(());
+            }
+            // Requeued recipients (pause, stop) are not news for the views.
+            if o.record.state != RecipientState::Pending {
+                let _ = shared
+                    .events
+                    .send(Progress::Recipient(worker::event(o.index, &o.record)));
+            }
+        }
+        buf.clear();
+    }
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! The engine both views drive: store, campaigns, the messenger (the Cloud
+//! API client — against Meta when live, against the in-process simulator
+//! in the sandbox) and the dispatcher. The TUI and the headless CLI call the
+//! same methods and watch the same [`Progress`](crate::dispatch::progress::Progress) events.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::audience::{self, Plan, PlanError, PlanRequest};
+use crate::campaign::{CampaignError, CampaignId, CampaignMeta, Campaigns};
+use crate::config::Config;
+use crate::consent::{Store, StoreError};
+use crate::dispatch::{self, CampaignHandle, DispatchError, EngineConfig, Messenger};
+use crate::template::Catalog;
+
+/// Sandbox or live, with what each needs.
+pub enum Backend {
+    /// The in-process simulator; nothing leaves the machine.
+    Sandbox(Box<crate::sim::SimHandle>),
+    /// The configured Cloud API endpoint.
+    Live,
+}
+
+/// Store, catalog and the way out, opened once per process.
+pub struct Engine {
+    /// The consent store (owned by this process while it runs).
+    pub store: Arc<Store>,
+    /// The campaigns in it.
+    pub campaigns: Campaigns,
+    /// Configuration.
+    pub config: Config,
+    /// Templates.
+    pub catalog: Catalog,
+    messenger: Arc<dyn Messenger>,
+    backend: Backend,
+    actor: String,
+}
+
+impl Engine {
+    /// Assembles an engine from its parts.
+    pub fn new(
+        store: Store,
+        config: Config,
+        catalog: Catalog,
+        messenger: Arc<dyn Messenger>,
+        backend: Backend,
+        actor: String,
+    ) -> Result<Self, StoreError> {
+        let campaigns = Campaigns::open(&store)?;
+        Ok(Self {
+            store: Arc::new(store),
+            campaigns,
+            config,
+            catalog,
+            messenger,
+            backend,
+            actor,
+        })
+    }
+
+    /// Whether sends go to the simulator.
+    pub fn is_sandbox(&self) -> bool {
+        matches!(self.backend, Backend::Sandbox(_))
+    }
+
+    /// The simulator, in sandbox mode.
+    pub fn sim(&self) -> Option<&crate::sim::SimHandle> {
+        match &self.backend {
+            Backend::Sandbox(s) => Some(s),
+            Backend::Live => None,
+        }
+    }
+
+    /// Who acts (G13).
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    /// The dry run.
+    pub fn plan(&self, request: &PlanRequest) -> Result<Plan, PlanError> {
+        audience::plan(
+            &self.store,
+            &self.config,
+            &self.catalog,
+            request,
+            Utc::now(),
+        )
+    }
+
+    /// Freezes a plan into a campaign.
+    pub fn create(&self, plan: &Plan) -> Result<CampaignMeta, StoreError> {
+        let mode = if self.is_sandbox() { "sandbox" } else { "live" };
+        self.campaigns.create(plan, mode, &self.actor, Utc::now())
+    }
+
+    /// Starts or resumes sending a campaign.
+    pub fn start(&self, id: CampaignId) -> Result<CampaignHandle, DispatchError> {
+        dispatch::start(
+            Arc::clone(&self.store),
+            &self.campaigns,
+            id,
+            Arc::clone(&self.messenger),
+            EngineConfig::from_config(&self.config, &self.actor),
+        )
+    }
+
+    /// Cancels a campaign that is not running: everyone pending is skipped.
+    pub fn cancel(&self, id: CampaignId) -> Result<CampaignMeta, CampaignError> {
+        Ok(self.campaigns.cancel(id, &self.actor, Utc::now())?.0)
+    }
+}

@@ -1,0 +1,232 @@
+//! Shared helpers for the integration tests: run the real `bote` binary
+//! against a private temp dir (store, config, fixture files), never the
+//! user's data dir, and read what it prints.
+//!
+//! Every test binary includes this module but uses only part of it.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// The binary under test, built by cargo for the integration tests.
+pub const BIN: &str = env!("CARGO_BIN_EXE_bote");
+
+/// The config every test starts from: the documented defaults, written out
+/// so that a `bote.toml` on the developer's machine cannot leak in.
+pub const CONFIG: &str = r#"
+[api]
+messaging_tier = 10000
+
+[consent]
+default_region = "DE"
+topics = ["sale", "new-collection", "events"]
+attributes = ["first_name"]
+frequency_cap = "3/7d"
+"#;
+
+/// The canonical consent CSV header used by most fixtures.
+pub const HEADER: &str =
+    "phone;opted_in_at;opt_in_source;confirmed_at;confirmation_method;topics;locale;first_name";
+
+/// A temp dir holding a store, a config and fixture files; removed on drop.
+pub struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Out {
+    /// Exit code (-1 when killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Out {
+    /// Panics with both streams unless the exit code is `code`.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "expected exit code {code}, got {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Stdout as one JSON document.
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\n--- stderr\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sandbox {
+    /// A sandbox with the default [`CONFIG`].
+    pub fn new() -> Self {
+        Self::with_config(CONFIG)
+    }
+
+    /// A sandbox with this `bote.toml`.
+    pub fn with_config(toml: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("bote.toml"), toml).expect("write config");
+        Self { dir }
+    }
+
+    /// The temp dir.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The store dir (created by the first command).
+    pub fn store(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    /// Writes a fixture file (bytes as given: Windows-1252 stays 1252).
+    pub fn file(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, bytes).expect("write fixture");
+        p
+    }
+
+    /// Runs `bote --store … --config … --templates … ARGS` in the temp dir,
+    /// without a token (sandbox mode) and with a fixed actor.
+    pub fn bote<I, S>(&self, args: I) -> Out
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let out = Command::new(BIN)
+            .current_dir(self.dir.path())
+            .arg("--store")
+            .arg(self.store())
+            .arg("--config")
+            .arg(self.dir.path().join("bote.toml"))
+            .arg("--templates")
+            .arg(templates)
+            .args(args)
+            .env_remove("BOTE_TOKEN")
+            .env_remove("BOTE_STORE")
+            .env_remove("BOTE_CONFIG")
+            .env_remove("BOTE_LOG")
+            .env("BOTE_ACTOR", "tester")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run bote");
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// `consent import FILE EXTRA… --json`.
+    pub fn import_json(&self, file: &Path, extra: &[&str]) -> Out {
+        let mut args: Vec<&OsStr> = vec!["consent".as_ref(), "import".as_ref(), file.as_os_str()];
+        args.extend(extra.iter().map(OsStr::new));
+        args.push("--json".as_ref());
+        self.bote(args)
+    }
+
+    /// Writes `name` and imports it with `--json`; returns the report
+    /// after checking the exit code.
+    #[track_caller]
+    pub fn import_text(&self, name: &str, text: &str, code: i32) -> Value {
+        let f = self.file(name, text);
+        self.import_json(&f, &[]).expect_code(code).json()
+    }
+
+    /// `consent list --json` verbatim: the whole store's current state.
+    #[track_caller]
+    pub fn list(&self) -> String {
+        self.bote(["consent", "list", "--json"])
+            .expect_code(0)
+            .stdout
+            .clone()
+    }
+
+    /// `consent list --json` parsed: one contact per line.
+    #[track_caller]
+    pub fn contacts(&self) -> Vec<Value> {
+        self.list()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("contact JSON"))
+            .collect()
+    }
+
+    /// `consent show PHONE --json`.
+    #[track_caller]
+    pub fn show(&self, phone: &str) -> Value {
+        self.bote(["consent", "show", phone, "--json"])
+            .expect_code(0)
+            .json()
+    }
+
+    /// `campaign plan ARGS --json`, expecting success.
+    #[track_caller]
+    pub fn plan(&self, args: &[&str]) -> Value {
+        let mut all = vec!["campaign", "plan"];
+        all.extend_from_slice(args);
+        all.push("--json");
+        self.bote(all).expect_code(0).json()
+    }
+
+    /// Opens the store in this process (for what the CLI cannot do yet:
+    /// suppressions, recorded sends). sled allows one process per store, so
+    /// the store is closed again before this returns.
+    pub fn with_store<T>(&self, f: impl FnOnce(&bote::consent::Store) -> T) -> T {
+        let store = bote::consent::Store::open(&self.store()).expect("open store");
+        let out = f(&store);
+        store.flush().expect("flush");
+        drop(store);
+        out
+    }
+}
+
+/// A CSV from lines, joined with `\n` and ended by one.
+pub fn csv(lines: &[&str]) -> String {
+    let mut s = lines.join("\n");
+    s.push('\n');
+    s
+}
+
+/// A number as E.164 (the test's way to name what the store should hold).
+pub fn e164(human: &str) -> String {
+    bote::phone::Phone::parse(human, "DE")
+        .unwrap_or_else(|e| panic!("{human}: {e}"))
+        .e164()
+}
+
+/// The `code → count` pairs of a plan's `reasons`.
+pub fn reasons(plan: &Value) -> std::collections::BTreeMap<String, u64> {
+    plan["reasons"]
+        .as_array()
+        .expect("reasons array")
+        .iter()
+        .map(|r| {
+            (
+                r["code"].as_str().expect("code").to_string(),
+                r["count"].as_u64().expect("count"),
+            )
+        })
+        .collect()
+}
