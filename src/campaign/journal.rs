@@ -273,6 +273,36 @@ pub fn apply_status(rec: &RecipientRecord, update: &StatusUpdate) -> Option<Reci
     })
 }
 
+/// Folds a dispatcher outcome into the record as it is now. A status
+/// webhook may have reached the record first (Meta can post `sent` before
+/// the HTTP response is read): a record already further along the delivery
+/// path, or failed by webhook, keeps its state and only gains the send's
+/// details, so nothing ever moves backwards.
+pub fn merge_outcome(
+    current: Option<&RecipientRecord>,
+    outcome: RecipientRecord,
+) -> RecipientRecord {
+    let Some(cur) = current else { return outcome };
+    let ahead = matches!(
+        cur.state,
+        RecipientState::Sent | RecipientState::Delivered | RecipientState::Read
+    ) || (cur.state == RecipientState::Failed && cur.actor == "webhook");
+    let outcome_took = matches!(
+        outcome.state,
+        RecipientState::Accepted | RecipientState::Unknown
+    );
+    if ahead && outcome_took {
+        RecipientRecord {
+            wamid: cur.wamid.clone().or(outcome.wamid),
+            attempts: outcome.attempts,
+            latency_ms: outcome.latency_ms,
+            ..cur.clone()
+        }
+    } else {
+        outcome
+    }
+}
+
 /// Decodes a journal value.
 pub fn decode(key: &[u8], value: &[u8]) -> Result<RecipientRecord, StoreError> {
     serde_json::from_slice(value).map_err(|e| StoreError::Corrupt {
@@ -337,6 +367,21 @@ mod tests {
         );
         assert!(apply_status(&rec(Skipped), &status(Sent)).is_none());
         assert!(apply_status(&rec(Pending), &status(Sent)).is_none());
+    }
+
+    #[test]
+    fn an_outcome_never_undoes_an_earlier_webhook() {
+        let mut delivered = rec(RecipientState::Delivered);
+        delivered.actor = "webhook".into();
+        delivered.wamid = Some("wamid.X".into());
+        let mut accepted = rec(RecipientState::Accepted);
+        accepted.latency_ms = Some(42);
+        let merged = merge_outcome(Some(&delivered), accepted.clone());
+        assert_eq!(merged.state, RecipientState::Delivered);
+        assert_eq!(merged.latency_ms, Some(42));
+        // The usual case: the record is in flight and takes the outcome.
+        let merged = merge_outcome(Some(&rec(RecipientState::InFlight)), accepted.clone());
+        assert_eq!(merged, accepted);
     }
 
     #[test]

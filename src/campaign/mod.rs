@@ -431,6 +431,42 @@ impl Journal {
         Ok(())
     }
 
+    /// Changes one record atomically against concurrent writers (the
+    /// dispatcher's writer and the webhook processor): `f` sees the record
+    /// as it is and returns its new state, or `None` to leave it.
+    pub fn update(
+        &self,
+        index: u32,
+        mut f: impl FnMut(&RecipientRecord) -> Option<RecipientRecord>,
+    ) -> Result<Option<RecipientRecord>, StoreError> {
+        let key = index.to_be_bytes();
+        let mut changed = None;
+        let mut failure = None;
+        self.tree.update_and_fetch(key, |old| {
+            let old = old?;
+            match decode(&key, old) {
+                Ok(cur) => {
+                    let next = f(&cur);
+                    changed.clone_from(&next);
+                    Some(next.as_ref().map_or_else(|| old.to_vec(), encode))
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    Some(old.to_vec())
+                }
+            }
+        })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if let Some(w) = changed.as_ref().and_then(|r| r.wamid.as_ref()) {
+            let mut v = self.id.0.to_be_bytes().to_vec();
+            v.extend_from_slice(&index.to_be_bytes());
+            self.wamids.insert(w.as_bytes(), v)?;
+        }
+        Ok(changed)
+    }
+
     /// Waits until everything written is durable.
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.tree.flush_async().await?;

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::progress::Progress;
 use super::{worker, DispatchError, Outcome, Shared};
-use crate::campaign::journal::{RecipientRecord, RecipientState};
+use crate::campaign::journal::{merge_outcome, RecipientState};
 use crate::consent::Revocation;
 
 /// Outcomes per group commit, at most.
@@ -25,15 +25,20 @@ pub(super) async fn run(
     let mut second = Utc::now().timestamp();
     let mut this_second = 0u64;
     while rx.recv_many(&mut buf, GROUP).await > 0 {
-        let records: Vec<(u32, RecipientRecord)> =
-            buf.iter().map(|o| (o.index, o.record.clone())).collect();
-        shared.journal.write(&records)?;
+        for o in buf.iter_mut() {
+            let outcome = o.record.clone();
+            if let Some(merged) = shared.journal.update(o.index, |cur| {
+                Some(merge_outcome(Some(cur), outcome.clone()))
+            })? {
+                o.record = merged;
+            }
+        }
         let now = Utc::now();
         for o in &buf {
             let Some(phone) = o.record.phone else {
                 continue;
             };
-            if o.record.state == RecipientState::Accepted {
+            if o.record.state.is_delivered_path() {
                 // Feeds the frequency cap (G15) and the tier count.
                 shared.store.record_send(phone, now, &campaign)?;
             }
@@ -55,7 +60,7 @@ pub(super) async fn run(
         shared.journal.flush().await?;
         let accepted = buf
             .iter()
-            .filter(|o| o.record.state == RecipientState::Accepted)
+            .filter(|o| o.record.state.is_delivered_path())
             .count() as u64;
         let now_s = now.timestamp();
         shared.snapshot.update(|s| {

@@ -83,12 +83,16 @@ async fn send(
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         return s.refuse(&Reject::new(100, "request body is unreadable or too large"));
     };
+    // The route is /{version}/{id}/messages: the id is the third segment.
+    let id = parts.uri.path().split('/').nth(2).unwrap_or_default();
+    // Decided on arrival, answered after the latency: the API counts a
+    // request against its limits when it receives it, so the simulated
+    // processing time must not shift requests between rate windows.
+    let decided = s.process(id, &parts.headers, &body);
     if let Some(d) = s.faults.delay() {
         tokio::time::sleep(d).await;
     }
-    // The route is /{version}/{id}/messages: the id is the third segment.
-    let id = parts.uri.path().split('/').nth(2).unwrap_or_default();
-    match s.process(id, &parts.headers, &body) {
+    match decided {
         Err(rej) => s.refuse(&rej),
         Ok(Done {
             dropped: None,
