@@ -74,6 +74,17 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
+/// CPU time (user + system, all threads) of this process so far, in
+/// seconds; on a shared machine a steadier figure than wall time.
+fn cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name: state is field 3, utime 14, stime 15.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ is 100 on every Linux this runs on.
+    Some(ticks / 100.0)
+}
+
 /// A child's `RESULT key=value …` line as pairs.
 fn run_child(phase: &str, envs: &[(&str, &Path)]) -> Res<Vec<(String, String)>> {
     let mut cmd = Command::new(std::env::current_exe()?);
@@ -138,11 +149,12 @@ fn parent() -> Res<()> {
         let secs = field(&kv, "secs")?;
         let rss = field(&kv, "hwm_kb")? / 1024.0;
         println!(
-            "import run {}: {:.2} s ({:.2} s import + {:.2} s flush), {:.0} rows/s, accepted {}, rejected {}, peak RSS {:.0} MB",
+            "import run {}: {:.2} s ({:.2} s import + {:.2} s flush; {:.2} s CPU), {:.0} rows/s, accepted {}, rejected {}, peak RSS {:.0} MB",
             run + 1,
             secs,
             field(&kv, "import_secs")?,
             field(&kv, "flush_secs")?,
+            field(&kv, "cpu_secs")?,
             rows as f64 / secs,
             field(&kv, "accepted")?,
             field(&kv, "rejected")?,
@@ -167,9 +179,10 @@ fn parent() -> Res<()> {
         let secs = field(&kv, "secs")?;
         let rss = field(&kv, "hwm_kb")? / 1024.0;
         println!(
-            "plan run {}: {:.2} s (+ {:.3} s summary/JSON), audience {}, eligible {}, peak RSS {:.0} MB",
+            "plan run {}: {:.2} s ({:.2} s CPU; + {:.3} s summary/JSON), audience {}, eligible {}, peak RSS {:.0} MB",
             run + 1,
             secs,
+            field(&kv, "cpu_secs")?,
             field(&kv, "summary_secs")?,
             field(&kv, "audience")?,
             field(&kv, "eligible")?,
@@ -216,14 +229,16 @@ fn child_import() -> Res<()> {
         actor: "bench".into(),
         now: chrono::Utc::now(),
     };
+    let cpu0 = cpu_secs().unwrap_or(0.0);
     let t = Instant::now();
     let report = import::import(&store, &config, &csv, &opts, None, &|_, _| {})?;
     let import_secs = t.elapsed().as_secs_f64();
     store.flush()?;
     let secs = t.elapsed().as_secs_f64();
+    let cpu = cpu_secs().unwrap_or(0.0) - cpu0;
     drop(store);
     println!(
-        "RESULT secs={secs} import_secs={import_secs} flush_secs={} accepted={} rejected={} hwm_kb={}",
+        "RESULT secs={secs} cpu_secs={cpu} import_secs={import_secs} flush_secs={} accepted={} rejected={} hwm_kb={}",
         secs - import_secs,
         report.accepted(),
         report.rejected,
@@ -243,14 +258,16 @@ fn child_plan() -> Res<()> {
         topic: "sale".into(),
         ..PlanRequest::default()
     };
+    let cpu0 = cpu_secs().unwrap_or(0.0);
     let t = Instant::now();
     let plan = audience::plan(&store, &config, &catalog, &request, chrono::Utc::now())?;
     let secs = t.elapsed().as_secs_f64();
+    let cpu = cpu_secs().unwrap_or(0.0) - cpu0;
     let t = Instant::now();
     let json = serde_json::to_vec(&plan.summary(5, 10, 4))?;
     let summary_secs = t.elapsed().as_secs_f64();
     println!(
-        "RESULT secs={secs} summary_secs={summary_secs} audience={} eligible={} json_bytes={} hwm_kb={}",
+        "RESULT secs={secs} cpu_secs={cpu} summary_secs={summary_secs} audience={} eligible={} json_bytes={} hwm_kb={}",
         plan.audience(),
         plan.eligible.len(),
         json.len(),

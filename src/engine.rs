@@ -35,6 +35,8 @@ pub struct Engine {
     messenger: Arc<dyn Messenger>,
     backend: Backend,
     actor: String,
+    /// The webhook receiver this process hosts (it owns the store).
+    receiver: Option<crate::webhook::ReceiverHandle>,
 }
 
 impl Engine {
@@ -47,16 +49,41 @@ impl Engine {
         backend: Backend,
         actor: String,
     ) -> Result<Self, StoreError> {
+        Self::shared(Arc::new(store), config, catalog, messenger, backend, actor)
+    }
+
+    /// As [`Engine::new`], for a store other parts (a webhook receiver)
+    /// already share.
+    pub fn shared(
+        store: Arc<Store>,
+        config: Config,
+        catalog: Catalog,
+        messenger: Arc<dyn Messenger>,
+        backend: Backend,
+        actor: String,
+    ) -> Result<Self, StoreError> {
         let campaigns = Campaigns::open(&store)?;
         Ok(Self {
-            store: Arc::new(store),
+            store,
             campaigns,
             config,
             catalog,
             messenger,
             backend,
             actor,
+            receiver: None,
         })
+    }
+
+    /// Keeps the webhook receiver this process hosts alive with the engine.
+    pub fn with_receiver(mut self, receiver: crate::webhook::ReceiverHandle) -> Self {
+        self.receiver = Some(receiver);
+        self
+    }
+
+    /// The webhook receiver, when this process hosts one.
+    pub fn receiver(&self) -> Option<&crate::webhook::ReceiverHandle> {
+        self.receiver.as_ref()
     }
 
     /// Whether sends go to the simulator.

@@ -15,3 +15,5 @@ pub mod paths;
 pub mod phone;
 pub mod sim;
 pub mod template;
+pub mod tui;
+pub mod webhook;

@@ -6,7 +6,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = bote::cli::Cli::parse();
-    bote::cli::init_logging(cli.verbose);
+    // The TUI logs to a file in the store dir; never to the screen it draws on.
+    if !bote::cli::is_tui(&cli) {
+        bote::cli::init_logging(cli.verbose);
+    }
     match bote::cli::run(cli) {
         Ok(exit) => exit.into(),
         Err(err) => {

@@ -57,6 +57,8 @@ pub enum ConsentCmd {
         /// The number, any format.
         phone: String,
     },
+    /// Ask a pending consent to confirm (double opt-in, G3): sends the confirmation template once.
+    Invite(super::webhook::InviteArgs),
     /// Revoke a number's consent, for one topic or all (G5).
     Revoke {
         /// The number, any format.
@@ -84,6 +86,7 @@ pub(super) fn run(ctx: &Context, cmd: ConsentCmd) -> Result<Exit> {
         ConsentCmd::Show { phone, json } => show(ctx, &phone, json),
         ConsentCmd::Export { phone } => show(ctx, &phone, true),
         ConsentCmd::Revoke { phone, topic } => revoke(ctx, &phone, topic.as_deref()),
+        ConsentCmd::Invite(args) => super::webhook::invite(ctx, &args),
     }
 }
 

@@ -8,6 +8,7 @@ mod consent;
 mod send;
 pub mod sim;
 mod template;
+mod webhook;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,7 +47,8 @@ pub struct Cli {
     /// More log output on stderr (-v info, -vv debug); never in the TUI.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// The command; none opens the operator's view of the sample campaign.
+    /// The command; none opens the TUI (on a terminal; else prints the
+    /// sample campaign's dry run).
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -54,6 +56,8 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The operator's TUI (also what `bote` alone opens).
+    Tui,
     /// The consent store: import, browse, revoke.
     #[command(subcommand)]
     Consent(consent::ConsentCmd),
@@ -65,6 +69,9 @@ pub enum Command {
     Campaign(campaign::CampaignCmd),
     /// Run the Cloud API simulator standalone.
     Sim(sim::SimArgs),
+    /// The webhook receiver: delivery statuses, STOP, opt-in confirmations.
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCmd),
 }
 
 /// Exit codes (product contract).
@@ -191,25 +198,68 @@ impl Context {
     pub async fn engine(&self) -> Result<Engine> {
         let store = self.open_store()?;
         let catalog = self.catalog()?;
-        let (client, backend) = self.connect(&catalog).await?;
-        Ok(Engine::new(
+        if self.mode == Mode::Live {
+            let (client, backend) = self.connect(&catalog).await?;
+            return Ok(Engine::new(
+                store,
+                self.config.clone(),
+                catalog,
+                Arc::new(client),
+                backend,
+                crate::consent::current_actor(),
+            )?);
+        }
+        // Sandbox: the simulator's signed status webhooks and inbound
+        // messages go to a receiver in this process, which owns the store.
+        let store = Arc::new(store);
+        let secret = format!("{:032x}", rand::random::<u128>());
+        let verify = format!("{:032x}", rand::random::<u128>());
+        let receiver = crate::webhook::Receiver::new(
+            Arc::clone(&store),
+            crate::campaign::Campaigns::open(&store)?,
+            crate::webhook::WebhookSecrets::new(verify, secret.clone()),
+        )
+        .keywords(crate::webhook::Keywords::from_config(&self.config.consent))
+        .start("127.0.0.1:0")
+        .await?;
+        let target = crate::sim::WebhookTarget::new(receiver.url(), secret);
+        let (client, backend) = self.sandbox(&catalog, Some(target)).await?;
+        Ok(Engine::shared(
             store,
             self.config.clone(),
             catalog,
             Arc::new(client),
             backend,
             crate::consent::current_actor(),
-        )?)
+        )?
+        .with_receiver(receiver))
     }
 
     /// The Cloud API client and what it talks to: a fresh in-process
     /// simulator serving `catalog` in sandbox mode, the configured API live.
     pub async fn connect(&self, catalog: &Catalog) -> Result<(Client, Backend)> {
         match self.mode {
-            Mode::Sandbox => {
+            Mode::Sandbox => self.sandbox(catalog, None).await,
+            Mode::Live => Ok((
+                Client::from_config(&self.config.api, &self.config.send)?,
+                Backend::Live,
+            )),
+        }
+    }
+
+    /// A fresh in-process simulator (posting webhooks to `webhook`, if any)
+    /// and a client pointed at it.
+    async fn sandbox(
+        &self,
+        catalog: &Catalog,
+        webhook: Option<crate::sim::WebhookTarget>,
+    ) -> Result<(Client, Backend)> {
+        {
+            {
                 let token = ApiToken::new("sandbox-token")?;
                 let mut sim = SimConfig::new(catalog.clone());
                 sim.token = Some(token.clone());
+                sim.webhook = webhook;
                 // Meta's highest throughput tier, so bote's own ceiling is what binds.
                 sim.mps = 1000;
                 sim.faults.latency = std::time::Duration::from_millis(40);
@@ -222,10 +272,6 @@ impl Context {
                 let client = Client::new(&api, &self.config.send, token)?;
                 Ok((client, Backend::Sandbox(Box::new(sim))))
             }
-            Mode::Live => Ok((
-                Client::from_config(&self.config.api, &self.config.send)?,
-                Backend::Live,
-            )),
         }
     }
 
@@ -314,8 +360,28 @@ pub fn run(cli: Cli) -> Result<Exit> {
             tokio::runtime::Runtime::new()?.block_on(sim::run(args, catalog))?;
             Ok(Exit::Ok)
         }
-        None => campaign::sample(&ctx),
+        Some(Command::Webhook(cmd)) => webhook::run(&ctx, cmd),
+        Some(Command::Tui) | None => tui(&ctx),
     }
+}
+
+/// The TUI on a terminal; without one (a pipe, CI) the sample campaign's
+/// dry run, so `bote` alone always shows what it would do.
+fn tui(ctx: &Context) -> Result<Exit> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return campaign::sample(ctx);
+    }
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let engine = ctx.engine().await?;
+        crate::tui::run(engine).await
+    })?;
+    Ok(Exit::Ok)
+}
+
+/// Whether this command line opens the TUI (then logs go to a file).
+pub fn is_tui(cli: &Cli) -> bool {
+    matches!(cli.command, None | Some(Command::Tui))
 }
 
 /// Maps an error to its exit code.

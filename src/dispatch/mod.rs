@@ -12,10 +12,12 @@
 //! ```
 //!
 //! At-most-once (invariant 2): a record is durably `in_flight` before its
-//! request leaves, and a worker takes its next job only after the writer
-//! made the previous outcome durable, so a crash leaves at most
-//! batch + workers records `in_flight` — which [`Journal::repair`] turns into
-//! `unknown`, never into a re-send.
+//! request leaves. A worker takes its next job only after the writer wrote
+//! its previous outcome, and the feeder flushes (sled flushes are global)
+//! before it hands out each new batch, so at every flush at most the new
+//! batch plus the jobs in workers' hands are `in_flight`: a crash leaves at
+//! most batch + workers — which [`Journal::repair`] turns into `unknown`,
+//! never into a re-send.
 
 pub mod hold;
 pub mod limiter;
@@ -170,7 +172,7 @@ pub(crate) struct Outcome {
     record: RecipientRecord,
     revoke: bool,
     stop: Option<String>,
-    /// Resolved once the outcome is durable.
+    /// Resolved once the outcome is written (durable at the next flush).
     durable: Option<tokio::sync::oneshot::Sender<()>>,
 }
 

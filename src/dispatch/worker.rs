@@ -211,7 +211,8 @@ pub(super) async fn run(shared: std::sync::Arc<Shared>, out: mpsc::Sender<Outcom
         if out.send(outcome).await.is_err() {
             break;
         }
-        // The next job only once this outcome is on disk (the unknown bound).
+        // The next job only once this outcome is written: the feeder's flush
+        // before its next batch then makes it durable (the unknown bound).
         let _ = ack_rx.await;
     }
 }

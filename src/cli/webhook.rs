@@ -1,0 +1,241 @@
+//! `bote webhook serve` and `bote consent invite`.
+//!
+//! `serve` makes this process the store's owner and hosts the receiver
+//! until Ctrl-C, printing one line per processed event (masked numbers) on
+//! stderr, or JSON lines on stdout with `--json`. The TUI and `campaign
+//! send` host the same receiver in-process through
+//! [`crate::webhook::Receiver`].
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+use clap::Subcommand;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::{Context, Exit, Mode, Refused};
+use crate::campaign::Campaigns;
+use crate::phone::Phone;
+use crate::webhook::invite::{InviteState, DEFAULT_TEMPLATE};
+use crate::webhook::{
+    invite as send_invite, InviteError, Keywords, Outcome, Receiver, WebhookSecrets,
+    DEFAULT_BODY_LIMIT,
+};
+
+/// `bote webhook` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum WebhookCmd {
+    /// Receive Meta's webhooks (statuses, STOP, confirmations) until Ctrl-C.
+    Serve(ServeArgs),
+}
+
+/// `bote webhook serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Listen address (default: [webhook] listen, 127.0.0.1:8443).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Largest accepted body in bytes; larger ones are answered 413.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_BODY_LIMIT)]
+    pub body_limit: usize,
+    /// Processed events as JSON lines on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `bote consent invite`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InviteArgs {
+    /// The number, any format.
+    pub phone: String,
+    /// The topic whose pending consent the person is asked to confirm.
+    #[arg(long)]
+    pub topic: String,
+    /// The confirmation template (must carry the privacy link, G7).
+    #[arg(long, default_value = DEFAULT_TEMPLATE)]
+    pub template: String,
+    /// The template's language, if it has several.
+    #[arg(long)]
+    pub language: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs a `bote webhook` subcommand.
+pub fn run(ctx: &Context, cmd: WebhookCmd) -> Result<Exit> {
+    match cmd {
+        WebhookCmd::Serve(args) => serve(ctx, &args),
+    }
+}
+
+/// `bote webhook serve`: owns the store and receives until Ctrl-C.
+pub fn serve(ctx: &Context, args: &ServeArgs) -> Result<Exit> {
+    if ctx.mode == Mode::Live {
+        ctx.require_role(crate::config::Role::Operator, "receiving webhooks")?;
+    }
+    let secrets = WebhookSecrets::from_env(&ctx.config.webhook)?;
+    let listen = args
+        .listen
+        .clone()
+        .unwrap_or_else(|| ctx.config.webhook.listen.clone());
+    let store = Arc::new(ctx.open_store()?);
+    let campaigns = Campaigns::open(&store)?;
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        let handle = Receiver::new(store, campaigns, secrets)
+            .keywords(Keywords::from_config(&ctx.config.consent))
+            .body_limit(args.body_limit)
+            .start(&listen)
+            .await?;
+        let mut notices = handle.subscribe();
+        eprintln!("{}", ctx.banner());
+        eprintln!(
+            "Receiving webhooks at {} (pending from an earlier run: {}). Ctrl-C stops.",
+            handle.url(),
+            handle.inbox().pending_len()
+        );
+        loop {
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => {
+                    r.context("waiting for Ctrl-C")?;
+                    break;
+                }
+                n = notices.recv() => match n {
+                    Ok(o) => print_outcome(&o, args.json)?,
+                    Err(RecvError::Lagged(k)) => eprintln!("… {k} events not shown"),
+                    Err(RecvError::Closed) => break,
+                },
+            }
+        }
+        let stats = handle.stats();
+        handle.shutdown().await?;
+        eprintln!(
+            "Stopped: {} received, {} refused, {} processed.",
+            stats.received, stats.rejected, stats.processed
+        );
+        Ok(Exit::Ok)
+    })
+}
+
+fn print_outcome(o: &Outcome, json: bool) -> Result<()> {
+    if json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer(&mut out, o)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let line = match o {
+        Outcome::Status {
+            wamid,
+            status,
+            campaign,
+            index,
+            result,
+            reconciled,
+            ..
+        } => {
+            format!(
+                "status {status} {wamid} → {}{}: {result:?}",
+                campaign.map_or("-".into(), |c| format!("campaign {c}")),
+                index.map_or(String::new(), |i| format!(" #{i}")),
+            ) + if *reconciled { " (reconciled)" } else { "" }
+        }
+        Outcome::Revoked {
+            phone,
+            signal,
+            topics,
+            ..
+        } => format!("revoked {phone}: {signal}, {topics} topic(s) changed"),
+        Outcome::Confirmed {
+            phone,
+            topics,
+            method,
+            ..
+        } if topics.is_empty() => {
+            format!("{phone} sent a confirmation ({method}) but has nothing pending")
+        }
+        Outcome::Confirmed {
+            phone,
+            topics,
+            method,
+            ..
+        } => format!("confirmed {phone} by {method}: {}", topics.join(", ")),
+        Outcome::Resumed { phone, .. } => {
+            format!("{phone} allowed marketing again in WhatsApp; consent unchanged")
+        }
+        Outcome::Ignored { what } => format!("ignored: {what}"),
+    };
+    eprintln!("{line}");
+    Ok(())
+}
+
+/// `bote consent invite PHONE --topic T`: the double opt-in confirmation
+/// request, only to a pending consent, only once.
+pub fn invite(ctx: &Context, args: &InviteArgs) -> Result<Exit> {
+    ctx.check_may_send()?;
+    if !ctx.config.has_topic(&args.topic) {
+        anyhow::bail!(
+            "unknown topic {:?}; configured: {}",
+            args.topic,
+            ctx.config.consent.topics.join(", ")
+        );
+    }
+    let phone = Phone::parse(&args.phone, &ctx.config.consent.default_region)?;
+    let catalog = ctx.catalog()?;
+    let template = catalog
+        .get(&args.template, args.language.as_deref())?
+        .clone();
+    let store = ctx.open_store()?;
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        // The same way out as `campaign send`: the in-process simulator in
+        // the sandbox, the configured Cloud API when live.
+        let (client, backend) = ctx.connect(&catalog).await?;
+        let result = send_invite(
+            &store,
+            &client,
+            &template,
+            &ctx.config.consent.privacy_url,
+            phone,
+            &args.topic,
+            &crate::consent::current_actor(),
+        )
+        .await;
+        drop(backend);
+        let record = match result {
+            Ok(r) => r,
+            Err(
+                e @ (InviteError::NotInStore(_)
+                | InviteError::NoConsent { .. }
+                | InviteError::NotPending { .. }
+                | InviteError::AlreadyInvited { .. }),
+            ) => return Err(Refused(e.to_string()).into()),
+            Err(e) => return Err(e.into()),
+        };
+        if args.json {
+            println!("{}", serde_json::to_string(&record)?);
+        } else {
+            eprintln!("{}", ctx.banner());
+            match record.state {
+                InviteState::Unknown => eprintln!(
+                    "The invitation to {} for {:?} may or may not have been sent ({}); it will not be sent again.",
+                    phone.masked(4),
+                    args.topic,
+                    record.detail.as_deref().unwrap_or("no answer")
+                ),
+                _ => eprintln!(
+                    "Invited {} to confirm {:?} ({}). A reply such as {} confirms it.",
+                    phone.masked(4),
+                    args.topic,
+                    template.name,
+                    ctx.config.consent.confirm_keywords.join(" / ")
+                ),
+            }
+        }
+        Ok(match record.state {
+            InviteState::Unknown => Exit::Partial,
+            _ => Exit::Ok,
+        })
+    })
+}

@@ -1,0 +1,208 @@
+//! The key map: one table per screen, read both to turn a key into a
+//! [`Cmd`] and to draw the footer hints and the `?` overlay — so what the
+//! screen says and what the keys do cannot drift apart.
+//!
+//! Order of precedence: Ctrl-C (always quits, detaching a running
+//! campaign), the help overlay (any key closes it), a dialog, a focused
+//! text field (printable keys are text), then the screen's table, then the
+//! shared navigation keys.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::action::{Action, Cmd, InputKey};
+use super::app::{App, ScreenId};
+
+/// One key of a screen.
+#[derive(Debug, Clone, Copy)]
+pub struct Bind {
+    /// The key.
+    pub code: KeyCode,
+    /// What it does.
+    pub cmd: Cmd,
+    /// How the footer and help name the key.
+    pub label: &'static str,
+    /// What the help says.
+    pub help: &'static str,
+    /// Whether the footer shows it.
+    pub hint: bool,
+}
+
+const fn b(code: KeyCode, cmd: Cmd, label: &'static str, help: &'static str, hint: bool) -> Bind {
+    Bind {
+        code,
+        cmd,
+        label,
+        help,
+        hint,
+    }
+}
+
+use KeyCode::{BackTab, Char, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up};
+
+/// Keys shared by every screen.
+pub const NAV: &[Bind] = &[
+    b(Up, Cmd::Up, "↑", "previous row / field", false),
+    b(Down, Cmd::Down, "↓", "next row / field", false),
+    b(PageUp, Cmd::PageUp, "PgUp", "page up", false),
+    b(PageDown, Cmd::PageDown, "PgDn", "page down", false),
+    b(Home, Cmd::Top, "Home", "first row", false),
+    b(End, Cmd::Bottom, "End", "last row / follow newest", false),
+    b(Left, Cmd::Left, "←", "previous value", false),
+    b(Right, Cmd::Right, "→", "next value", false),
+    b(Tab, Cmd::Tab, "Tab", "next field", false),
+    b(BackTab, Cmd::BackTab, "S-Tab", "previous field", false),
+    b(Enter, Cmd::Enter, "Enter", "open / choose", false),
+    b(Esc, Cmd::Back, "Esc", "back", true),
+    b(
+        Char('q'),
+        Cmd::Back,
+        "q",
+        "back (quit on the home screen)",
+        false,
+    ),
+    b(Char('?'), Cmd::Help, "?", "keys", true),
+];
+
+const HOME: &[Bind] = &[
+    b(Char('n'), Cmd::NewCampaign, "n", "new campaign", true),
+    b(Char('c'), Cmd::Consents, "c", "consents", true),
+    b(Enter, Cmd::Enter, "Enter", "open campaign", true),
+    b(Char('r'), Cmd::Refresh, "r", "refresh", true),
+    b(Char('q'), Cmd::Back, "q", "quit", true),
+];
+
+const TEMPLATE: &[Bind] = &[b(Enter, Cmd::Enter, "Enter", "use template", true)];
+
+const AUDIENCE: &[Bind] = &[
+    b(Left, Cmd::Left, "←→", "topic", true),
+    b(Tab, Cmd::Tab, "Tab", "next field", true),
+    b(Enter, Cmd::Enter, "Enter", "dry run", true),
+];
+
+const PLAN: &[Bind] = &[
+    b(Enter, Cmd::Enter, "Enter", "recipients of reason", true),
+    b(Left, Cmd::Left, "←→", "previews", true),
+    b(Char('s'), Cmd::Send, "s", "send…", true),
+];
+
+const CONFIRM: &[Bind] = &[
+    b(Char('y'), Cmd::Yes, "y", "send", true),
+    b(Char('n'), Cmd::No, "n", "back", true),
+];
+
+const DASHBOARD: &[Bind] = &[
+    b(Char('p'), Cmd::Pause, "p", "pause", true),
+    b(Char('r'), Cmd::Resume, "r", "resume", true),
+    b(Char('c'), Cmd::Cancel, "c", "cancel…", true),
+    b(Char('f'), Cmd::Filter, "f", "filter", true),
+    b(End, Cmd::Bottom, "End", "follow", false),
+    b(Enter, Cmd::Enter, "Enter", "details (when done)", true),
+];
+
+const DETAIL: &[Bind] = &[
+    b(Char('e'), Cmd::ExportCsv, "e", "export CSV", true),
+    b(Char('j'), Cmd::ExportJson, "j", "export JSON", true),
+    b(Char('u'), Cmd::ResendUnknown, "u", "re-send unknown…", true),
+    b(Char('r'), Cmd::Resume, "r", "resume", true),
+];
+
+const CONSENT: &[Bind] = &[
+    b(Char('/'), Cmd::Search, "/", "search", true),
+    b(Char('x'), Cmd::Revoke, "x", "revoke topic…", true),
+    b(Char('X'), Cmd::RevokeAll, "X", "revoke all…", true),
+    b(Char('i'), Cmd::Import, "i", "import CSV", true),
+];
+
+const IMPORT: &[Bind] = &[b(Enter, Cmd::Enter, "Enter", "import", true)];
+
+/// The table of a screen.
+pub fn screen_binds(screen: ScreenId) -> &'static [Bind] {
+    match screen {
+        ScreenId::Home => HOME,
+        ScreenId::Template => TEMPLATE,
+        ScreenId::Audience => AUDIENCE,
+        ScreenId::Plan => PLAN,
+        ScreenId::Confirm => CONFIRM,
+        ScreenId::Dashboard => DASHBOARD,
+        ScreenId::Detail => DETAIL,
+        ScreenId::Consent => CONSENT,
+        ScreenId::Import => IMPORT,
+    }
+}
+
+/// Footer hints: the screen's keys, then back and help.
+pub fn hints(app: &App) -> Vec<(&'static str, &'static str)> {
+    if let Some(m) = &app.modal {
+        return match m.expected {
+            Some(_) => vec![("Enter", "confirm"), ("Esc", "no")],
+            None => vec![("y/Enter", "yes"), ("n/Esc", "no")],
+        };
+    }
+    if app.text_focus() {
+        return vec![
+            ("Enter", "submit"),
+            ("Tab", "next field"),
+            ("Esc", "back"),
+            ("Ctrl-U", "clear"),
+            ("?", "keys"),
+        ];
+    }
+    let screen = app.screen();
+    let own = screen_binds(screen).iter().filter(|b| b.hint);
+    let nav = NAV
+        .iter()
+        .filter(|b| b.hint && !(screen == ScreenId::Home && b.cmd == Cmd::Back));
+    own.chain(nav).map(|b| (b.label, b.help)).collect()
+}
+
+/// Every key of the current screen, for the help overlay.
+pub fn help(app: &App) -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<(&str, &str)> = screen_binds(app.screen())
+        .iter()
+        .map(|b| (b.label, b.help))
+        .collect();
+    out.extend(NAV.iter().map(|b| (b.label, b.help)));
+    out.push((
+        "Ctrl-C",
+        "quit now (a running campaign is paused, resumable)",
+    ));
+    out
+}
+
+/// The action a key stands for on the current screen, if any.
+pub fn map(app: &App, key: KeyEvent) -> Option<Action> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl && key.code == Char('c') {
+        return Some(Action::Cmd(Cmd::Quit));
+    }
+    if app.help || key.code == Char('?') {
+        return Some(Action::Cmd(Cmd::Help));
+    }
+    if let Some(modal) = &app.modal {
+        return match (modal.expected.is_some(), key.code) {
+            (_, Enter) => Some(Action::Cmd(Cmd::Yes)),
+            (_, Esc) => Some(Action::Cmd(Cmd::No)),
+            (true, KeyCode::Backspace) => Some(Action::Input(InputKey::Backspace)),
+            (true, Char(c)) => Some(Action::Input(InputKey::Char(c))),
+            (false, Char('y' | 'Y' | 'j' | 'J')) => Some(Action::Cmd(Cmd::Yes)),
+            (false, Char('n' | 'N' | 'q')) => Some(Action::Cmd(Cmd::No)),
+            _ => None,
+        };
+    }
+    if app.text_focus() {
+        match key.code {
+            Char('u') if ctrl => return Some(Action::Input(InputKey::Clear)),
+            Char(c) if !ctrl => return Some(Action::Input(InputKey::Char(c))),
+            KeyCode::Backspace => return Some(Action::Input(InputKey::Backspace)),
+            Char(_) => return None,
+            _ => {}
+        }
+    }
+    let find = |table: &[Bind]| table.iter().find(|b| b.code == key.code).map(|b| b.cmd);
+    find(screen_binds(app.screen()))
+        .or_else(|| find(NAV))
+        .map(Action::Cmd)
+}

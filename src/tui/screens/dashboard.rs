@@ -1,0 +1,321 @@
+//! The live dashboard's state: what the engine reported, folded in once
+//! per frame.
+//!
+//! The runner drains the campaign's broadcast receiver with `try_recv` once
+//! per frame and hands the batch over with a fresh [`SnapshotData`]; counts
+//! and rate always come from the snapshot (the engine's truth), so a view
+//! that lagged and lost events still shows the right numbers. Per-recipient
+//! results go into a bounded ring (the last [`RING`]) for the table.
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Utc};
+
+use super::super::action::{Cmd, Effect, ProgressBatch};
+use super::super::app::{App, Confirm, Modal, ScreenId};
+use super::super::widgets::input::TextInput;
+use super::detail;
+use crate::campaign::journal::RecipientState;
+use crate::campaign::{CampaignId, CampaignMeta, CampaignState};
+use crate::dispatch::progress::{Progress, SnapshotData};
+
+/// Results kept for the table.
+pub const RING: usize = 10_000;
+/// Notices kept.
+const NOTICES: usize = 8;
+
+/// The filters `f` cycles through (`None`: every state).
+pub const FILTERS: [Option<RecipientState>; 8] = [
+    None,
+    Some(RecipientState::Failed),
+    Some(RecipientState::Unknown),
+    Some(RecipientState::Accepted),
+    Some(RecipientState::Skipped),
+    Some(RecipientState::Sent),
+    Some(RecipientState::Delivered),
+    Some(RecipientState::Read),
+];
+
+/// One row of the results table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultRow {
+    /// Journal index.
+    pub index: u32,
+    /// Masked number.
+    pub phone: String,
+    /// New state.
+    pub state: RecipientState,
+    /// API error code.
+    pub code: Option<u32>,
+    /// Request latency.
+    pub latency_ms: Option<u32>,
+    /// Skip / unknown reason.
+    pub reason: Option<String>,
+}
+
+/// How loud a notice is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Information.
+    Info,
+    /// Slowed, held or paused.
+    Warn,
+    /// Stopped by an error.
+    Error,
+}
+
+/// The dashboard of one campaign.
+#[derive(Debug, Clone)]
+pub struct DashState {
+    /// The campaign as started.
+    pub meta: CampaignMeta,
+    /// The engine's numbers as of the last frame.
+    pub snapshot: SnapshotData,
+    /// Configured ceiling, messages per second.
+    pub ceiling: u32,
+    /// Workers.
+    pub workers: usize,
+    /// When this view saw it start.
+    pub started: DateTime<Utc>,
+    /// When this view saw it end.
+    pub ended: Option<DateTime<Utc>>,
+    /// The last results, oldest first.
+    pub ring: VecDeque<ResultRow>,
+    /// State filter of the table.
+    pub filter: usize,
+    /// Rows scrolled back from the newest (0: follow).
+    pub scroll: usize,
+    /// Throttled: rate in force and why.
+    pub throttle: Option<(u32, String)>,
+    /// Held: why and until when.
+    pub held: Option<(String, DateTime<Utc>)>,
+    /// Paused: why.
+    pub paused: Option<String>,
+    /// How the run ended.
+    pub finished: Option<Result<CampaignState, String>>,
+    /// Recent notices, newest last.
+    pub notices: VecDeque<(DateTime<Utc>, Level, String)>,
+}
+
+impl DashState {
+    /// A dashboard for a campaign that just started.
+    pub fn new(meta: CampaignMeta, ceiling: u32, workers: usize, now: DateTime<Utc>) -> Self {
+        Self {
+            meta,
+            snapshot: SnapshotData::default(),
+            ceiling,
+            workers,
+            started: now,
+            ended: None,
+            ring: VecDeque::with_capacity(1024),
+            filter: 0,
+            scroll: 0,
+            throttle: None,
+            held: None,
+            paused: None,
+            finished: None,
+            notices: VecDeque::new(),
+        }
+    }
+
+    /// The state filter in force.
+    pub fn filter_state(&self) -> Option<RecipientState> {
+        FILTERS.get(self.filter).copied().flatten()
+    }
+
+    /// Rows of the ring that pass the filter.
+    pub fn visible_len(&self) -> usize {
+        match self.filter_state() {
+            None => self.ring.len(),
+            Some(s) => self.ring.iter().filter(|r| r.state == s).count(),
+        }
+    }
+
+    fn notice(&mut self, at: DateTime<Utc>, level: Level, text: String) {
+        self.notices.push_back((at, level, text));
+        while self.notices.len() > NOTICES {
+            self.notices.pop_front();
+        }
+    }
+
+    /// Folds one frame's events and snapshot in.
+    pub fn apply(&mut self, batch: ProgressBatch, now: DateTime<Utc>) {
+        let filter = self.filter_state();
+        for ev in batch.events {
+            match ev {
+                Progress::Started { rate, workers, .. } => {
+                    self.ceiling = rate;
+                    self.workers = workers;
+                }
+                Progress::Recipient(e) => {
+                    if self.scroll > 0 && filter.is_none_or(|s| s == e.state) {
+                        self.scroll += 1;
+                    }
+                    if self.ring.len() == RING {
+                        self.ring.pop_front();
+                    }
+                    self.ring.push_back(ResultRow {
+                        index: e.index,
+                        phone: e.phone,
+                        state: e.state,
+                        code: e.code,
+                        latency_ms: e.latency_ms,
+                        reason: e.reason,
+                    });
+                }
+                Progress::Rate {
+                    current,
+                    ceiling,
+                    reason,
+                } => {
+                    if current < ceiling {
+                        self.notice(now, Level::Warn, format!("slowed to {current}/s: {reason}"));
+                        self.throttle = Some((current, reason));
+                    } else {
+                        self.notice(now, Level::Info, format!("back to {current}/s"));
+                        self.throttle = None;
+                    }
+                }
+                Progress::Held { reason, until } => {
+                    self.notice(now, Level::Warn, format!("held: {reason}"));
+                    self.held = Some((reason, until));
+                }
+                Progress::Paused { reason } => {
+                    self.notice(now, Level::Warn, format!("paused: {reason}"));
+                    self.paused = Some(reason);
+                }
+                Progress::Resumed => {
+                    self.notice(now, Level::Info, "resumed".into());
+                    self.paused = None;
+                    self.held = None;
+                }
+                Progress::Finished { state, counts } => {
+                    self.snapshot.counts = counts;
+                    self.finished = Some(Ok(state));
+                    self.ended = Some(now);
+                    self.paused = None;
+                    self.held = None;
+                    self.throttle = None;
+                    self.notice(now, Level::Info, format!("run ended: {state}"));
+                }
+            }
+        }
+        if batch.lagged {
+            self.notice(
+                now,
+                Level::Warn,
+                "the view fell behind; some rows are missing (counts stay exact)".into(),
+            );
+        }
+        let finished = self.finished.is_some();
+        let counts = self.snapshot.counts;
+        self.snapshot = batch.snapshot;
+        if finished && self.snapshot.counts.total() < counts.total() {
+            self.snapshot.counts = counts;
+        }
+        self.scroll = self.scroll.min(self.visible_len().saturating_sub(1));
+    }
+}
+
+/// A campaign started: open its dashboard.
+pub fn started(app: &mut App, meta: CampaignMeta) -> Vec<Effect> {
+    app.running = Some(meta.id);
+    app.wizard.starting = false;
+    app.say(format!("campaign {} is sending", meta.id));
+    app.dash = Some(DashState::new(meta, app.ui.rate, app.ui.workers, app.now));
+    app.reset_to(ScreenId::Dashboard);
+    vec![]
+}
+
+/// One frame's engine events.
+pub fn progress(app: &mut App, batch: ProgressBatch) -> Vec<Effect> {
+    let now = app.now;
+    if let Some(d) = app.dash.as_mut() {
+        d.apply(batch, now);
+    }
+    vec![]
+}
+
+/// The run is over and its handle gone.
+pub fn ended(app: &mut App, id: CampaignId, result: Result<CampaignState, String>) -> Vec<Effect> {
+    if app.running == Some(id) {
+        app.running = None;
+    }
+    let now = app.now;
+    if let Some(d) = app.dash.as_mut().filter(|d| d.meta.id == id) {
+        if let Err(e) = &result {
+            d.notice(now, Level::Error, e.clone());
+        }
+        if d.finished.is_none() || result.is_err() {
+            d.finished = Some(result.clone());
+            d.ended.get_or_insert(now);
+        }
+        d.paused = None;
+    }
+    if let Err(e) = result {
+        app.fail(format!("campaign {id}: {e}"));
+    }
+    if app.quitting {
+        app.quit = true;
+        return vec![Effect::Quit];
+    }
+    vec![Effect::LoadHome]
+}
+
+/// A key on the dashboard.
+pub fn cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
+    let running = app.running;
+    let Some(d) = app.dash.as_mut() else {
+        return app.back();
+    };
+    let live = running == Some(d.meta.id);
+    let max = d.visible_len().saturating_sub(1);
+    match cmd {
+        Cmd::Up => d.scroll = (d.scroll + 1).min(max),
+        Cmd::Down => d.scroll = d.scroll.saturating_sub(1),
+        Cmd::PageUp => d.scroll = (d.scroll + 10).min(max),
+        Cmd::PageDown => d.scroll = d.scroll.saturating_sub(10),
+        Cmd::Top => d.scroll = max,
+        Cmd::Bottom => d.scroll = 0,
+        Cmd::Filter => {
+            d.filter = (d.filter + 1) % FILTERS.len();
+            d.scroll = 0;
+        }
+        Cmd::Pause if live => {
+            app.say("pausing: requests in flight finish first");
+            return vec![Effect::Pause];
+        }
+        Cmd::Resume if live => return vec![Effect::Resume],
+        Cmd::Resume if matches!(d.finished, Some(Ok(CampaignState::Paused))) => {
+            let id = d.meta.id;
+            if running.is_some() {
+                app.fail("another campaign is sending; one at a time");
+                return vec![];
+            }
+            return vec![Effect::Start {
+                id,
+                requeue_unknown: false,
+            }];
+        }
+        Cmd::Cancel if live => {
+            let open = d.snapshot.counts.open();
+            app.modal = Some(Modal {
+                title: format!("Cancel campaign {}?", d.meta.id),
+                lines: vec![
+                    format!("Everyone not yet sent ({open}) is skipped for good."),
+                    "Requests already in flight finish and are recorded.".into(),
+                ],
+                confirm: Confirm::CancelCampaign,
+                expected: None,
+                input: TextInput::default(),
+            });
+        }
+        Cmd::Enter if d.finished.is_some() => {
+            let id = d.meta.id;
+            return detail::open(app, id);
+        }
+        Cmd::Back => return app.back(),
+        _ => {}
+    }
+    vec![]
+}

@@ -1,0 +1,291 @@
+//! A campaign's detail: its meta, counts and the journal, paged from the
+//! store by the runner (never read while drawing). From here the operator
+//! exports the results, resumes a paused campaign, or — explicitly, asked
+//! twice — sends again to the recipients whose outcome is unknown.
+
+use std::path::PathBuf;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::Frame;
+
+use super::super::action::{Cmd, Effect, JournalPage};
+use super::super::app::{App, Confirm, Modal, ScreenId};
+use super::super::widgets::fmt;
+use super::super::widgets::input::TextInput;
+use super::plan::KEEP_DIGITS;
+use crate::campaign::export::Format;
+use crate::campaign::journal::RecipientState;
+use crate::campaign::{CampaignId, CampaignState};
+
+/// Journal rows read per page.
+pub const PAGE: usize = 200;
+
+/// Detail screen state.
+#[derive(Debug, Default)]
+pub struct DetailState {
+    /// The campaign shown.
+    pub id: Option<CampaignId>,
+    /// The loaded page.
+    pub page: Option<Box<JournalPage>>,
+    /// Why it could not be read.
+    pub error: Option<String>,
+    /// Selected row (journal position).
+    pub selected: usize,
+}
+
+/// Opens the detail of campaign `id`.
+pub fn open(app: &mut App, id: CampaignId) -> Vec<Effect> {
+    app.detail = DetailState {
+        id: Some(id),
+        ..Default::default()
+    };
+    if app.screen() != ScreenId::Detail {
+        app.push(ScreenId::Detail);
+    }
+    vec![Effect::LoadJournal {
+        id,
+        from: 0,
+        len: PAGE,
+    }]
+}
+
+/// A page arrived.
+pub fn loaded(app: &mut App, r: Result<Box<JournalPage>, String>) -> Vec<Effect> {
+    match r {
+        Ok(p) if Some(p.meta.id) == app.detail.id => {
+            app.detail.page = Some(p);
+            app.detail.error = None;
+        }
+        Ok(_) => {}
+        Err(e) => app.detail.error = Some(e),
+    }
+    vec![]
+}
+
+/// An export finished.
+pub fn exported(app: &mut App, r: Result<(PathBuf, u64), String>) -> Vec<Effect> {
+    match r {
+        Ok((path, n)) => app.say(format!("exported {n} rows to {}", path.display())),
+        Err(e) => app.fail(format!("export failed: {e}")),
+    }
+    vec![]
+}
+
+/// A key on the detail screen.
+pub fn cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
+    let Some(id) = app.detail.id else {
+        return app.back();
+    };
+    let Some(page) = app.detail.page.as_ref() else {
+        return match cmd {
+            Cmd::Back => app.back(),
+            _ => vec![],
+        };
+    };
+    let total = page.counts.total() as usize;
+    let (meta_state, unknown) = (page.meta.state, page.counts.unknown);
+    let last = total.saturating_sub(1);
+    let sel = app.detail.selected;
+    let moved = match cmd {
+        Cmd::Up => Some(sel.saturating_sub(1)),
+        Cmd::Down => Some((sel + 1).min(last)),
+        Cmd::PageUp => Some(sel.saturating_sub(20)),
+        Cmd::PageDown => Some((sel + 20).min(last)),
+        Cmd::Top => Some(0),
+        Cmd::Bottom => Some(last),
+        _ => None,
+    };
+    if let Some(new) = moved {
+        app.detail.selected = new;
+        let in_page = new >= page.from && new < page.from + page.rows.len();
+        return if in_page {
+            vec![]
+        } else {
+            vec![Effect::LoadJournal {
+                id,
+                from: new / PAGE * PAGE,
+                len: PAGE,
+            }]
+        };
+    }
+    match cmd {
+        Cmd::ExportCsv | Cmd::ExportJson => {
+            let format = if cmd == Cmd::ExportCsv {
+                Format::Csv
+            } else {
+                Format::Json
+            };
+            app.say("exporting…");
+            vec![Effect::Export { id, format }]
+        }
+        Cmd::Resume => {
+            if app.running.is_some() {
+                app.fail("a campaign is sending; one at a time");
+                return vec![];
+            }
+            match meta_state {
+                CampaignState::Finished | CampaignState::Cancelled => {
+                    app.fail(format!("campaign {id} is {meta_state}; nothing to resume"));
+                    vec![]
+                }
+                _ => vec![Effect::Start {
+                    id,
+                    requeue_unknown: false,
+                }],
+            }
+        }
+        Cmd::ResendUnknown => {
+            if unknown == 0 {
+                app.fail("no recipient has an unknown outcome");
+            } else if app.running.is_some() {
+                app.fail("a campaign is sending; one at a time");
+            } else {
+                app.modal = Some(Modal {
+                    title: format!("Send again to {unknown} unknown?"),
+                    lines: vec![
+                        format!("{unknown} recipient(s) may or may not have got the message"),
+                        "(a crash or a lost response). Sending again may deliver it twice.".into(),
+                        "bote never does this unless you ask. Send again?".into(),
+                    ],
+                    confirm: Confirm::ResendUnknown(id),
+                    expected: (!app.ui.sandbox).then(|| unknown.to_string()),
+                    input: TextInput::default(),
+                });
+            }
+            vec![]
+        }
+        Cmd::Back => app.back(),
+        _ => vec![],
+    }
+}
+
+/// Draws the detail screen.
+pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+    let t = app.ui.theme;
+    let Some(page) = &app.detail.page else {
+        let text = app
+            .detail
+            .error
+            .as_deref()
+            .unwrap_or("reading the journal…");
+        frame.render_widget(Paragraph::new(text).block(Block::bordered()), area);
+        return;
+    };
+    let m = &page.meta;
+    let c = &page.counts;
+    let [head, table] = Layout::vertical([Constraint::Length(6), Constraint::Min(3)]).areas(area);
+    let off = app.ui.offset;
+    let mut counts = Vec::new();
+    for s in RecipientState::ALL {
+        let n = c.get(s);
+        if n > 0 {
+            counts.push(Span::styled(
+                format!("{} {}  ", s.as_str(), fmt::count(n)),
+                t.state(s),
+            ));
+        }
+    }
+    let mut lines = vec![
+        Line::from(format!(
+            "created {} by {} · started {} · finished {} · {}",
+            fmt::datetime(m.created_at, off),
+            m.created_by,
+            fmt::opt_datetime(m.started_at, off),
+            fmt::opt_datetime(m.finished_at, off),
+            m.mode
+        )),
+        Line::from(counts),
+    ];
+    if let Some(r) = &m.state_reason {
+        lines.push(Line::styled(format!("{}: {r}", m.state), t.warn()));
+    }
+    if c.unknown > 0 {
+        lines.push(Line::styled(
+            format!(
+                "{} unknown: webhooks may still settle them; u sends them again",
+                c.unknown
+            ),
+            t.warn(),
+        ));
+    }
+    let title = format!(
+        " Campaign {} · {} ({}) · topic {} · {} ",
+        m.id, m.template.name, m.template.language, m.topic, m.state
+    );
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(Block::bordered().title(Span::styled(title, t.title())))
+            .wrap(Wrap { trim: true }),
+        head,
+    );
+    draw_journal(app, page, frame, table);
+}
+
+fn draw_journal(app: &App, page: &JournalPage, frame: &mut Frame, area: Rect) {
+    let t = app.ui.theme;
+    let total = page.counts.total() as usize;
+    let sel = app.detail.selected;
+    let title = format!(
+        " Journal · row {} of {} ",
+        (sel + 1).min(total),
+        fmt::count(total as u64)
+    );
+    let block = Block::bordered().title(Span::styled(title, t.title()));
+    if sel < page.from || sel >= page.from + page.rows.len() {
+        frame.render_widget(Paragraph::new("reading…").block(block), area);
+        return;
+    }
+    let height = (area.height.saturating_sub(3) as usize).max(1);
+    let local = sel - page.from;
+    let start = (local + 1).saturating_sub(height);
+    let off = app.ui.offset;
+    let rows = page.rows.iter().skip(start).take(height).map(|(i, r)| {
+        Row::new(vec![
+            Cell::from(format!("{i:>6}")),
+            Cell::from(
+                r.phone
+                    .map(|p| p.masked(KEEP_DIGITS))
+                    .unwrap_or_else(|| "—".into()),
+            ),
+            Cell::from(Span::styled(r.state.as_str(), t.state(r.state))),
+            Cell::from(r.code.map(|c| c.to_string()).unwrap_or_default()),
+            Cell::from(format!("{:>3}", r.attempts)),
+            Cell::from(
+                r.latency_ms
+                    .map(|l| format!("{l:>5} ms"))
+                    .unwrap_or_default(),
+            ),
+            Cell::from(
+                r.updated_at
+                    .with_timezone(&off)
+                    .format("%m-%d %H:%M")
+                    .to_string(),
+            ),
+            Cell::from(r.reason.clone().unwrap_or_default()),
+        ])
+    });
+    let widths = [
+        Constraint::Length(6),
+        Constraint::Length(16),
+        Constraint::Length(9),
+        Constraint::Length(6),
+        Constraint::Length(3),
+        Constraint::Length(8),
+        Constraint::Length(11),
+        Constraint::Min(6),
+    ];
+    let table = Table::new(rows, widths)
+        .header(
+            Row::new([
+                "     #", "Number", "State", "Code", "Att", " Latency", "Updated", "Note",
+            ])
+            .style(t.title()),
+        )
+        .row_highlight_style(t.selected())
+        .highlight_symbol("▶ ")
+        .block(block);
+    let mut state = TableState::default().with_selected(Some(local - start));
+    frame.render_stateful_widget(table, area, &mut state);
+}

@@ -1,0 +1,60 @@
+//! One module per screen: its state, how keys change it, how it is drawn.
+//! Every `draw` reads only [`App`]; nothing here touches the store.
+
+pub mod audience;
+pub mod confirm;
+pub mod consent;
+pub mod dashboard;
+pub mod dashboard_view;
+pub mod detail;
+pub mod home;
+pub mod import;
+pub mod plan;
+pub mod template;
+pub mod wizard;
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::Frame;
+
+use super::app::{App, ScreenId};
+
+/// `New campaign · 1 Template › 2 Audience › 3 Dry run › 4 Confirm`, the
+/// current step highlighted.
+pub fn steps_line(app: &App, current: ScreenId) -> Line<'static> {
+    let t = app.ui.theme;
+    let steps = [
+        (ScreenId::Template, "1 Template"),
+        (ScreenId::Audience, "2 Audience"),
+        (ScreenId::Plan, "3 Dry run"),
+        (ScreenId::Confirm, "4 Confirm"),
+    ];
+    let mut spans = vec![Span::styled("New campaign · ", t.dim())];
+    for (i, (id, name)) in steps.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" › ", t.dim()));
+        }
+        let style = if *id == current {
+            t.selected().patch(t.title())
+        } else {
+            t.dim()
+        };
+        spans.push(Span::styled(*name, style));
+    }
+    Line::from(spans)
+}
+
+/// Draws the screen on top of the stack into `area`.
+pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+    match app.screen() {
+        ScreenId::Home => home::draw(app, frame, area),
+        ScreenId::Template => template::draw(app, frame, area),
+        ScreenId::Audience => audience::draw(app, frame, area),
+        ScreenId::Plan => plan::draw(app, frame, area),
+        ScreenId::Confirm => confirm::draw(app, frame, area),
+        ScreenId::Dashboard => dashboard_view::draw(app, frame, area),
+        ScreenId::Detail => detail::draw(app, frame, area),
+        ScreenId::Consent => consent::draw(app, frame, area),
+        ScreenId::Import => import::draw(app, frame, area),
+    }
+}

@@ -1,0 +1,276 @@
+//! Wizard step 3: the dry run, the same numbers `bote campaign plan` prints.
+//!
+//! ```text
+//! ┌Dry run: herbst_sale (de, MARKETING) · topic sale───────────────────┐
+//! │ Eligible 6 of 11 · excluded 5                                       │
+//! │ Cost ≤ 0.68 EUR (DE 6 × 0.1131)   Tier: all 6 now   80/s · ETA 1s   │
+//! └─────────────────────────────────────────────────────────────────────┘
+//! ┌Excluded, by reason──────┐┌Preview 1 of 6 · +49•••••••0001──────────┐
+//! │▶ pending             2  ││ Herbst-Sale 🍂 …                         │
+//! └─────────────────────────┘└──────────────────────────────────────────┘
+//! ```
+//!
+//! Enter on a reason lists its recipients (numbers masked to the last four
+//! digits); ←/→ scrolls the previews through every eligible recipient.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Block, Cell, List, ListItem, ListState, Paragraph, Row, Table, TableState, Wrap,
+};
+use ratatui::Frame;
+
+use super::super::action::PlanView;
+use super::super::app::{App, ScreenId};
+use super::super::widgets::fmt;
+use super::steps_line;
+
+/// Digits of a number left visible on screen.
+pub const KEEP_DIGITS: usize = 4;
+
+/// Draws the dry-run step.
+pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+    let t = app.ui.theme;
+    let [steps, main] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    frame.render_widget(steps_line(app, ScreenId::Plan), steps);
+    let w = &app.wizard;
+    let Some(view) = &w.plan else {
+        let (text, style) = match &w.plan_error {
+            Some(e) => (e.clone(), t.error()),
+            None => ("planning…".to_string(), t.warn()),
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(text, style))
+                .block(Block::bordered().title(" Dry run "))
+                .wrap(Wrap { trim: true }),
+            main,
+        );
+        return;
+    };
+    let lint_h = if view.plan.lints.is_empty() { 0 } else { 2 };
+    let [summary, lower, lints] = Layout::vertical([
+        Constraint::Length(6),
+        Constraint::Min(3),
+        Constraint::Length(lint_h),
+    ])
+    .areas(main);
+    draw_summary(app, view, frame, summary);
+    match w.drill {
+        Some((r, sel)) => draw_drill(app, view, r, sel, frame, lower),
+        None => {
+            let [left, right] =
+                Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
+                    .areas(lower);
+            draw_reasons(app, view, frame, left);
+            draw_preview(app, view, frame, right);
+        }
+    }
+    let lines: Vec<Line> = view
+        .plan
+        .lints
+        .iter()
+        .map(|l| {
+            let style = if l.level == "error" {
+                t.error()
+            } else {
+                t.warn()
+            };
+            Line::from(vec![
+                Span::styled(format!("{}: ", l.level), style),
+                Span::raw(l.message.clone()),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), lints);
+}
+
+fn draw_summary(app: &App, view: &PlanView, frame: &mut Frame, area: Rect) {
+    let t = app.ui.theme;
+    let plan = &view.plan;
+    let tpl = &plan.template;
+    let title = format!(
+        " Dry run: {} ({}, {}) · topic {}{} ",
+        tpl.name,
+        tpl.language,
+        tpl.category,
+        plan.request.topic,
+        plan.request
+            .locale
+            .as_deref()
+            .map(|l| format!(" · locale {l}"))
+            .unwrap_or_default()
+    );
+    let n = plan.eligible.len() as u64;
+    let countries: Vec<String> = plan
+        .cost
+        .by_country
+        .iter()
+        .take(3)
+        .map(|(c, x)| format!("{c} {} × {}", fmt::count(x.recipients as u64), x.price))
+        .collect();
+    let tier = &plan.tier;
+    let tier_text = if tier.later == 0 {
+        format!(
+            "all {} now ({} of {} used in 24 h)",
+            fmt::count(tier.now),
+            fmt::count(tier.used),
+            fmt::count(tier.tier)
+        )
+    } else {
+        match tier.later_at {
+            Some(at) => format!(
+                "{} now, rest {} after {}",
+                fmt::count(tier.now),
+                fmt::count(tier.later),
+                fmt::clock(at, app.ui.offset)
+            ),
+            None => format!(
+                "{} now; {} exceed the tier of {} even on an idle day",
+                fmt::count(tier.now),
+                fmt::count(tier.later),
+                fmt::count(tier.tier)
+            ),
+        }
+    };
+    let rate = app.ui.rate.max(1);
+    let lines = vec![
+        Line::from(vec![
+            Span::styled(
+                format!("Eligible {}", fmt::count(n)),
+                t.ok().patch(t.title()),
+            ),
+            Span::raw(format!(" of {} · ", fmt::count(plan.audience() as u64))),
+            Span::styled(
+                format!("excluded {}", fmt::count(plan.excluded.len() as u64)),
+                if plan.excluded.is_empty() {
+                    t.dim()
+                } else {
+                    t.warn()
+                },
+            ),
+        ]),
+        Line::from(format!(
+            "Cost ≤ {} ({})",
+            fmt::money(plan.cost.total, &plan.cost.currency),
+            if countries.is_empty() {
+                "nobody".into()
+            } else {
+                countries.join(", ")
+            }
+        )),
+        Line::from(vec![
+            Span::raw("Tier: "),
+            Span::styled(tier_text, if tier.later > 0 { t.warn() } else { t.ok() }),
+        ]),
+        Line::from(format!(
+            "Rate ≤ {rate}/s · ETA {}",
+            fmt::duration(n.div_ceil(u64::from(rate)))
+        )),
+    ];
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(Block::bordered().title(Span::styled(title, t.title())))
+            .wrap(Wrap { trim: true }),
+        area,
+    );
+}
+
+fn draw_reasons(app: &App, view: &PlanView, frame: &mut Frame, area: Rect) {
+    let t = app.ui.theme;
+    let block = Block::bordered().title(Span::styled(" Excluded, by reason ", t.title()));
+    if view.reasons.is_empty() {
+        frame.render_widget(Paragraph::new("nobody excluded").block(block), area);
+        return;
+    }
+    let width = area.width.saturating_sub(12) as usize;
+    let items: Vec<ListItem> = view
+        .reasons
+        .iter()
+        .map(|g| {
+            ListItem::new(Line::from(format!(
+                "{:<width$}{:>7}",
+                fmt::ellipsize(g.code, width),
+                fmt::count(g.members.len() as u64)
+            )))
+        })
+        .collect();
+    let list = List::new(items)
+        .block(block)
+        .highlight_style(t.selected())
+        .highlight_symbol("▶ ");
+    let mut state = ListState::default().with_selected(Some(app.wizard.reason));
+    frame.render_stateful_widget(list, area, &mut state);
+}
+
+fn draw_preview(app: &App, view: &PlanView, frame: &mut Frame, area: Rect) {
+    let t = app.ui.theme;
+    let i = app.wizard.preview;
+    let plan = &view.plan;
+    let (title, text) = match (plan.eligible.get(i), plan.preview(i)) {
+        (Some(r), Some(text)) => (
+            format!(
+                " Preview {} of {} · {} ",
+                i + 1,
+                plan.eligible.len(),
+                r.phone.masked(KEEP_DIGITS)
+            ),
+            text,
+        ),
+        _ => (" Preview ".into(), "nobody eligible".into()),
+    };
+    frame.render_widget(
+        Paragraph::new(text)
+            .block(Block::bordered().title(Span::styled(title, t.title())))
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+fn draw_drill(app: &App, view: &PlanView, r: usize, sel: usize, frame: &mut Frame, area: Rect) {
+    let t = app.ui.theme;
+    let Some(group) = view.reasons.get(r) else {
+        return;
+    };
+    let title = format!(
+        " {} ({}) — {} ",
+        group.code,
+        fmt::count(group.members.len() as u64),
+        group.description
+    );
+    // `sel` is the highlighted member; the window keeps it on screen.
+    let height = (area.height.saturating_sub(3) as usize).max(1);
+    let sel = sel.min(group.members.len().saturating_sub(1));
+    let start = (sel + 1).saturating_sub(height);
+    let rows = group
+        .members
+        .iter()
+        .skip(start)
+        .take(height)
+        .filter_map(|&i| {
+            let e = view.plan.excluded.get(i)?;
+            let who = e
+                .phone
+                .map(|p| p.masked(KEEP_DIGITS))
+                .or_else(|| e.input.clone())
+                .unwrap_or_default();
+            Some(Row::new(vec![
+                Cell::from(who),
+                Cell::from(e.line.map(|l| l.to_string()).unwrap_or_else(|| "—".into())),
+                Cell::from(e.reason.describe()),
+            ]))
+        });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(18),
+            Constraint::Length(6),
+            Constraint::Min(10),
+        ],
+    )
+    .header(Row::new(["Recipient", "Line", "Reason"]).style(t.title()))
+    .row_highlight_style(t.selected())
+    .highlight_symbol("▶ ")
+    .block(Block::bordered().title(Span::styled(title, t.title())));
+    let mut state = TableState::default().with_selected(Some(sel - start));
+    frame.render_stateful_widget(table, area, &mut state);
+}

@@ -1,0 +1,104 @@
+//! The consent browser: search, state and history, revoke (asked again),
+//! import with its report.
+
+use crossterm::event::KeyCode;
+
+use super::harness::{Fixture, Harness, CONSENTS};
+use crate::consent::ConsentStatus;
+use crate::phone::Phone;
+use crate::tui::app::ScreenId;
+
+async fn search(h: &mut Harness, number: &str) {
+    h.key(KeyCode::Char('/'));
+    h.key_mod(KeyCode::Char('u'), crossterm::event::KeyModifiers::CONTROL);
+    h.keys(number);
+    h.press(&[KeyCode::Enter]).await;
+}
+
+#[tokio::test]
+async fn revoked_number_with_history() {
+    let fx = Fixture::new(true);
+    let mut h = Harness::new(&fx, true, 100, 30).await;
+    h.key(KeyCode::Char('c'));
+    assert_eq!(h.app.screen(), ScreenId::Consent);
+    search(&mut h, "0171 1000007").await;
+    snap!("consent_revoked_number", h);
+}
+
+#[tokio::test]
+async fn unknown_and_invalid_numbers() {
+    let fx = Fixture::new(true);
+    let mut h = Harness::new(&fx, true, 80, 24).await;
+    h.key(KeyCode::Char('c'));
+    search(&mut h, "+49 171 9999999").await;
+    assert!(h.render().contains("not in the store"));
+    search(&mut h, "hello").await;
+    assert!(h.app.consent.error.is_some());
+    snap!("consent_invalid_number", h);
+}
+
+#[tokio::test]
+async fn revoke_asks_again_then_records() {
+    let fx = Fixture::new(true);
+    let mut h = Harness::new(&fx, true, 100, 30).await;
+    h.key(KeyCode::Char('c'));
+    search(&mut h, "+491711000001").await;
+    h.key(KeyCode::Char('x'));
+    snap!("consent_revoke_dialog", h);
+    h.press(&[KeyCode::Char('y')]).await;
+    let phone = Phone::from_e164("+491711000001").expect("phone");
+    let contact = fx
+        .engine
+        .store
+        .contact(phone)
+        .expect("read")
+        .expect("contact");
+    let events = contact.topic("events").expect("events").status;
+    let sale = contact.topic("sale").expect("sale");
+    assert_eq!(
+        events,
+        ConsentStatus::Revoked,
+        "topics sort: events is the first row"
+    );
+    assert_eq!(sale.status, ConsentStatus::Confirmed);
+    let history = fx.engine.store.history(phone).expect("history");
+    let last = history.last().expect("event");
+    assert_eq!(
+        (last.actor.as_str(), last.origin.as_str()),
+        ("tester", "operator:tester")
+    );
+    assert!(h.render().contains("revoked 1 topic"));
+    h.key(KeyCode::Char('X'));
+    h.press(&[KeyCode::Char('y')]).await;
+    let contact = fx
+        .engine
+        .store
+        .contact(phone)
+        .expect("read")
+        .expect("contact");
+    assert!(contact
+        .topics
+        .values()
+        .all(|t| t.status == ConsentStatus::Revoked));
+}
+
+#[tokio::test]
+async fn import_report() {
+    let fx = Fixture::new(false);
+    let csv = fx.path("consents.csv");
+    std::fs::write(&csv, CONSENTS).expect("csv");
+    let mut h = Harness::new(&fx, true, 100, 30).await;
+    h.key(KeyCode::Char('c'));
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Char('i'));
+    assert_eq!(h.app.screen(), ScreenId::Import);
+    h.keys(&csv.display().to_string());
+    h.press(&[KeyCode::Enter]).await;
+    snap!("import_report", h);
+    h.press(&[KeyCode::Esc, KeyCode::Esc]).await;
+    assert_eq!(h.app.screen(), ScreenId::Home);
+    assert!(
+        h.render().contains("Confirmed"),
+        "totals appear after the import"
+    );
+}

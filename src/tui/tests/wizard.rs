@@ -1,0 +1,177 @@
+//! The new-campaign wizard: template, audience with live counts, the dry
+//! run with its drill-down and previews, the confirmation.
+
+use crossterm::event::KeyCode;
+
+use super::harness::{Fixture, Harness};
+use crate::tui::app::ScreenId;
+
+async fn at_plan(fx: &Fixture, sandbox: bool) -> Harness {
+    let mut h = Harness::new(fx, sandbox, 100, 30).await;
+    h.press(&[KeyCode::Char('n'), KeyCode::Enter]).await;
+    h.press(&[KeyCode::Enter]).await;
+    assert_eq!(h.app.screen(), ScreenId::Plan);
+    h
+}
+
+#[tokio::test]
+async fn template_step() {
+    let fx = Fixture::new(true);
+    let mut h = Harness::new(&fx, true, 80, 24).await;
+    h.key(KeyCode::Char('n'));
+    snap!("wizard_template", h);
+}
+
+#[tokio::test]
+async fn non_approved_template_is_shown_but_not_selectable() {
+    let fx = Fixture::new(true);
+    let mut h = Harness::new(&fx, true, 80, 24).await;
+    h.key(KeyCode::Char('n'));
+    h.key(KeyCode::End);
+    h.press(&[KeyCode::Enter]).await;
+    assert_eq!(
+        h.app.screen(),
+        ScreenId::Template,
+        "a PAUSED template cannot be chosen"
+    );
+    snap!("wizard_template_paused", h);
+}
+
+#[tokio::test]
+async fn audience_counts_are_live() {
+    let fx = Fixture::new(true);
+    let mut h = Harness::new(&fx, true, 80, 24).await;
+    h.press(&[KeyCode::Char('n'), KeyCode::Enter]).await;
+    snap!("wizard_audience", h);
+    // Locale: typed, debounced, then planned in the background.
+    h.key(KeyCode::Tab);
+    h.keys("en");
+    assert!(!h.app.wizard.planning, "no plan per keystroke");
+    h.tick(500);
+    h.settle().await;
+    let plan = h.app.wizard.plan.clone().expect("plan");
+    assert_eq!(plan.plan.eligible.len(), 1, "only Dario reads English");
+    // A list that does not exist is an error on screen, not a crash.
+    h.key(KeyCode::Tab);
+    h.keys("/nonexistent/list.csv");
+    h.tick(500);
+    h.settle().await;
+    assert!(h.app.wizard.plan_error.is_some());
+    assert!(h.render().contains("list.csv"));
+}
+
+#[tokio::test]
+async fn topic_change_replans() {
+    let fx = Fixture::new(true);
+    let mut h = Harness::new(&fx, true, 80, 24).await;
+    h.press(&[KeyCode::Char('n'), KeyCode::Enter]).await;
+    h.press(&[KeyCode::Right, KeyCode::Right]).await;
+    let plan = h.app.wizard.plan.clone().expect("plan");
+    assert_eq!(plan.plan.request.topic, "events");
+    assert_eq!(plan.plan.eligible.len(), 2, "Anna and Greta chose events");
+}
+
+#[tokio::test]
+async fn dry_run_with_exclusions() {
+    let fx = Fixture::new(true);
+    let mut h = at_plan(&fx, true).await;
+    snap!("wizard_plan", h);
+    h.resize(80, 24);
+    snap!("wizard_plan_80x24", h);
+}
+
+#[tokio::test]
+async fn drill_down_and_previews() {
+    let fx = Fixture::new(true);
+    let mut h = at_plan(&fx, true).await;
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Enter);
+    snap!("wizard_plan_drill_pending", h);
+    h.key(KeyCode::Esc);
+    assert_eq!(
+        h.app.screen(),
+        ScreenId::Plan,
+        "Esc closes the drill-down first"
+    );
+    h.key(KeyCode::Right);
+    h.key(KeyCode::Right);
+    let screen = h.render();
+    assert!(screen.contains("Preview 3 of 6"), "{screen}");
+    assert!(screen.contains("Hallo Clara"), "{screen}");
+    for _ in 0..10 {
+        h.key(KeyCode::Right);
+    }
+    assert!(h.render().contains("Preview 6 of 6"));
+}
+
+#[tokio::test]
+async fn sandbox_confirmation_is_a_yes() {
+    let fx = Fixture::new(true);
+    let mut h = at_plan(&fx, true).await;
+    h.key(KeyCode::Char('s'));
+    snap!("wizard_confirm_sandbox", h);
+    h.key(KeyCode::Char('n'));
+    assert_eq!(h.app.screen(), ScreenId::Plan);
+}
+
+#[tokio::test]
+async fn live_confirmation_needs_the_count_typed() {
+    let fx = Fixture::new(true);
+    let mut h = at_plan(&fx, false).await;
+    h.key(KeyCode::Char('s'));
+    h.keys("5");
+    h.press(&[KeyCode::Enter]).await;
+    assert!(h.app.running.is_none());
+    snap!("wizard_confirm_live_wrong_count", h);
+    h.key(KeyCode::Backspace);
+    h.keys("6");
+    h.press(&[KeyCode::Enter]).await;
+    // The default config records no processing agreement: live refuses (G16).
+    let status = h.app.status.clone().expect("status");
+    assert!(status.error && status.text.contains("G16"), "{status:?}");
+    assert!(h.app.running.is_none());
+    assert!(
+        fx.engine.campaigns.list().expect("list").is_empty(),
+        "nothing created"
+    );
+}
+
+#[tokio::test]
+async fn send_follows_the_real_run_to_the_end() {
+    let fx = Fixture::new(true);
+    let mut h = at_plan(&fx, true).await;
+    h.key(KeyCode::Char('s'));
+    h.key(KeyCode::Char('y'));
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenId::Dashboard);
+    assert!(
+        h.app.running.is_none(),
+        "the run ended and its handle is gone"
+    );
+    let screen = h.render();
+    assert!(screen.contains("FINISHED"), "{screen}");
+    assert!(screen.contains("accepted 4"), "{screen}");
+    assert!(screen.contains("failed 1"), "{screen}");
+    assert!(screen.contains("unknown 1"), "{screen}");
+    let counts = fx
+        .engine
+        .campaigns
+        .journal(crate::campaign::CampaignId(1))
+        .and_then(|j| j.counts())
+        .expect("counts");
+    assert_eq!(
+        (
+            counts.accepted,
+            counts.failed,
+            counts.unknown,
+            counts.skipped
+        ),
+        (4, 1, 1, 4)
+    );
+    h.press(&[KeyCode::Enter]).await;
+    assert_eq!(
+        h.app.screen(),
+        ScreenId::Detail,
+        "Enter on a finished dashboard opens the detail"
+    );
+}

@@ -1,0 +1,100 @@
+//! A horizontal bar split into one segment per recipient state, widths in
+//! proportion to the counts (every non-empty state gets at least one cell,
+//! so a single failure among thousands stays visible).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::widgets::Widget;
+
+use super::super::theme::Theme;
+use crate::campaign::journal::{Counts, RecipientState};
+
+/// The states drawn, left to right (done first, waiting last).
+pub const ORDER: [RecipientState; 9] = [
+    RecipientState::Read,
+    RecipientState::Delivered,
+    RecipientState::Sent,
+    RecipientState::Accepted,
+    RecipientState::Failed,
+    RecipientState::Unknown,
+    RecipientState::Skipped,
+    RecipientState::InFlight,
+    RecipientState::Pending,
+];
+
+/// The bar over `counts`.
+pub struct StackedBar<'a> {
+    /// Counts per state.
+    pub counts: &'a Counts,
+    /// Styles and glyphs.
+    pub theme: Theme,
+}
+
+/// Cell widths per state in [`ORDER`], summing to `width` (when any count).
+pub fn widths(counts: &Counts, width: u16) -> [u16; 9] {
+    let total = counts.total();
+    let mut out = [0u16; 9];
+    if total == 0 || width == 0 {
+        return out;
+    }
+    let w = u64::from(width);
+    for (i, s) in ORDER.iter().enumerate() {
+        let n = counts.get(*s);
+        if n > 0 {
+            out[i] = ((n * w / total) as u16).max(1);
+        }
+    }
+    // Settle rounding on the widest segment.
+    let sum: u16 = out.iter().sum();
+    if let Some(widest) = (0..9).max_by_key(|i| out[*i]) {
+        if sum > width {
+            out[widest] = out[widest].saturating_sub(sum - width);
+        } else {
+            out[widest] += width - sum;
+        }
+    }
+    out
+}
+
+impl Widget for StackedBar<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        if area.is_empty() {
+            return;
+        }
+        let widths = widths(self.counts, area.width);
+        let mut x = area.x;
+        for (i, s) in ORDER.iter().enumerate() {
+            for _ in 0..widths[i] {
+                if x >= area.right() {
+                    return;
+                }
+                for y in area.top()..area.bottom() {
+                    buf[(x, y)]
+                        .set_symbol(self.theme.glyph(*s))
+                        .set_style(self.theme.state(*s));
+                }
+                x += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widths_add_up_and_keep_small_states_visible() {
+        let c = Counts {
+            accepted: 9_998,
+            failed: 1,
+            unknown: 1,
+            ..Counts::default()
+        };
+        let w = widths(&c, 40);
+        assert_eq!(w.iter().sum::<u16>(), 40);
+        assert_eq!(w[4], 1);
+        assert_eq!(w[5], 1);
+        assert_eq!(widths(&Counts::default(), 40), [0; 9]);
+    }
+}

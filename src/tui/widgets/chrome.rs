@@ -1,0 +1,120 @@
+//! The frame around every screen: the mode banner on top (SANDBOX or LIVE,
+//! always visible), key hints or the last message at the bottom, and the
+//! overlays — the `?` key list and the dialogs that ask again.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::super::app::App;
+use super::super::keys;
+use super::fmt;
+
+/// The top line: mode, what it means, the running campaign, the time.
+pub fn header(app: &App, frame: &mut Frame, area: Rect) {
+    let t = app.ui.theme;
+    let mode = if app.ui.sandbox {
+        " SANDBOX "
+    } else {
+        " LIVE "
+    };
+    let mut right = Vec::new();
+    if let Some(id) = app.running {
+        right.push(Span::styled(format!("● campaign {id} active  "), t.ok()));
+    }
+    right.push(Span::styled(fmt::clock(app.now, app.ui.offset), t.dim()));
+    let right_w: usize = right.iter().map(|s| s.width()).sum();
+    let [left_area, right_area] = Layout::horizontal([
+        Constraint::Min(mode.len() as u16),
+        Constraint::Length(right_w as u16),
+    ])
+    .spacing(1)
+    .areas(area);
+    let left = Line::from(vec![
+        Span::styled(mode, t.banner(app.ui.sandbox)),
+        Span::styled(" bote ", t.title()),
+        Span::styled(format!("· {}", app.ui.mode_line), t.dim()),
+    ]);
+    frame.render_widget(Paragraph::new(left), left_area);
+    frame.render_widget(Paragraph::new(Line::from(right)), right_area);
+}
+
+/// The bottom line: the last message, else the keys of this screen.
+pub fn footer(app: &App, frame: &mut Frame, area: Rect) {
+    let t = app.ui.theme;
+    let line = match &app.status {
+        Some(s) => Line::styled(s.text.clone(), if s.error { t.error() } else { t.ok() }),
+        None => {
+            let mut spans = Vec::new();
+            for (key, what) in keys::hints(app) {
+                spans.push(Span::styled(key, t.key()));
+                spans.push(Span::raw(format!(" {what}  ")));
+            }
+            Line::from(spans)
+        }
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+/// A rectangle of at most `w`×`h` centred in `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+/// The key list of the current screen.
+pub fn help(app: &App, frame: &mut Frame, area: Rect) {
+    let t = app.ui.theme;
+    let binds = keys::help(app);
+    let lines: Vec<Line> = binds
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!("{k:>8}  "), t.key()),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    let box_area = centered(area, 64, lines.len() as u16 + 2);
+    frame.render_widget(Clear, box_area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(Block::bordered().title(Span::styled(" Keys · any key closes ", t.title()))),
+        box_area,
+    );
+}
+
+/// The open dialog, if any.
+pub fn modal(app: &App, frame: &mut Frame, area: Rect) {
+    let Some(m) = &app.modal else { return };
+    let t = app.ui.theme;
+    let mut lines: Vec<Line> = m.lines.iter().map(|l| Line::from(l.clone())).collect();
+    lines.push(Line::default());
+    match &m.expected {
+        Some(x) => {
+            lines.push(m.input.line(&format!("Type {x} and Enter"), true, 60, t));
+            lines.push(Line::styled("Esc: no", t.dim()));
+        }
+        None => lines.push(Line::from(vec![
+            Span::styled("y", t.key()),
+            Span::raw(" yes   "),
+            Span::styled("n", t.key()),
+            Span::raw(" no"),
+        ])),
+    }
+    let box_area = centered(area, 72, lines.len() as u16 + 2);
+    frame.render_widget(Clear, box_area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(Block::bordered().title(Span::styled(format!(" {} ", m.title), t.warn())))
+            .wrap(Wrap { trim: true }),
+        box_area,
+    );
+}

@@ -1,0 +1,333 @@
+//! Meta's webhook body, as far as bote reads it (`docs/cloud-api.md`,
+//! Webhooks).
+//!
+//! Parsing *is* validation: a body that does not fit these types is answered
+//! `400` and never stored. The types are lenient where Meta adds things
+//! (unknown fields are ignored, unknown `field`s, message types and status
+//! names are carried as strings and reported as ignored) and strict where
+//! bote acts (ids, numbers, timestamps). They also serialise, so the
+//! simulator and the tests can build bodies from them.
+
+use chrono::{DateTime, Utc};
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+
+/// The whole body: `{"object": …, "entry": [...]}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    /// `whatsapp_business_account`.
+    pub object: String,
+    /// One entry per WABA.
+    pub entry: Vec<Entry>,
+}
+
+/// One WABA's changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The WABA id.
+    #[serde(default)]
+    pub id: String,
+    /// The changes.
+    #[serde(default)]
+    pub changes: Vec<Change>,
+}
+
+/// One change: `field` names what `value` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// `messages`, `user_preferences`, or a field bote does not read.
+    pub field: String,
+    /// The content.
+    #[serde(default)]
+    pub value: Value,
+}
+
+/// The `value` of a change. Every list is optional: a `messages` change
+/// carries `statuses` or `messages`, a `user_preferences` change its own list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Value {
+    /// `whatsapp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messaging_product: Option<String>,
+    /// The business number the event is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+    /// Profiles of the senders of `messages`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<ContactInfo>,
+    /// Inbound messages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<InboundMessage>,
+    /// Delivery statuses of sent messages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statuses: Vec<Status>,
+    /// Marketing preferences (stop / resume).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_preferences: Vec<UserPreference>,
+}
+
+/// The business number.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// As displayed.
+    #[serde(default)]
+    pub display_phone_number: String,
+    /// The phone number id.
+    #[serde(default)]
+    pub phone_number_id: String,
+}
+
+/// A sender's profile.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContactInfo {
+    /// The WhatsApp id (usually the number's digits).
+    #[serde(default)]
+    pub wa_id: String,
+}
+
+/// A delivery status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    /// The message id (`wamid.…`).
+    pub id: String,
+    /// `sent`, `delivered`, `read`, `failed` (others are ignored).
+    pub status: String,
+    /// When it happened.
+    #[serde(with = "unix_time")]
+    pub timestamp: DateTime<Utc>,
+    /// The recipient's WhatsApp id.
+    #[serde(default)]
+    pub recipient_id: String,
+    /// What bote put into the send (`c=<campaign>;r=<index>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub biz_opaque_callback_data: Option<String>,
+    /// Pricing of a billable message (kept as Meta sent it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pricing: Option<serde_json::Value>,
+    /// Errors of a failed status.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ApiError>,
+}
+
+/// An error in a status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Graph error code, e.g. 131050.
+    pub code: i64,
+    /// Short text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+/// An inbound message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboundMessage {
+    /// The sender's WhatsApp id.
+    pub from: String,
+    /// The message id (`wamid.…`): the evidence of a revocation or confirmation.
+    pub id: String,
+    /// When it was sent.
+    #[serde(with = "unix_time")]
+    pub timestamp: DateTime<Utc>,
+    /// `text`, `button`, `interactive`, or another type bote ignores.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A text message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<Text>,
+    /// A template quick-reply tap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub button: Option<Button>,
+    /// An interactive reply (button or list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interactive: Option<Interactive>,
+}
+
+/// `{"body": "STOP"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Text {
+    /// The text.
+    pub body: String,
+}
+
+/// A quick-reply tap on a template button.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Button {
+    /// The button's payload.
+    #[serde(default)]
+    pub payload: String,
+    /// The button's label.
+    #[serde(default)]
+    pub text: String,
+}
+
+/// An interactive reply.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Interactive {
+    /// A reply button.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub button_reply: Option<Reply>,
+    /// A list row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_reply: Option<Reply>,
+}
+
+/// An interactive reply's id and title.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    /// Id.
+    #[serde(default)]
+    pub id: String,
+    /// Title.
+    #[serde(default)]
+    pub title: String,
+}
+
+/// A marketing preference change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserPreference {
+    /// The user's WhatsApp id.
+    pub wa_id: String,
+    /// `marketing_messages`.
+    #[serde(default)]
+    pub category: String,
+    /// `stop` or `resume`.
+    pub value: String,
+    /// Meta's explanation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// When (absent in some payloads: then the time bote received it).
+    #[serde(
+        default,
+        with = "opt_unix_time",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+impl InboundMessage {
+    /// The words a person sent or tapped: text body, button label and
+    /// payload, interactive title and id.
+    pub fn answers(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        if let Some(t) = &self.text {
+            out.push(t.body.as_str());
+        }
+        if let Some(b) = &self.button {
+            out.extend([b.text.as_str(), b.payload.as_str()]);
+        }
+        if let Some(i) = &self.interactive {
+            for r in [&i.button_reply, &i.list_reply].into_iter().flatten() {
+                out.extend([r.title.as_str(), r.id.as_str()]);
+            }
+        }
+        out.retain(|s| !s.is_empty());
+        out
+    }
+
+    /// Whether the answer came from a tap (button) rather than typed text.
+    pub fn is_tap(&self) -> bool {
+        self.kind != "text"
+    }
+}
+
+/// Unix seconds, as Meta sends them: a string (`"1732017600"`) or a number.
+fn parse_unix<E: de::Error>(raw: Raw) -> Result<DateTime<Utc>, E> {
+    let secs = match raw {
+        Raw::S(s) => s
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| E::custom(format!("timestamp {s:?} is not unix seconds")))?,
+        Raw::N(n) => n,
+    };
+    DateTime::from_timestamp(secs, 0)
+        .ok_or_else(|| E::custom(format!("timestamp {secs} is out of range")))
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Raw {
+    N(i64),
+    S(String),
+}
+
+mod unix_time {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.timestamp().to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        parse_unix(Raw::deserialize(d)?)
+    }
+}
+
+mod opt_unix_time {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_i64(t.timestamp()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        Option::<Raw>::deserialize(d)?.map(parse_unix).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_documented_shapes() {
+        let body = r#"{"object":"whatsapp_business_account","entry":[{"id":"WABA","changes":[
+          {"field":"messages","value":{"messaging_product":"whatsapp",
+            "metadata":{"display_phone_number":"15550001","phone_number_id":"123"},
+            "statuses":[{"id":"wamid.A","status":"failed","timestamp":"1732017600",
+              "recipient_id":"491711234567","biz_opaque_callback_data":"c=1;r=2",
+              "pricing":{"billable":true,"pricing_model":"PMP","category":"marketing"},
+              "errors":[{"code":131050,"title":"stopped"}]}]}},
+          {"field":"messages","value":{"contacts":[{"profile":{"name":"A"},"wa_id":"491711234567"}],
+            "messages":[{"from":"491711234567","id":"wamid.B","timestamp":"1732017601",
+              "type":"button","button":{"payload":"Stop promotions","text":"Stop promotions"}}]}},
+          {"field":"user_preferences","value":{"user_preferences":[{"wa_id":"491711234567",
+            "detail":"User requested to stop marketing messages","category":"marketing_messages",
+            "value":"stop","timestamp":1732017602}]}}]}]}"#;
+        let n: Notification = serde_json::from_str(body).expect("parses");
+        let changes = &n.entry[0].changes;
+        assert_eq!(changes[0].value.statuses[0].errors[0].code, 131050);
+        assert_eq!(
+            changes[0].value.statuses[0].timestamp.timestamp(),
+            1_732_017_600
+        );
+        assert_eq!(
+            changes[1].value.messages[0].answers(),
+            vec!["Stop promotions"; 2]
+        );
+        assert_eq!(
+            changes[2].value.user_preferences[0]
+                .timestamp
+                .map(|t| t.timestamp()),
+            Some(1_732_017_602)
+        );
+        let again: Notification =
+            serde_json::from_slice(&serde_json::to_vec(&n).expect("ser")).expect("round trip");
+        assert_eq!(again, n);
+    }
+
+    #[test]
+    fn rejects_what_bote_cannot_act_on() {
+        for bad in [
+            r#"{"entry":[]}"#,
+            r#"{"object":"x","entry":{}}"#,
+            r#"{"object":"x","entry":[{"changes":[{"field":"messages","value":{"statuses":[{"status":"read","timestamp":"1"}]}}]}]}"#,
+            r#"{"object":"x","entry":[{"changes":[{"field":"messages","value":{"statuses":[{"id":"w","status":"read","timestamp":"soon"}]}}]}]}"#,
+            r#"[1,2]"#,
+        ] {
+            assert!(serde_json::from_str::<Notification>(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,564 @@
+//! The axum side: `GET /webhook` (handshake), `POST /webhook` (signed
+//! events), the group-committing appender and the in-order processor task.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::Utc;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use tokio::sync::{broadcast, mpsc, oneshot, Notify};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::inbox::{Inbox, InboxEntry, Processed};
+use super::keywords::Keywords;
+use super::payload::Notification;
+use super::process::{self, Item, Outcome, Processor, Step, ACTOR, DEFER_INTERVAL, MAX_DEFERRALS};
+use super::{WebhookError, WebhookSecrets};
+use crate::campaign::Campaigns;
+use crate::consent::{Store, StoreError};
+
+/// The header carrying Meta's signature.
+pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
+/// Largest body accepted (Meta's bodies are a few KiB); larger → 413.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+/// Bodies appended and flushed together, at most.
+const GROUP: usize = 256;
+/// Queue of bodies waiting for the appender.
+const QUEUE: usize = 1024;
+/// Wait after a store error before an entry is tried again.
+const ERROR_BACKOFF: Duration = Duration::from_secs(1);
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// `sha256=<hex>`: the signature Meta puts on `body` (for the simulator and
+/// tests).
+pub fn sign(app_secret: &[u8], body: &[u8]) -> String {
+    // HMAC takes keys of any length.
+    let mut mac = HmacSha256::new_from_slice(app_secret).unwrap_or_else(|_| unreachable!());
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Counters of a running receiver.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Bodies stored (answered 200).
+    pub received: u64,
+    /// Bodies refused (401, 400, 413).
+    pub rejected: u64,
+    /// Inbox entries processed.
+    pub processed: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    received: AtomicU64,
+    rejected: AtomicU64,
+    processed: AtomicU64,
+}
+
+struct Append {
+    entry: InboxEntry,
+    ack: oneshot::Sender<bool>,
+}
+
+#[derive(Clone)]
+struct AppState {
+    verify_token: Arc<[u8]>,
+    mac: Arc<HmacSha256>,
+    appender: mpsc::Sender<Append>,
+    counters: Arc<Counters>,
+}
+
+/// The receiver, configured; [`Receiver::start`] binds and runs it.
+pub struct Receiver {
+    store: Arc<Store>,
+    campaigns: Campaigns,
+    secrets: WebhookSecrets,
+    keywords: Keywords,
+    body_limit: usize,
+}
+
+impl Receiver {
+    /// A receiver writing to `store` (shared with its owner, e.g. the engine).
+    pub fn new(store: Arc<Store>, campaigns: Campaigns, secrets: WebhookSecrets) -> Self {
+        Self {
+            store,
+            campaigns,
+            secrets,
+            keywords: Keywords::default(),
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+
+    /// Stop and confirm keywords (default: `[consent]`'s defaults).
+    pub fn keywords(mut self, keywords: Keywords) -> Self {
+        self.keywords = keywords;
+        self
+    }
+
+    /// Largest accepted body in bytes.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Binds `listen` (`127.0.0.1:8443`; port 0 picks one), processes what
+    /// an earlier run left in the inbox, and serves until
+    /// [`ReceiverHandle::shutdown`].
+    pub async fn start(self, listen: &str) -> Result<ReceiverHandle, WebhookError> {
+        let bind_err = |source| WebhookError::Bind {
+            addr: listen.into(),
+            source,
+        };
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(bind_err)?;
+        let addr = listener.local_addr().map_err(bind_err)?;
+        let inbox = Inbox::open(self.store.db())?;
+        let mac = HmacSha256::new_from_slice(self.secrets.app_secret())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        let counters = Arc::new(Counters::default());
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let state = AppState {
+            verify_token: Arc::from(self.secrets.verify_token()),
+            mac: Arc::new(mac),
+            appender: tx,
+            counters: Arc::clone(&counters),
+        };
+        let app = Router::new()
+            .route("/webhook", get(verify).post(receive))
+            .layer(DefaultBodyLimit::max(self.body_limit))
+            .with_state(state);
+        let cancel = CancellationToken::new();
+        let wake = Arc::new(Notify::new());
+        let (notices, _) = broadcast::channel(4096);
+        let processor = Processor::new(self.store, self.campaigns, self.keywords);
+        let appender = tokio::spawn(append_loop(inbox.clone(), rx, Arc::clone(&wake)));
+        let process_task = tokio::spawn(process_loop(
+            processor,
+            inbox.clone(),
+            wake,
+            cancel.clone(),
+            notices.clone(),
+            Arc::clone(&counters),
+        ));
+        let shutdown = cancel.clone();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .await
+        });
+        tracing::info!(%addr, "webhook receiver listening");
+        Ok(ReceiverHandle {
+            addr,
+            cancel,
+            tasks: Some(Tasks {
+                server,
+                appender,
+                processor: process_task,
+            }),
+            inbox,
+            notices,
+            counters,
+        })
+    }
+}
+
+/// A running receiver. Dropping it stops serving; [`ReceiverHandle::shutdown`]
+/// also waits for the tasks and flushes.
+pub struct ReceiverHandle {
+    addr: SocketAddr,
+    cancel: CancellationToken,
+    tasks: Option<Tasks>,
+    inbox: Inbox,
+    notices: broadcast::Sender<Outcome>,
+    counters: Arc<Counters>,
+}
+
+struct Tasks {
+    server: JoinHandle<std::io::Result<()>>,
+    appender: JoinHandle<()>,
+    processor: JoinHandle<()>,
+}
+
+impl Drop for ReceiverHandle {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+impl std::fmt::Debug for ReceiverHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReceiverHandle")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl ReceiverHandle {
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR/webhook`: the callback URL to register.
+    pub fn url(&self) -> String {
+        format!("http://{}/webhook", self.addr)
+    }
+
+    /// Every processed item from now on (for the views).
+    pub fn subscribe(&self) -> broadcast::Receiver<Outcome> {
+        self.notices.subscribe()
+    }
+
+    /// The inbox (pending and processed entries).
+    pub fn inbox(&self) -> &Inbox {
+        &self.inbox
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            received: self.counters.received.load(Ordering::Relaxed),
+            rejected: self.counters.rejected.load(Ordering::Relaxed),
+            processed: self.counters.processed.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Waits until every stored body has been processed, or `timeout`;
+    /// returns whether the inbox is empty.
+    pub async fn drained(&self, timeout: Duration) -> bool {
+        let end = Instant::now() + timeout;
+        while !self.inbox.is_idle() {
+            if Instant::now() >= end {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        true
+    }
+
+    /// Stops accepting, answers requests in progress, lets the processor
+    /// finish its current entry (the rest waits in the inbox for the next
+    /// start) and returns.
+    pub async fn shutdown(mut self) -> Result<(), WebhookError> {
+        self.cancel.cancel();
+        let Some(tasks) = self.tasks.take() else {
+            return Ok(());
+        };
+        let served = tasks.server.await;
+        let _ = tasks.appender.await;
+        let _ = tasks.processor.await;
+        self.inbox.flush().await?;
+        match served {
+            Ok(r) => r.map_err(WebhookError::Server),
+            Err(e) => Err(WebhookError::Server(std::io::Error::other(e))),
+        }
+    }
+}
+
+/// `GET /webhook?hub.mode=subscribe&hub.verify_token=T&hub.challenge=C`.
+async fn verify(
+    State(state): State<AppState>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = query else {
+        return StatusCode::FORBIDDEN.into_response();
+    };
+    let token_ok = q
+        .get("hub.verify_token")
+        .is_some_and(|t| bool::from(t.as_bytes().ct_eq(&state.verify_token)));
+    match (
+        q.get("hub.mode").map(String::as_str),
+        q.get("hub.challenge"),
+    ) {
+        (Some("subscribe"), Some(challenge)) if token_ok => {
+            tracing::info!("webhook subscription verified");
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                challenge.clone(),
+            )
+                .into_response()
+        }
+        _ => {
+            tracing::warn!("webhook verification refused");
+            StatusCode::FORBIDDEN.into_response()
+        }
+    }
+}
+
+fn signature_ok(mac: &HmacSha256, headers: &HeaderMap, body: &[u8]) -> bool {
+    let Some(sig) = headers
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().strip_prefix("sha256="))
+        .and_then(|hex_sig| hex::decode(hex_sig).ok())
+    else {
+        return false;
+    };
+    let mut mac = mac.clone();
+    mac.update(body);
+    // Constant-time comparison (hmac uses `subtle`).
+    mac.verify_slice(&sig).is_ok()
+}
+
+/// `POST /webhook`: size limit, signature over the raw bytes, shape, then
+/// durable append; `200` only once the body is on disk.
+async fn receive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let reject = |status: StatusCode, why: &str| {
+        state.counters.rejected.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(status = status.as_u16(), "webhook refused: {why}");
+        status.into_response()
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return reject(e.status(), "body could not be read or is too large"),
+    };
+    if !signature_ok(&state.mac, &headers, &body) {
+        return reject(
+            StatusCode::UNAUTHORIZED,
+            "missing or invalid X-Hub-Signature-256",
+        );
+    }
+    if let Err(e) = serde_json::from_slice::<Notification>(&body) {
+        return reject(StatusCode::BAD_REQUEST, &shape_error(&e));
+    }
+    // Valid JSON is valid UTF-8.
+    let Ok(text) = String::from_utf8(body.to_vec()) else {
+        return reject(StatusCode::BAD_REQUEST, "body is not UTF-8");
+    };
+    let (ack, done) = oneshot::channel();
+    let entry = InboxEntry {
+        received_at: Utc::now(),
+        body: text,
+    };
+    if state.appender.send(Append { entry, ack }).await.is_err() {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    match done.await {
+        Ok(true) => {
+            state.counters.received.fetch_add(1, Ordering::Relaxed);
+            StatusCode::OK.into_response()
+        }
+        // Not stored: Meta retries.
+        _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// Where and what kind of JSON error, without the offending text (which
+/// may hold numbers or message text: not for logs, G8).
+fn shape_error(e: &serde_json::Error) -> String {
+    format!(
+        "not a webhook body ({:?} error at line {} column {})",
+        e.classify(),
+        e.line(),
+        e.column()
+    )
+}
+
+/// Group commit: append what queued up, one flush, then answer them all.
+async fn append_loop(inbox: Inbox, mut rx: mpsc::Receiver<Append>, wake: Arc<Notify>) {
+    let mut buf = Vec::with_capacity(GROUP);
+    while rx.recv_many(&mut buf, GROUP).await > 0 {
+        let (entries, acks): (Vec<_>, Vec<_>) = buf.drain(..).map(|a| (a.entry, a.ack)).unzip();
+        let stored = match inbox.append(&entries) {
+            Ok(_) => inbox.flush().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &stored {
+            tracing::error!("webhook inbox write failed: {e}");
+        }
+        for ack in acks {
+            let _ = ack.send(stored.is_ok());
+        }
+        wake.notify_one();
+    }
+}
+
+/// An entry being processed: its items and what each came to so far.
+struct Work {
+    received_at: chrono::DateTime<Utc>,
+    items: Vec<Item>,
+    results: Vec<Option<Outcome>>,
+    attempts: u32,
+    due: Instant,
+}
+
+impl Work {
+    fn new(entry: Result<InboxEntry, String>) -> Self {
+        let (received_at, parsed) = match entry {
+            Ok(e) => (
+                e.received_at,
+                serde_json::from_str::<Notification>(&e.body).map_err(|err| shape_error(&err)),
+            ),
+            Err(err) => (Utc::now(), Err(err)),
+        };
+        let (items, results) = match parsed {
+            Ok(n) => {
+                let items = process::items(&n);
+                let results = vec![None; items.len()];
+                (items, results)
+            }
+            // Only a damaged store or a format change gets here: record it
+            // rather than block the inbox forever.
+            Err(err) => {
+                tracing::error!("unreadable webhook inbox entry: {err}");
+                (
+                    Vec::new(),
+                    vec![Some(Outcome::Ignored {
+                        what: format!("unreadable inbox entry: {err}"),
+                    })],
+                )
+            }
+        };
+        Self {
+            received_at,
+            items,
+            results,
+            attempts: 0,
+            due: Instant::now(),
+        }
+    }
+
+    /// One pass over the items not yet done; whether all are done now.
+    fn run(&mut self, processor: &Processor, id: u64) -> Result<bool, StoreError> {
+        self.attempts += 1;
+        let force = self.attempts > MAX_DEFERRALS;
+        let mut complete = true;
+        for (item, result) in self.items.iter().zip(self.results.iter_mut()) {
+            if result.is_some() {
+                continue;
+            }
+            match processor.item(item, force, self.received_at, id)? {
+                Step::Done(o) => *result = Some(o),
+                Step::Defer => complete = false,
+            }
+        }
+        Ok(complete)
+    }
+}
+
+/// Drains the inbox in order, forever: on start (what a crash left) and
+/// whenever the appender stored something or a deferred entry is due.
+async fn process_loop(
+    processor: Processor,
+    inbox: Inbox,
+    wake: Arc<Notify>,
+    cancel: CancellationToken,
+    notices: broadcast::Sender<Outcome>,
+    counters: Arc<Counters>,
+) {
+    let mut work: HashMap<u64, Work> = HashMap::new();
+    loop {
+        let mut next_due: Option<Instant> = None;
+        let mut completed = 0usize;
+        for r in inbox.iter_pending() {
+            if cancel.is_cancelled() {
+                return;
+            }
+            let (id, entry) = match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::error!("webhook inbox read failed: {e}");
+                    next_due = Some(Instant::now() + ERROR_BACKOFF);
+                    break;
+                }
+            };
+            let now = Instant::now();
+            let w = work.entry(id).or_insert_with(|| Work::new(entry));
+            if w.due > now {
+                next_due = Some(next_due.map_or(w.due, |d| d.min(w.due)));
+                continue;
+            }
+            let done = match w.run(&processor, id) {
+                Ok(done) => done,
+                Err(e) => {
+                    tracing::error!("webhook entry {id} failed, will retry: {e}");
+                    w.due = now + ERROR_BACKOFF;
+                    false
+                }
+            };
+            if !done {
+                if w.due <= now {
+                    w.due = now + DEFER_INTERVAL;
+                }
+                next_due = Some(next_due.map_or(w.due, |d| d.min(w.due)));
+                continue;
+            }
+            let Some(w) = work.remove(&id) else { continue };
+            let record = Processed {
+                received_at: w.received_at,
+                processed_at: Utc::now(),
+                actor: ACTOR.into(),
+                attempts: w.attempts,
+                outcomes: w.results.into_iter().flatten().collect(),
+            };
+            if let Err(e) = inbox.complete(id, &record) {
+                // Processing is idempotent: the next pass does it again.
+                tracing::error!("webhook entry {id} could not be marked processed: {e}");
+                next_due = Some(Instant::now() + ERROR_BACKOFF);
+                break;
+            }
+            counters.processed.fetch_add(1, Ordering::Relaxed);
+            for o in record.outcomes {
+                let _ = notices.send(o);
+            }
+            completed += 1;
+            if completed % 64 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        if completed > 0 {
+            if let Err(e) = inbox.flush().await {
+                tracing::error!("webhook results flush failed: {e}");
+            }
+        }
+        let sleep = next_due.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep_until(sleep) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_over_exact_bytes() {
+        let mac = HmacSha256::new_from_slice(b"secret").expect("key");
+        let body = br#"{"a": 1}"#;
+        let mut h = HeaderMap::new();
+        h.insert(
+            SIGNATURE_HEADER,
+            sign(b"secret", body).parse().expect("header"),
+        );
+        assert!(signature_ok(&mac, &h, body));
+        assert!(!signature_ok(&mac, &h, br#"{"a":1}"#));
+        h.insert(SIGNATURE_HEADER, "sha256=zz".parse().expect("header"));
+        assert!(!signature_ok(&mac, &h, body));
+        assert!(!signature_ok(&mac, &HeaderMap::new(), body));
+    }
+}

@@ -1,0 +1,209 @@
+//! End to end: the real `bote` binary in tmux at 100×30, sandbox mode.
+//!
+//! Imports the sample consents, opens the TUI, walks the wizard (template
+//! herbst_sale, topic sale, the dry run, the sandbox confirmation), waits
+//! (≤ 60 s) for the dashboard to say FINISHED, quits with `q`, and checks
+//! the journal through `bote campaign status 1 --json`: the in-process
+//! simulator's own record dies with the TUI, the journal is the record.
+//! Skips with a notice when tmux is not installed.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bote");
+
+/// A private tmux server, killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    fn capture(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "bote"]).stdout)
+            .into_owned()
+    }
+
+    fn send(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "bote"];
+        args.extend_from_slice(keys);
+        assert!(self.cmd(&args).status.success(), "send-keys {keys:?}");
+    }
+
+    fn alive(&self) -> bool {
+        self.cmd(&["has-session", "-t", "bote"]).status.success()
+    }
+
+    /// Waits until the screen contains every needle; panics with the screen.
+    fn wait_for(&self, needles: &[&str], within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let screen = self.capture();
+            if needles.iter().all(|n| screen.contains(n)) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline && self.alive(),
+                "waited {within:?} for {needles:?}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+fn bote(store: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--store")
+        .arg(store)
+        .arg("--sandbox")
+        .args(args)
+        .env_remove("BOTE_CONFIG")
+        .env("BOTE_ACTOR", "e2e")
+        .output()
+        .expect("bote runs")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}):\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[test]
+fn wizard_sends_the_sample_campaign_in_the_sandbox() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tui_e2e: tmux is not installed; skipping the TUI end-to-end test");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store");
+    let sample = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/sample-data/einwilligungen.csv"
+    );
+    let import = bote(&store, &["consent", "import", sample]);
+    // 3: imported, some rows rejected (the sample has deliberate errors).
+    assert!(
+        matches!(import.status.code(), Some(0 | 3)),
+        "import: {}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    let plan = bote(
+        &store,
+        &[
+            "campaign",
+            "plan",
+            "--template",
+            "herbst_sale",
+            "--topic",
+            "sale",
+            "--json",
+        ],
+    );
+    let eligible = json(&plan)["eligible"].as_u64().expect("eligible count");
+    assert!(eligible > 0, "the sample has recipients for the sale");
+
+    let tmux = Tmux {
+        socket: format!("bote-e2e-{}", std::process::id()),
+    };
+    let command = format!(
+        "env -u BOTE_CONFIG BOTE_STORE='{}' BOTE_ACTOR=e2e NO_COLOR=1 TERM=xterm-256color '{BIN}' --sandbox",
+        store.display()
+    );
+    let cwd = dir.path().to_string_lossy().into_owned();
+    let started = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "bote",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "-c",
+        &cwd,
+        &command,
+    ]);
+    assert!(started.status.success(), "tmux new-session: {started:?}");
+    let wait = Duration::from_secs(15);
+    tmux.wait_for(&["SANDBOX", "Campaigns", "No campaigns yet"], wait);
+
+    tmux.send(&["n"]);
+    tmux.wait_for(&["1 Template", "▶ herbst_sale"], wait);
+    tmux.send(&["Enter"]);
+    tmux.wait_for(&["Live count", "eligible"], wait);
+    tmux.send(&["Enter"]);
+    let dry_run = tmux.wait_for(&["Dry run: herbst_sale", "Preview 1 of"], wait);
+    assert!(
+        dry_run.contains(&format!("Eligible {eligible}")),
+        "{dry_run}"
+    );
+    tmux.send(&["s"]);
+    tmux.wait_for(
+        &["4 Confirm", "SANDBOX: messages go to the local simulator"],
+        wait,
+    );
+    tmux.send(&["y"]);
+    let total = format!("100 % of {eligible}");
+    let done = tmux.wait_for(&["FINISHED", &total], Duration::from_secs(60));
+    assert!(
+        done.contains("SANDBOX"),
+        "the banner stays while sending:\n{done}"
+    );
+    // Accepted, or further along once the simulator's status webhooks came in.
+    assert!(
+        done.contains("failed 0") && done.contains("unknown 0"),
+        "{done}"
+    );
+
+    tmux.send(&["q"]);
+    tmux.wait_for(&["Campaigns", "finished"], wait);
+    tmux.send(&["q"]);
+    let deadline = Instant::now() + wait;
+    while tmux.alive() {
+        assert!(
+            Instant::now() < deadline,
+            "bote did not quit:\n{}",
+            tmux.capture()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let status = bote(&store, &["campaign", "status", "1", "--json"]);
+    let status = json(&status);
+    assert_eq!(status["campaign"]["state"], "finished", "{status:#}");
+    let counts = &status["counts"];
+    let taken: u64 = ["accepted", "sent", "delivered", "read"]
+        .iter()
+        .map(|k| counts[*k].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(
+        taken, eligible,
+        "every eligible recipient was accepted: {counts:#}"
+    );
+    assert_eq!(counts["pending"].as_u64(), Some(0));
+    assert_eq!(counts["in_flight"].as_u64(), Some(0));
+    let log = store.join("logs").join("bote-tui.log");
+    assert!(
+        log.is_file(),
+        "logs go to the store's log dir, not the screen"
+    );
+}
