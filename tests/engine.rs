@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bote::audience::PlanRequest;
-use bote::campaign::journal::RecipientState;
-use bote::campaign::CampaignState;
+use bote::campaign::journal::{Counts, RecipientState};
+use bote::campaign::{CampaignId, CampaignMeta, CampaignState};
 use bote::cloud::{ApiToken, Client};
 use bote::config::{Concurrency, Config};
 use bote::consent::import::{self, ImportOptions};
 use bote::consent::{Revocation, Store};
 use bote::dispatch::progress::Progress;
+use bote::dispatch::CampaignHandle;
 use bote::engine::{Backend, Engine};
 use bote::phone::Phone;
 use bote::sim::{Sim, SimConfig, SimHandle};
@@ -89,6 +90,24 @@ async fn setup(n: usize, rate: u32, sim_mps: u32, tune: impl FnOnce(&mut SimConf
     Setup { engine, _dir: dir }
 }
 
+/// Plans the sample request, freezes it into a campaign and starts sending.
+fn launch(s: &Setup) -> (CampaignMeta, CampaignHandle) {
+    let plan = s.engine.plan(&request()).expect("plan");
+    let meta = s.engine.create(&plan).expect("create");
+    let handle = s.engine.start(meta.id).expect("start");
+    (meta, handle)
+}
+
+/// The journal's counts of a campaign.
+fn counts(s: &Setup, id: CampaignId) -> Counts {
+    s.engine
+        .campaigns
+        .journal(id)
+        .expect("journal")
+        .counts()
+        .expect("counts")
+}
+
 fn request() -> PlanRequest {
     PlanRequest {
         template: "herbst_sale".into(),
@@ -133,13 +152,7 @@ async fn nothing_lost_and_at_most_once_under_5xx_and_lost_responses() {
         .await
         .expect("run");
     assert_eq!(state, CampaignState::Finished);
-    let counts = s
-        .engine
-        .campaigns
-        .journal(meta.id)
-        .expect("journal")
-        .counts()
-        .expect("counts");
+    let counts = counts(&s, meta.id);
     assert_eq!(
         counts.total(),
         meta.audience,
@@ -165,9 +178,7 @@ async fn nothing_lost_and_at_most_once_under_5xx_and_lost_responses() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consent_revoked_mid_campaign_stops_sends() {
     let s = setup(60, 20, 1000, |_| {}).await;
-    let plan = s.engine.plan(&request()).expect("plan");
-    let meta = s.engine.create(&plan).expect("create");
-    let handle = s.engine.start(meta.id).expect("start");
+    let (meta, handle) = launch(&s);
     let mut events = handle.subscribe();
     // Wait for the first accepted send, then revoke the last recipient.
     loop {
@@ -177,7 +188,7 @@ async fn consent_revoked_mid_campaign_stops_sends() {
             }
         }
     }
-    let victim = plan.eligible.last().expect("recipients").phone;
+    let victim = phone(59);
     let revocation = Revocation {
         at: chrono::Utc::now(),
         actor: "test".into(),
@@ -233,9 +244,7 @@ async fn sim_never_throttles_when_rate_is_within_its_ceiling() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_slows_down_and_still_delivers_everyone_once() {
     let s = setup(300, 400, 100, |_| {}).await;
-    let plan = s.engine.plan(&request()).expect("plan");
-    let meta = s.engine.create(&plan).expect("create");
-    let handle = s.engine.start(meta.id).expect("start");
+    let (meta, handle) = launch(&s);
     let mut events = handle.subscribe();
     let watcher = tokio::spawn(async move {
         let mut slowed = false;
@@ -253,13 +262,7 @@ async fn throttling_slows_down_and_still_delivers_everyone_once() {
         watcher.await.expect("watcher"),
         "the dispatcher lowered its rate"
     );
-    let counts = s
-        .engine
-        .campaigns
-        .journal(meta.id)
-        .expect("journal")
-        .counts()
-        .expect("counts");
+    let counts = counts(&s, meta.id);
     assert_eq!(counts.accepted, 300, "{counts:?}");
     assert!(s.sim().stats().rejected(130429) > 0);
     assert_at_most_once(s.sim());
@@ -268,9 +271,7 @@ async fn throttling_slows_down_and_still_delivers_everyone_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pause_and_resume_send_nobody_twice() {
     let s = setup(200, 100, 1000, |_| {}).await;
-    let plan = s.engine.plan(&request()).expect("plan");
-    let meta = s.engine.create(&plan).expect("create");
-    let handle = s.engine.start(meta.id).expect("start");
+    let (_, handle) = launch(&s);
     let mut events = handle.subscribe();
     let mut accepted = 0;
     while accepted < 40 {
@@ -295,9 +296,7 @@ async fn pause_and_resume_send_nobody_twice() {
 
     // A detached run (Ctrl-C) followed by a resume in a new run: the same.
     let s = setup(120, 100, 1000, |_| {}).await;
-    let plan = s.engine.plan(&request()).expect("plan");
-    let meta = s.engine.create(&plan).expect("create");
-    let handle = s.engine.start(meta.id).expect("start");
+    let (meta, handle) = launch(&s);
     tokio::time::sleep(Duration::from_millis(400)).await;
     handle.detach();
     assert_eq!(handle.wait().await.expect("run"), CampaignState::Paused);
@@ -310,9 +309,7 @@ async fn pause_and_resume_send_nobody_twice() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_class_error_pauses_and_the_campaign_resumes_after_the_fix() {
     let s = setup(150, 50, 1000, |_| {}).await;
-    let plan = s.engine.plan(&request()).expect("plan");
-    let meta = s.engine.create(&plan).expect("create");
-    let handle = s.engine.start(meta.id).expect("start");
+    let (meta, handle) = launch(&s);
     let mut events = handle.subscribe();
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(s
@@ -328,13 +325,7 @@ async fn stop_class_error_pauses_and_the_campaign_resumes_after_the_fix() {
     assert!(reason.contains("132015"), "{reason}");
     handle.detach();
     assert_eq!(handle.wait().await.expect("run"), CampaignState::Paused);
-    let counts = s
-        .engine
-        .campaigns
-        .journal(meta.id)
-        .expect("journal")
-        .counts()
-        .expect("counts");
+    let counts = counts(&s, meta.id);
     assert!(counts.pending > 0 && counts.failed == 0, "{counts:?}");
     assert!(s
         .sim()
@@ -348,19 +339,11 @@ async fn stop_class_error_pauses_and_the_campaign_resumes_after_the_fix() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_skips_everyone_not_yet_sent() {
     let s = setup(200, 40, 1000, |_| {}).await;
-    let plan = s.engine.plan(&request()).expect("plan");
-    let meta = s.engine.create(&plan).expect("create");
-    let handle = s.engine.start(meta.id).expect("start");
+    let (meta, handle) = launch(&s);
     tokio::time::sleep(Duration::from_millis(500)).await;
     handle.cancel();
     assert_eq!(handle.wait().await.expect("run"), CampaignState::Cancelled);
-    let counts = s
-        .engine
-        .campaigns
-        .journal(meta.id)
-        .expect("journal")
-        .counts()
-        .expect("counts");
+    let counts = counts(&s, meta.id);
     assert_eq!(counts.open(), 0);
     assert_eq!(counts.accepted, s.sim().stats().accepted);
     assert_eq!(counts.accepted + counts.skipped, 200, "{counts:?}");
@@ -431,13 +414,7 @@ async fn opted_out_at_meta_revokes_the_consent() {
         .wait()
         .await
         .expect("run");
-    let counts = s
-        .engine
-        .campaigns
-        .journal(meta.id)
-        .expect("journal")
-        .counts()
-        .expect("counts");
+    let counts = counts(&s, meta.id);
     assert_eq!((counts.accepted, counts.failed), (18, 2), "{counts:?}");
     let c = s
         .engine
@@ -465,9 +442,7 @@ async fn quiet_hours_hold_sends_until_they_end() {
     let start = format!("{:02}:{:02}", (h + 23) % 24, m);
     let end = format!("{:02}:{:02}", (h + 1) % 24, m);
     s.engine.config.send.quiet_hours = Some(format!("{start}-{end}").parse().expect("window"));
-    let plan = s.engine.plan(&request()).expect("plan");
-    let meta = s.engine.create(&plan).expect("create");
-    let handle = s.engine.start(meta.id).expect("start");
+    let (meta, handle) = launch(&s);
     let mut events = handle.subscribe();
     let until = loop {
         match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
@@ -487,13 +462,7 @@ async fn quiet_hours_hold_sends_until_they_end() {
     );
     handle.detach();
     assert_eq!(handle.wait().await.expect("run"), CampaignState::Paused);
-    let counts = s
-        .engine
-        .campaigns
-        .journal(meta.id)
-        .expect("journal")
-        .counts()
-        .expect("counts");
+    let counts = counts(&s, meta.id);
     assert_eq!(
         counts.pending, 10,
         "held recipients stay pending: {counts:?}"
