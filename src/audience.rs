@@ -7,15 +7,18 @@
 //! wins (no consent before a missing first name). The same checks run again
 //! right before each send (invariant 1); this is the first of the two.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::consent::store::decode_contact;
 use crate::consent::table::{self, TableError};
-use crate::consent::{ConsentStatus, Contact, Store, StoreError};
+use crate::consent::{ConsentStatus, Store, StoreError};
 use crate::phone::Phone;
 use crate::template::{Catalog, Category, Lint, Params, Status, Template, TemplateError};
 
@@ -392,34 +395,27 @@ pub fn plan(
     let template = catalog
         .get(&request.template, request.language.as_deref())?
         .clone();
-    let mut judge = Judge {
+    let cap = (template.category == Category::Marketing)
+        .then_some(config.consent.frequency_cap)
+        .flatten()
+        .map(|cap| {
+            let window = Duration::from_std(cap.window).unwrap_or(Duration::MAX);
+            (cap.max, now.checked_sub_signed(window).unwrap_or(now))
+        });
+    let rules = Rules {
         store,
         template: &template,
         request,
-        cap: (template.category == Category::Marketing)
-            .then_some(config.consent.frequency_cap)
-            .flatten()
-            .map(|cap| {
-                let window = Duration::from_std(cap.window).unwrap_or(Duration::MAX);
-                (cap.max, now.checked_sub_signed(window).unwrap_or(now))
-            }),
-        eligible: Vec::new(),
-        excluded: Vec::new(),
+        sent: match cap {
+            Some((_, since)) => store.send_counts_since(since)?,
+            None => HashMap::new(),
+        },
+        cap,
     };
-    match &request.list {
-        Some(list) => judge.list(list, config)?,
-        None => {
-            for contact in store.contacts() {
-                let contact = contact?;
-                if locale_matches(contact.locale.as_deref(), request.locale.as_deref()) {
-                    judge.contact(&contact, None)?;
-                }
-            }
-        }
-    }
-    let Judge {
-        eligible, excluded, ..
-    } = judge;
+    let Verdicts { eligible, excluded } = match &request.list {
+        Some(list) => rules.list(list, config)?,
+        None => rules.segment()?,
+    };
     let cost = estimate_cost(config, template.category, &eligible);
     let tier = tier_check(store, config.api.messaging_tier, eligible.len() as u64, now)?;
     Ok(Plan {
@@ -448,17 +444,77 @@ fn locale_matches(contact: Option<&str>, wanted: Option<&str>) -> bool {
     }
 }
 
-struct Judge<'a> {
+/// The fields of a stored contact the plan reads; decoding only these skips
+/// the consent evidence (sources, dates) that a million-contact scan would
+/// otherwise parse and allocate.
+#[derive(Deserialize)]
+struct ContactView<'a> {
+    phone: Phone,
+    #[serde(default, borrow)]
+    locale: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    attributes: BTreeMap<Text<'a>, Text<'a>>,
+    #[serde(borrow)]
+    topics: BTreeMap<Text<'a>, TopicView>,
+}
+
+/// A JSON string borrowed from the record where it has no escapes, owned
+/// where it has (serde's own `Cow` always allocates inside maps).
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
+
+impl std::borrow::Borrow<str> for Text<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Deserialize)]
+struct TopicView {
+    status: ConsentStatus,
+}
+
+/// Contacts handed from the scanning thread to the deciding one at once.
+const SCAN_CHUNK: usize = 1024;
+
+/// The checks of a plan.
+struct Rules<'a> {
     store: &'a Store,
     template: &'a Template,
     request: &'a PlanRequest,
     /// (max sends, window start) for marketing templates.
     cap: Option<(u32, DateTime<Utc>)>,
+    /// Sends per recipient since the cap's window start.
+    sent: HashMap<Phone, u32>,
+}
+
+/// Who gets the message and who does not, in the order considered.
+#[derive(Default)]
+struct Verdicts {
     eligible: Vec<Recipient>,
     excluded: Vec<Excluded>,
 }
 
-impl Judge<'_> {
+impl Verdicts {
     fn exclude(&mut self, phone: Option<Phone>, line: Option<u64>, reason: Exclusion) {
         self.excluded.push(Excluded {
             phone,
@@ -467,59 +523,129 @@ impl Judge<'_> {
             reason,
         });
     }
+}
 
-    /// Decides one stored contact.
-    fn contact(&mut self, contact: &Contact, line: Option<u64>) -> Result<(), PlanError> {
-        let phone = contact.phone;
-        let reason = match contact.topic(&self.request.topic).map(|t| t.status) {
+impl Rules<'_> {
+    /// The whole store (narrowed by locale), in number order.
+    ///
+    /// A million contacts cost about as much to read from sled (page reads)
+    /// as to decode and decide, so a scanning thread hands raw records over
+    /// in chunks while this thread decodes and decides them, in the order
+    /// read: the same plan a single pass makes, in about half the time.
+    fn segment(&self) -> Result<Verdicts, PlanError> {
+        let store = self.store;
+        let (tx, rx) = mpsc::sync_channel(4);
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let mut chunk = Vec::with_capacity(SCAN_CHUNK);
+                for record in store.contact_records() {
+                    match record {
+                        Ok(kv) => chunk.push(kv),
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    }
+                    if chunk.len() == SCAN_CHUNK {
+                        let full = std::mem::replace(&mut chunk, Vec::with_capacity(SCAN_CHUNK));
+                        if tx.send(Ok(full)).is_err() {
+                            return;
+                        }
+                    }
+                }
+                let _ = tx.send(Ok(chunk));
+            });
+            // Returning early drops `rx`, which stops the scan.
+            let mut out = Verdicts::default();
+            for chunk in rx {
+                for (key, value) in chunk? {
+                    self.segment_one(&mut out, &key, &value)?;
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Decodes and decides one stored contact, unless the locale filter
+    /// leaves it out.
+    fn segment_one(&self, out: &mut Verdicts, key: &[u8], value: &[u8]) -> Result<(), PlanError> {
+        let c: ContactView = decode_contact(key, value)?;
+        if !locale_matches(
+            c.locale.as_ref().map(|l| &*l.0),
+            self.request.locale.as_deref(),
+        ) {
+            return Ok(());
+        }
+        let status = c.topics.get(self.request.topic.as_str()).map(|t| t.status);
+        self.decide(out, c.phone, status, None, || {
+            c.attributes
+                .iter()
+                .map(|(k, v)| (k.0.to_string(), v.0.to_string()))
+                .collect()
+        });
+        Ok(())
+    }
+
+    /// Decides one stored contact: its consent `status` for the campaign's
+    /// topic (None: no consent for it); its attributes are only built when
+    /// the template needs them.
+    fn decide(
+        &self,
+        out: &mut Verdicts,
+        phone: Phone,
+        status: Option<ConsentStatus>,
+        line: Option<u64>,
+        attributes: impl FnOnce() -> BTreeMap<String, String>,
+    ) {
+        let reason = match status {
             None => Some(Exclusion::TopicNotCovered),
             Some(ConsentStatus::Revoked) => Some(Exclusion::Revoked),
             Some(ConsentStatus::Pending) => Some(Exclusion::Pending),
             Some(ConsentStatus::Confirmed) => None,
         };
         if let Some(reason) = reason {
-            self.exclude(Some(phone), line, reason);
-            return Ok(());
+            out.exclude(Some(phone), line, reason);
+            return;
         }
-        if let Some((max, since)) = self.cap {
-            let sent = self.store.sends_since(phone, since)?;
+        if let Some((max, _)) = self.cap {
+            let sent = self.sent.get(&phone).copied().unwrap_or(0);
             if sent >= max {
-                self.exclude(Some(phone), line, Exclusion::FrequencyCap { sent, max });
-                return Ok(());
+                out.exclude(Some(phone), line, Exclusion::FrequencyCap { sent, max });
+                return;
             }
         }
         let params = match self
             .template
-            .resolve(&contact.attributes, &self.request.overrides)
+            .resolve(&attributes(), &self.request.overrides)
         {
             Ok(p) => p,
             Err(missing) => {
-                self.exclude(
+                out.exclude(
                     Some(phone),
                     line,
                     Exclusion::MissingParameter {
                         attribute: missing.attribute,
                     },
                 );
-                return Ok(());
+                return;
             }
         };
         if self.template.status != Status::Approved {
-            self.exclude(
+            out.exclude(
                 Some(phone),
                 line,
                 Exclusion::TemplateNotApproved {
                     status: self.template.status,
                 },
             );
-            return Ok(());
+            return;
         }
-        self.eligible.push(Recipient { phone, params });
-        Ok(())
+        out.eligible.push(Recipient { phone, params });
     }
 
     /// Matches a CSV list against the store.
-    fn list(&mut self, path: &Path, config: &Config) -> Result<(), PlanError> {
+    fn list(&self, path: &Path, config: &Config) -> Result<Verdicts, PlanError> {
+        let mut out = Verdicts::default();
         let sniffed = table::sniff(path)?;
         let (mut reader, lines) = table::open(path, &sniffed, Default::default())?;
         let headers = reader
@@ -549,7 +675,7 @@ impl Judge<'_> {
             let phone = match Phone::parse_in(cell, region) {
                 Ok(p) => p,
                 Err(e) => {
-                    self.excluded.push(Excluded {
+                    out.excluded.push(Excluded {
                         phone: None,
                         input: Some(cell.to_string()),
                         line: Some(line),
@@ -561,7 +687,7 @@ impl Judge<'_> {
                 }
             };
             if let Some(first_line) = seen.get(&phone).copied() {
-                self.exclude(
+                out.exclude(
                     Some(phone),
                     Some(line),
                     Exclusion::DuplicateInList { first_line },
@@ -570,35 +696,40 @@ impl Judge<'_> {
             }
             seen.insert(phone, line);
             if self.store.suppressed_since(phone)?.is_some() {
-                self.exclude(Some(phone), Some(line), Exclusion::Suppressed);
+                out.exclude(Some(phone), Some(line), Exclusion::Suppressed);
                 continue;
             }
             match self.store.contact(phone)? {
-                Some(contact) => self.contact(&contact, Some(line))?,
-                None => self.exclude(Some(phone), Some(line), Exclusion::NoConsent),
+                Some(c) => {
+                    let status = c.topic(&self.request.topic).map(|t| t.status);
+                    self.decide(&mut out, phone, status, Some(line), || c.attributes.clone());
+                }
+                None => out.exclude(Some(phone), Some(line), Exclusion::NoConsent),
             }
         }
-        Ok(())
+        Ok(out)
     }
 }
 
 fn estimate_cost(config: &Config, category: Category, eligible: &[Recipient]) -> CostEstimate {
     let mut by_country: BTreeMap<String, CountryCost> = BTreeMap::new();
-    // Region lookups by the first three digits: one metadata lookup per prefix.
-    let mut regions: HashMap<u64, String> = HashMap::new();
+    // Count by the first three digits (they hold the country code), then one
+    // metadata lookup per prefix.
+    let mut prefixes: HashMap<u64, (Phone, usize)> = HashMap::new();
     for r in eligible {
         let digits = r.phone.as_u64();
         let prefix = digits / 10u64.pow((digits.ilog10()).saturating_sub(2));
-        let region = regions
-            .entry(prefix)
-            .or_insert_with(|| r.phone.region_code().unwrap_or("other").to_string());
+        prefixes.entry(prefix).or_insert((r.phone, 0)).1 += 1;
+    }
+    for (phone, recipients) in prefixes.into_values() {
+        let region = phone.region_code().unwrap_or("other");
         let price = config.pricing.price(category, region);
-        let e = by_country.entry(region.clone()).or_insert(CountryCost {
+        let e = by_country.entry(region.to_string()).or_insert(CountryCost {
             recipients: 0,
             price,
             subtotal: 0.0,
         });
-        e.recipients += 1;
+        e.recipients += recipients;
     }
     let mut total = 0.0;
     for c in by_country.values_mut() {
@@ -641,6 +772,133 @@ pub fn tier_check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::consent::{ConsentEvent, Contact, TopicConsent};
+
+    /// A store with contacts in every state the plan tells apart: topics,
+    /// statuses, locales, names with escapes, recent sends.
+    fn varied_store(dir: &Path) -> Store {
+        let store = Store::open(dir).expect("open");
+        let t0 = DateTime::from_timestamp(1_750_000_000, 0).expect("time");
+        let t_sends = Utc::now() - Duration::hours(1);
+        let names = ["Anna", "Jürgen", "\"Anni\" Maria", "", "Zoë\\x"];
+        let locales = [None, Some("de"), Some("de_AT"), Some("en")];
+        let statuses = [
+            ConsentStatus::Confirmed,
+            ConsentStatus::Pending,
+            ConsentStatus::Revoked,
+        ];
+        let mut x: u64 = 7;
+        let mut next = |n: u64| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (x >> 33) % n
+        };
+        for i in 0..3_000u64 {
+            let phone = Phone::from_u64(4_917_100_000_000 + i * 7_919).expect("phone");
+            let mut topics = BTreeMap::new();
+            for topic in ["sale", "events"] {
+                if next(3) > 0 {
+                    topics.insert(
+                        topic.to_string(),
+                        TopicConsent {
+                            status: statuses[next(3) as usize],
+                            opted_in_at: t0,
+                            source: "test".into(),
+                            confirmed_at: None,
+                            method: None,
+                            text_version: None,
+                            revoked_at: None,
+                            revoked_by: None,
+                        },
+                    );
+                }
+            }
+            let name = names[next(names.len() as u64) as usize];
+            let contact = Contact {
+                phone,
+                locale: locales[next(4) as usize].map(String::from),
+                attributes: (!name.is_empty())
+                    .then(|| ("first_name".to_string(), name.to_string()))
+                    .into_iter()
+                    .collect(),
+                profile_at: t0,
+                topics,
+            };
+            store
+                .write(&contact, &[] as &[ConsentEvent])
+                .expect("write");
+            for k in 0..next(5) as i64 {
+                store
+                    .record_send(phone, t_sends - Duration::minutes(k), "c")
+                    .expect("send");
+            }
+        }
+        store
+    }
+
+    /// The plan's segment scan (threads, partial decoding, bulk send counts)
+    /// decides exactly as a plain pass over fully decoded contacts.
+    #[test]
+    fn segment_plan_matches_a_plain_pass() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = varied_store(dir.path());
+        let config = Config::default();
+        let catalog = Catalog::embedded().expect("catalog");
+        for locale in [None, Some("de"), Some("en")] {
+            let request = PlanRequest {
+                template: "herbst_sale".into(),
+                topic: "sale".into(),
+                locale: locale.map(String::from),
+                ..PlanRequest::default()
+            };
+            let now = Utc::now();
+            let plan = plan(&store, &config, &catalog, &request, now).expect("plan");
+            let cap = config.consent.frequency_cap.expect("cap");
+            let since = now - Duration::from_std(cap.window).expect("window");
+            let mut want_eligible = Vec::new();
+            let mut want_excluded = Vec::new();
+            for c in store.contacts() {
+                let c = c.expect("contact");
+                if !locale_matches(c.locale.as_deref(), locale) {
+                    continue;
+                }
+                let sent = store.sends_since(c.phone, since).expect("sends");
+                let reason = match c.topic("sale").map(|t| t.status) {
+                    None => Some(Exclusion::TopicNotCovered),
+                    Some(ConsentStatus::Revoked) => Some(Exclusion::Revoked),
+                    Some(ConsentStatus::Pending) => Some(Exclusion::Pending),
+                    Some(ConsentStatus::Confirmed) if sent >= cap.max => {
+                        Some(Exclusion::FrequencyCap { sent, max: cap.max })
+                    }
+                    Some(ConsentStatus::Confirmed) => None,
+                };
+                match reason {
+                    Some(r) => want_excluded.push((c.phone, r)),
+                    None => match plan.template.resolve(&c.attributes, &BTreeMap::new()) {
+                        Ok(params) => want_eligible.push(Recipient {
+                            phone: c.phone,
+                            params,
+                        }),
+                        Err(m) => want_excluded.push((
+                            c.phone,
+                            Exclusion::MissingParameter {
+                                attribute: m.attribute,
+                            },
+                        )),
+                    },
+                }
+            }
+            assert_eq!(plan.eligible, want_eligible, "{locale:?}");
+            let got: Vec<_> = plan
+                .excluded
+                .iter()
+                .map(|e| (e.phone.expect("phone"), e.reason.clone()))
+                .collect();
+            assert_eq!(got, want_excluded, "{locale:?}");
+            assert!(!plan.eligible.is_empty() && !got.is_empty());
+            assert!(got.iter().any(|(_, r)| r.code() == "frequency_cap"));
+        }
+    }
 
     #[test]
     fn locale_matching() {

@@ -10,6 +10,11 @@
 //! s ‖ sha256(salt ‖ phone)   → erased_at (RFC 3339)
 //! ```
 //!
+//! Events recorded together for one number (the changes one import row
+//! makes) may share one `e` record holding a JSON array of them: sled's cost
+//! is per record, and an import row otherwise writes four or five.
+//! [`Store::history`] reads both forms.
+//!
 //! The `sends` tree indexes accepted marketing sends twice:
 //! `p ‖ phone ‖ ts` (frequency cap per recipient) and `t ‖ ts ‖ phone`
 //! (unique recipients in the last 24 h).
@@ -17,7 +22,7 @@
 //! sled lets one process open a database; the owner writes its PID beside
 //! it so that a second `bote` fails at once naming the owner (never hangs).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -90,6 +95,24 @@ fn event_key(p: Phone, id: u64) -> [u8; 17] {
     k[1..9].copy_from_slice(&p.key());
     k[9..].copy_from_slice(&id.to_be_bytes());
     k
+}
+
+/// Decodes a record from [`Store::contact_records`] as `T` (a `Contact`, or
+/// a type with some of its fields).
+pub fn decode_contact<'a, T: serde::Deserialize<'a>>(
+    key: &[u8],
+    value: &'a [u8],
+) -> Result<T, StoreError> {
+    serde_json::from_slice(value).map_err(|e| corrupt(key, e))
+}
+
+/// One `e` record: a single event, or an array of events recorded together.
+fn decode_events(v: &[u8]) -> Result<Vec<ConsentEvent>, serde_json::Error> {
+    if v.trim_ascii_start().first() == Some(&b'[') {
+        serde_json::from_slice(v)
+    } else {
+        serde_json::from_slice(v).map(|e| vec![e])
+    }
 }
 
 fn corrupt(key: &[u8], e: impl std::fmt::Display) -> StoreError {
@@ -225,6 +248,17 @@ impl Store {
         })
     }
 
+    /// Every contact's stored record, undecoded, in number order: for scans
+    /// over many contacts that need a few fields each (the dry run decodes
+    /// them with [`decode_contact`] into a smaller type).
+    pub fn contact_records(
+        &self,
+    ) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec), StoreError>> + '_ {
+        self.consent
+            .scan_prefix([CONTACT])
+            .map(|r| r.map_err(StoreError::from))
+    }
+
     /// Number of contacts.
     pub fn contact_count(&self) -> usize {
         self.consent.scan_prefix([CONTACT]).count()
@@ -238,9 +272,12 @@ impl Store {
             .scan_prefix(prefix)
             .map(|r| {
                 let (k, v) = r?;
-                serde_json::from_slice(&v).map_err(|e| corrupt(&k, e))
+                decode_events(&v).map_err(|e| corrupt(&k, e))
             })
-            .collect()
+            .try_fold(Vec::new(), |mut all, events| {
+                all.extend(events?);
+                Ok(all)
+            })
     }
 
     /// Queues a contact's new state.
@@ -263,6 +300,27 @@ impl Store {
         batch.inner.insert(&event_key(phone, id)[..], value);
         batch.writes += 1;
         Ok(())
+    }
+
+    /// Queues events recorded together for one number as one record (see
+    /// the module docs); nothing for none.
+    pub fn stage_events(
+        &self,
+        batch: &mut Batch,
+        phone: Phone,
+        events: &[ConsentEvent],
+    ) -> Result<(), StoreError> {
+        match events {
+            [] => Ok(()),
+            [one] => self.stage_event(batch, phone, one),
+            many => {
+                let id = self.db.generate_id()?;
+                let value = serde_json::to_vec(many).map_err(|e| corrupt(b"event", e))?;
+                batch.inner.insert(&event_key(phone, id)[..], value);
+                batch.writes += 1;
+                Ok(())
+            }
+        }
     }
 
     /// Queues the removal of a suppression (a newer consent lifted it).
@@ -355,6 +413,16 @@ impl Store {
             .transpose()
     }
 
+    /// Whether any number is on the suppression list.
+    pub fn has_suppressions(&self) -> Result<bool, StoreError> {
+        Ok(self
+            .consent
+            .scan_prefix([SUPPRESSED])
+            .next()
+            .transpose()?
+            .is_some())
+    }
+
     /// Puts a number on the suppression list: only a salted hash is kept.
     pub fn suppress(&self, phone: Phone, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.consent
@@ -399,6 +467,27 @@ impl Store {
         batch.insert(by_time, campaign.as_bytes());
         self.sends.apply_batch(batch)?;
         Ok(())
+    }
+
+    /// Marketing sends per recipient since `since`: [`Store::sends_since`]
+    /// for every number at once, in one pass over the time index (both
+    /// indexes are written in one batch by [`Store::record_send`]).
+    pub fn send_counts_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<HashMap<Phone, u32>, StoreError> {
+        let mut start = vec![b't'];
+        start.extend_from_slice(&since.timestamp_millis().to_be_bytes());
+        let mut counts = HashMap::new();
+        for r in self.sends.range(start..vec![b'u']) {
+            let (k, _) = r?;
+            let phone = k
+                .get(9..)
+                .and_then(Phone::from_key)
+                .ok_or_else(|| corrupt(&k, "bad phone"))?;
+            *counts.entry(phone).or_insert(0) += 1;
+        }
+        Ok(counts)
     }
 
     /// Marketing sends to `phone` since `since`.
@@ -555,8 +644,37 @@ mod tests {
             },
         };
         store.write(&c, &[ev.clone(), ev.clone()]).expect("write");
-        assert_eq!(store.contact(p).expect("read"), Some(c));
+        assert_eq!(store.contact(p).expect("read"), Some(c.clone()));
+        let records: Vec<_> = store
+            .contact_records()
+            .collect::<Result<_, _>>()
+            .expect("scan");
+        assert_eq!(records.len(), 1);
+        let (k, v) = &records[0];
+        assert_eq!(decode_contact::<Contact>(k, v).expect("decode"), c);
         assert_eq!(store.history(p).expect("history").len(), 2);
+        // Events staged together land in one record and read back in order.
+        let revoked = ConsentEvent {
+            change: Change::Revoked {
+                topic: "sale".into(),
+                revoked_at: c.profile_at,
+                reason: "test".into(),
+            },
+            ..ev.clone()
+        };
+        let mut batch = Batch::default();
+        store
+            .stage_events(&mut batch, p, &[ev.clone(), revoked.clone()])
+            .expect("stage");
+        assert_eq!(batch.len(), 1);
+        store.commit(batch).expect("commit");
+        store
+            .stage_events(&mut Batch::default(), p, &[])
+            .expect("nothing");
+        assert_eq!(
+            store.history(p).expect("history"),
+            vec![ev.clone(), ev.clone(), ev, revoked]
+        );
         assert_eq!(store.totals().expect("totals")["sale"].confirmed, 1);
     }
 
@@ -594,8 +712,10 @@ mod tests {
         let p = phone("0171 2345678");
         let at = DateTime::from_timestamp(1_700_000_000, 0).expect("time");
         assert_eq!(store.suppressed_since(p).expect("read"), None);
+        assert!(!store.has_suppressions().expect("read"));
         store.suppress(p, at).expect("suppress");
         assert_eq!(store.suppressed_since(p).expect("read"), Some(at));
+        assert!(store.has_suppressions().expect("read"));
         let raw: Vec<u8> = store
             .consent
             .iter()
@@ -623,5 +743,15 @@ mod tests {
         assert_eq!(store.sends_since(a, t(5)).expect("count"), 1);
         assert_eq!(store.unique_recipients_since(t(0)).expect("tier").len(), 2);
         assert_eq!(store.unique_recipients_since(t(15)).expect("tier").len(), 1);
+        for since in [t(0), t(5), t(15), t(25)] {
+            let counts = store.send_counts_since(since).expect("counts");
+            for p in [a, b] {
+                assert_eq!(
+                    counts.get(&p).copied().unwrap_or(0),
+                    store.sends_since(p, since).expect("count"),
+                    "{since}"
+                );
+            }
+        }
     }
 }
