@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! campaigns          id(4 BE)            → CampaignMeta (JSON); "next_id" → u32
-//! journal/<id>       index(4 BE)         → RecipientRecord (JSON)
+//! journal/<id>       index(4 BE)         → RecipientRecord (binary, see journal::encode)
 //! wamids             wamid               → id(4 BE) ‖ index(4 BE)
 //! ```
 
@@ -378,11 +378,12 @@ impl Journal {
         })
     }
 
-    /// Counts per state (a full scan).
+    /// Counts per state (a full scan, reading only each record's state).
     pub fn counts(&self) -> Result<Counts, StoreError> {
         let mut c = Counts::default();
-        for r in self.iter() {
-            c.shift(None, r?.1.state);
+        for r in self.tree.iter() {
+            let (k, v) = r?;
+            c.shift(None, journal::decode_state(&k, &v)?);
         }
         Ok(c)
     }
@@ -396,8 +397,8 @@ impl Journal {
         let mut out = Vec::with_capacity(n);
         for r in self.tree.range(from.to_be_bytes()..) {
             let (k, v) = r?;
-            let rec = decode(&k, &v)?;
-            if rec.state == RecipientState::Pending {
+            if journal::decode_state(&k, &v)? == RecipientState::Pending {
+                let rec = decode(&k, &v)?;
                 let idx = k
                     .as_ref()
                     .try_into()
@@ -412,23 +413,32 @@ impl Journal {
         Ok(out)
     }
 
-    /// Writes records atomically (and indexes new message ids).
+    /// Writes records, each atomically (and indexes new message ids).
+    ///
+    /// Deliberately not one `sled::Batch`: sled seals and writes its log
+    /// buffer (two `pwrite` + `sync_file_range`) for every batch, which
+    /// made batches the dispatcher's biggest cost. No caller needs the
+    /// records to land together — marking in flight, repair, requeue and
+    /// skip are each per record and idempotent when re-run after a crash —
+    /// and durability comes from the caller's [`Journal::flush`].
     pub fn write(&self, records: &[(u32, RecipientRecord)]) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        let mut ids = sled::Batch::default();
         for (idx, rec) in records {
-            batch.insert(&idx.to_be_bytes()[..], encode(rec));
+            // The message-id index first: a crash between the two leaves an
+            // index entry pointing at a record that is still unknown, which
+            // reconciles.
             if let Some(w) = &rec.wamid {
-                let mut v = self.id.0.to_be_bytes().to_vec();
-                v.extend_from_slice(&idx.to_be_bytes());
-                ids.insert(w.as_bytes(), v);
+                self.wamids.insert(w.as_bytes(), &self.locator(*idx)[..])?;
             }
+            self.tree.insert(idx.to_be_bytes(), encode(rec))?;
         }
-        // The message-id index first: a crash between the two leaves an index
-        // entry pointing at a record that is still unknown, which reconciles.
-        self.wamids.apply_batch(ids)?;
-        self.tree.apply_batch(batch)?;
         Ok(())
+    }
+
+    fn locator(&self, index: u32) -> [u8; 8] {
+        let mut v = [0u8; 8];
+        v[..4].copy_from_slice(&self.id.0.to_be_bytes());
+        v[4..].copy_from_slice(&index.to_be_bytes());
+        v
     }
 
     /// Changes one record atomically against concurrent writers (the
@@ -460,9 +470,7 @@ impl Journal {
             return Err(e);
         }
         if let Some(w) = changed.as_ref().and_then(|r| r.wamid.as_ref()) {
-            let mut v = self.id.0.to_be_bytes().to_vec();
-            v.extend_from_slice(&index.to_be_bytes());
-            self.wamids.insert(w.as_bytes(), v)?;
+            self.wamids.insert(w.as_bytes(), &self.locator(index)[..])?;
         }
         Ok(changed)
     }

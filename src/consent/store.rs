@@ -15,9 +15,11 @@
 //! is per record, and an import row otherwise writes four or five.
 //! [`Store::history`] reads both forms.
 //!
-//! The `sends` tree indexes accepted marketing sends twice:
-//! `p ‖ phone ‖ ts` (frequency cap per recipient) and `t ‖ ts ‖ phone`
-//! (unique recipients in the last 24 h).
+//! The `sends` tree indexes accepted marketing sends by time, one entry per
+//! dispatcher group commit: `g ‖ ts(8 BE) ‖ id(8 BE)` → campaign name
+//! (length-prefixed) ‖ phone(8 BE)…; both the frequency cap and the tier
+//! read a window of it. (bote 0.1 wrote `t ‖ ts ‖ phone` per send; those
+//! are still read.)
 //!
 //! sled lets one process open a database; the owner writes its PID beside
 //! it so that a second `bote` fails at once naming the owner (never hangs).
@@ -453,38 +455,81 @@ impl Store {
         at: DateTime<Utc>,
         campaign: &str,
     ) -> Result<(), StoreError> {
-        let ts = at.timestamp_millis().to_be_bytes();
-        let mut by_phone = Vec::with_capacity(17);
-        by_phone.push(b'p');
-        by_phone.extend_from_slice(&phone.key());
-        by_phone.extend_from_slice(&ts);
-        let mut by_time = Vec::with_capacity(17);
-        by_time.push(b't');
-        by_time.extend_from_slice(&ts);
-        by_time.extend_from_slice(&phone.key());
-        let mut batch = sled::Batch::default();
-        batch.insert(by_phone, campaign.as_bytes());
-        batch.insert(by_time, campaign.as_bytes());
-        self.sends.apply_batch(batch)?;
+        self.record_sends(&[phone], at, campaign)
+    }
+
+    /// Records sends accepted together (one dispatcher group commit) as one
+    /// index entry: one sled write per group instead of two per send.
+    pub fn record_sends(
+        &self,
+        phones: &[Phone],
+        at: DateTime<Utc>,
+        campaign: &str,
+    ) -> Result<(), StoreError> {
+        if phones.is_empty() {
+            return Ok(());
+        }
+        let mut key = Vec::with_capacity(17);
+        key.push(b'g');
+        key.extend_from_slice(&at.timestamp_millis().to_be_bytes());
+        key.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
+        let name = &campaign.as_bytes()[..campaign.len().min(255)];
+        let mut value = Vec::with_capacity(1 + name.len() + 8 * phones.len());
+        value.push(name.len() as u8);
+        value.extend_from_slice(name);
+        for p in phones {
+            value.extend_from_slice(&p.key());
+        }
+        self.sends.insert(key, value)?;
         Ok(())
     }
 
-    /// Marketing sends per recipient since `since`: [`Store::sends_since`]
-    /// for every number at once, in one pass over the time index (both
-    /// indexes are written in one batch by [`Store::record_send`]).
-    pub fn send_counts_since(
-        &self,
-        since: DateTime<Utc>,
-    ) -> Result<HashMap<Phone, u32>, StoreError> {
-        let mut start = vec![b't'];
-        start.extend_from_slice(&since.timestamp_millis().to_be_bytes());
-        let mut counts = HashMap::new();
-        for r in self.sends.range(start..vec![b'u']) {
+    /// Every recorded send since `since` as (milliseconds, number), oldest
+    /// first: the grouped entries and the single `t` entries of bote 0.1.
+    fn sends_in_window(&self, since: DateTime<Utc>) -> Result<Vec<(i64, Phone)>, StoreError> {
+        let from = since.timestamp_millis().to_be_bytes();
+        let ts_of = |k: &[u8]| {
+            k.get(1..9)
+                .and_then(|b| b.try_into().ok())
+                .map(i64::from_be_bytes)
+                .ok_or_else(|| corrupt(k, "short send key"))
+        };
+        let mut out = Vec::new();
+        for r in self.sends.range([&[b'g'][..], &from].concat()..vec![b'h']) {
+            let (k, v) = r?;
+            let ts = ts_of(&k)?;
+            let name_len = usize::from(*v.first().ok_or_else(|| corrupt(&k, "empty send entry"))?);
+            let phones = v
+                .get(1 + name_len..)
+                .filter(|p| p.len() % 8 == 0)
+                .ok_or_else(|| corrupt(&k, "bad send entry"))?;
+            for chunk in phones.chunks_exact(8) {
+                out.push((
+                    ts,
+                    Phone::from_key(chunk).ok_or_else(|| corrupt(&k, "bad phone"))?,
+                ));
+            }
+        }
+        for r in self.sends.range([&[b't'][..], &from].concat()..vec![b'u']) {
             let (k, _) = r?;
             let phone = k
                 .get(9..)
                 .and_then(Phone::from_key)
                 .ok_or_else(|| corrupt(&k, "bad phone"))?;
+            out.push((ts_of(&k)?, phone));
+        }
+        out.sort_by_key(|(ts, _)| *ts);
+        Ok(out)
+    }
+
+    /// Marketing sends per recipient since `since`: [`Store::sends_since`]
+    /// for every number at once, in one pass over the index.
+    pub fn send_counts_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<HashMap<Phone, u32>, StoreError> {
+        let mut counts = HashMap::new();
+        for (_, phone) in self.sends_in_window(since)? {
             *counts.entry(phone).or_insert(0) += 1;
         }
         Ok(counts)
@@ -492,13 +537,11 @@ impl Store {
 
     /// Marketing sends to `phone` since `since`.
     pub fn sends_since(&self, phone: Phone, since: DateTime<Utc>) -> Result<u32, StoreError> {
-        let mut start = Vec::with_capacity(17);
-        start.push(b'p');
-        start.extend_from_slice(&phone.key());
-        let mut end = start.clone();
-        start.extend_from_slice(&since.timestamp_millis().to_be_bytes());
-        end.extend_from_slice(&i64::MAX.to_be_bytes());
-        Ok(self.sends.range(start..end).count() as u32)
+        Ok(self
+            .sends_in_window(since)?
+            .iter()
+            .filter(|(_, p)| *p == phone)
+            .count() as u32)
     }
 
     /// Times of the first send to each unique recipient since `since`, oldest first.
@@ -506,18 +549,9 @@ impl Store {
         &self,
         since: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>, StoreError> {
-        let mut start = vec![b't'];
-        start.extend_from_slice(&since.timestamp_millis().to_be_bytes());
         let mut seen = HashSet::new();
         let mut out = Vec::new();
-        for r in self.sends.range(start..vec![b'u']) {
-            let (k, _) = r?;
-            let ts = k
-                .get(1..9)
-                .and_then(|b| b.try_into().ok())
-                .map(i64::from_be_bytes)
-                .ok_or_else(|| corrupt(&k, "short send key"))?;
-            let phone = Phone::from_key(&k[9..]).ok_or_else(|| corrupt(&k, "bad phone"))?;
+        for (ts, phone) in self.sends_in_window(since)? {
             if seen.insert(phone) {
                 if let Some(t) = DateTime::from_timestamp_millis(ts) {
                     out.push(t);

@@ -23,6 +23,7 @@ pub(super) async fn run(
     mut rx: mpsc::Receiver<Outcome>,
 ) -> Result<(), DispatchError> {
     let mut buf: Vec<Outcome> = Vec::with_capacity(GROUP);
+    let mut sent = Vec::with_capacity(GROUP);
     let campaign = shared.meta.id.to_string();
     let mut second = Utc::now().timestamp();
     let mut this_second = 0u64;
@@ -37,14 +38,18 @@ pub(super) async fn run(
             }
         }
         let now = Utc::now();
+        // Feeds the frequency cap (G15) and the tier count.
+        sent.clear();
+        sent.extend(
+            buf.iter()
+                .filter(|o| o.record.state.is_delivered_path())
+                .filter_map(|o| o.record.phone),
+        );
+        shared.store.record_sends(&sent, now, &campaign)?;
         for o in &buf {
             let Some(phone) = o.record.phone else {
                 continue;
             };
-            if o.record.state.is_delivered_path() {
-                // Feeds the frequency cap (G15) and the tier count.
-                shared.store.record_send(phone, now, &campaign)?;
-            }
             if o.revoke {
                 shared.store.revoke(
                     phone,
