@@ -142,6 +142,7 @@ fn frame_bench() -> Res<()> {
         eligible: 1_000_000,
         started_at: None,
         finished_at: None,
+        consent_epoch: None,
     };
     let mut app = App::new(ui, Utc::now());
     update(&mut app, Action::Started(Box::new(meta)));

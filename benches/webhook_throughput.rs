@@ -71,6 +71,7 @@ fn seed(campaigns: &Campaigns, n: u64) -> CampaignId {
             eligible: n,
             started_at: Some(now),
             finished_at: None,
+            consent_epoch: None,
         })
         .unwrap_or_else(|e| panic!("meta: {e}"));
     let journal = campaigns

@@ -225,6 +225,9 @@ pub struct Plan {
     pub cost: CostEstimate,
     /// Tier.
     pub tier: TierCheck,
+    /// The store's consent epoch before any consent was read: the sends may
+    /// skip their consent re-read while it is unchanged.
+    pub consent_epoch: u64,
 }
 
 impl Plan {
@@ -395,6 +398,9 @@ pub fn plan(
     let template = catalog
         .get(&request.template, request.language.as_deref())?
         .clone();
+    // Read first: a change while planning makes the epochs differ, and the
+    // sends then check every consent again.
+    let consent_epoch = store.consent_epoch();
     let cap = (template.category == Category::Marketing)
         .then_some(config.consent.frequency_cap)
         .flatten()
@@ -427,6 +433,7 @@ pub fn plan(
         excluded,
         cost,
         tier,
+        consent_epoch,
     })
 }
 

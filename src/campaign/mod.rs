@@ -7,7 +7,7 @@
 //! ```text
 //! campaigns          id(4 BE)            → CampaignMeta (JSON); "next_id" → u32
 //! journal/<id>       index(4 BE)         → RecipientRecord (binary, see journal::encode)
-//! wamids             wamid               → id(4 BE) ‖ index(4 BE)
+//! wamids             wamid               → id(4 BE) ‖ index(4 BE)   (bote 0.1; read only)
 //! ```
 
 pub mod export;
@@ -132,6 +132,9 @@ pub struct CampaignMeta {
     /// When every recipient was decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<DateTime<Utc>>,
+    /// The store's consent epoch the plan saw ([`Store::consent_epoch`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_epoch: Option<u64>,
 }
 
 /// The campaigns of a store.
@@ -251,6 +254,7 @@ impl Campaigns {
             eligible: plan.eligible.len() as u64,
             started_at: None,
             finished_at: None,
+            consent_epoch: Some(plan.consent_epoch),
         };
         self.save(&meta)?;
         self.db.flush()?;
@@ -326,11 +330,11 @@ impl Campaigns {
         Ok(Journal {
             id,
             tree: self.db.open_tree(format!("journal/{id}"))?,
-            wamids: self.wamids.clone(),
         })
     }
 
-    /// Which campaign and recipient a message id belongs to.
+    /// Which campaign and recipient a message id belongs to, for messages
+    /// sent by bote 0.1 (which kept this index; callback data replaced it).
     pub fn locate_wamid(&self, wamid: &str) -> Result<Option<(CampaignId, u32)>, StoreError> {
         Ok(self.wamids.get(wamid)?.and_then(|v| {
             let c = u32::from_be_bytes(v.get(..4)?.try_into().ok()?);
@@ -350,7 +354,6 @@ impl Campaigns {
 pub struct Journal {
     id: CampaignId,
     tree: sled::Tree,
-    wamids: sled::Tree,
 }
 
 impl Journal {
@@ -413,7 +416,7 @@ impl Journal {
         Ok(out)
     }
 
-    /// Writes records, each atomically (and indexes new message ids).
+    /// Writes records, each atomically.
     ///
     /// Deliberately not one `sled::Batch`: sled seals and writes its log
     /// buffer (two `pwrite` + `sync_file_range`) for every batch, which
@@ -423,22 +426,9 @@ impl Journal {
     /// and durability comes from the caller's [`Journal::flush`].
     pub fn write(&self, records: &[(u32, RecipientRecord)]) -> Result<(), StoreError> {
         for (idx, rec) in records {
-            // The message-id index first: a crash between the two leaves an
-            // index entry pointing at a record that is still unknown, which
-            // reconciles.
-            if let Some(w) = &rec.wamid {
-                self.wamids.insert(w.as_bytes(), &self.locator(*idx)[..])?;
-            }
             self.tree.insert(idx.to_be_bytes(), encode(rec))?;
         }
         Ok(())
-    }
-
-    fn locator(&self, index: u32) -> [u8; 8] {
-        let mut v = [0u8; 8];
-        v[..4].copy_from_slice(&self.id.0.to_be_bytes());
-        v[4..].copy_from_slice(&index.to_be_bytes());
-        v
     }
 
     /// Changes one record atomically against concurrent writers (the
@@ -469,10 +459,34 @@ impl Journal {
         if let Some(e) = failure {
             return Err(e);
         }
-        if let Some(w) = changed.as_ref().and_then(|r| r.wamid.as_ref()) {
-            self.wamids.insert(w.as_bytes(), &self.locator(index)[..])?;
-        }
         Ok(changed)
+    }
+
+    /// Writes a dispatcher outcome over the in-flight record it came from
+    /// and returns what the record now is. Usually nothing else touched the
+    /// record, and one compare-and-swap against `marked` does it; if a
+    /// webhook got there first, the outcome is merged with what it wrote
+    /// ([`journal::merge_outcome`]: nothing moves backwards).
+    pub fn settle(
+        &self,
+        index: u32,
+        marked: Option<&RecipientRecord>,
+        outcome: RecipientRecord,
+    ) -> Result<RecipientRecord, StoreError> {
+        if let Some(marked) = marked {
+            let swapped = self.tree.compare_and_swap(
+                index.to_be_bytes(),
+                Some(encode(marked)),
+                Some(encode(&outcome)),
+            )?;
+            if swapped.is_ok() {
+                return Ok(outcome);
+            }
+        }
+        let merged = self.update(index, |cur| {
+            Some(journal::merge_outcome(Some(cur), outcome.clone()))
+        })?;
+        Ok(merged.unwrap_or(outcome))
     }
 
     /// Waits until everything written is durable.
@@ -549,6 +563,45 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settle_swaps_the_marked_record_and_merges_after_a_webhook() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(dir.path()).expect("store");
+        let journal = Campaigns::open(&store)
+            .expect("campaigns")
+            .journal(CampaignId(1))
+            .expect("journal");
+        let rec = |state, actor: &str| RecipientRecord {
+            phone: crate::phone::Phone::from_e164("+491712345678"),
+            params: Default::default(),
+            state,
+            code: None,
+            reason: None,
+            wamid: Some("wamid.A".into()),
+            attempts: 1,
+            latency_ms: Some(20),
+            updated_at: Utc::now(),
+            actor: actor.into(),
+        };
+        let marked = rec(RecipientState::InFlight, "dispatcher");
+        journal
+            .write(&[(0, marked.clone()), (1, marked.clone())])
+            .expect("mark");
+        // The usual case: the record is as the feeder marked it.
+        let accepted = rec(RecipientState::Accepted, "dispatcher");
+        let now = journal
+            .settle(0, Some(&marked), accepted.clone())
+            .expect("settle");
+        assert_eq!(now, accepted);
+        assert_eq!(journal.get(0).expect("get"), Some(accepted.clone()));
+        // A webhook moved the record on first: the outcome does not undo it.
+        let delivered = rec(RecipientState::Delivered, "webhook");
+        journal.write(&[(1, delivered.clone())]).expect("webhook");
+        let now = journal.settle(1, Some(&marked), accepted).expect("settle");
+        assert_eq!(now.state, RecipientState::Delivered);
+        assert_eq!(journal.get(1).expect("get"), Some(now));
+    }
 
     #[test]
     fn callback_data_round_trips() {

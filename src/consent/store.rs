@@ -8,6 +8,7 @@
 //! c ‖ phone(8 BE)            → Contact (JSON)
 //! e ‖ phone(8 BE) ‖ id(8 BE) → ConsentEvent (JSON), append-only
 //! s ‖ sha256(salt ‖ phone)   → erased_at (RFC 3339)
+//! v                          → consent epoch (u64 BE), bumped by every batch
 //! ```
 //!
 //! Events recorded together for one number (the changes one import row
@@ -70,6 +71,9 @@ pub enum StoreError {
 const CONTACT: u8 = b'c';
 const EVENT: u8 = b'e';
 const SUPPRESSED: u8 = b's';
+/// The consent epoch: bumped with every change to the tree (see
+/// [`Store::consent_epoch`]).
+const EPOCH: [u8; 1] = [b'v'];
 
 /// The opened store.
 pub struct Store {
@@ -78,6 +82,9 @@ pub struct Store {
     consent: sled::Tree,
     sends: sled::Tree,
     salt: [u8; 32],
+    /// The last epoch written; the lock serialises changes so the stored
+    /// epoch only ever grows.
+    epoch: std::sync::Mutex<u64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -214,12 +221,21 @@ impl Store {
                 s
             }
         };
+        let epoch = match consent.get(EPOCH)? {
+            None => 0,
+            Some(v) => v
+                .as_ref()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_err(|_| corrupt(&EPOCH, format!("epoch has {} bytes", v.len())))?,
+        };
         Ok(Self {
             dir: dir.to_owned(),
             db,
             consent,
             sends,
             salt,
+            epoch: std::sync::Mutex::new(epoch),
         })
     }
 
@@ -332,11 +348,25 @@ impl Store {
     }
 
     /// Applies a batch atomically: all of it lands, or none.
-    pub fn commit(&self, batch: Batch) -> Result<(), StoreError> {
-        if !batch.is_empty() {
-            self.consent.apply_batch(batch.inner)?;
+    pub fn commit(&self, mut batch: Batch) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
         }
+        let mut epoch = self.epoch.lock().unwrap_or_else(|p| p.into_inner());
+        batch
+            .inner
+            .insert(&EPOCH[..], &(*epoch + 1).to_be_bytes()[..]);
+        self.consent.apply_batch(batch.inner)?;
+        *epoch += 1;
         Ok(())
+    }
+
+    /// A number that changes with every change of any consent, revocation,
+    /// erasure or suppression, stored with the change itself. A campaign
+    /// planned at epoch `e` may skip the per-send consent re-read while the
+    /// epoch is still `e`: nothing the plan checked can have changed (G2).
+    pub fn consent_epoch(&self) -> u64 {
+        *self.epoch.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Writes a contact and its events at once.
@@ -427,9 +457,12 @@ impl Store {
 
     /// Puts a number on the suppression list: only a salted hash is kept.
     pub fn suppress(&self, phone: Phone, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.consent
-            .insert(self.suppression_key(phone), at.to_rfc3339().as_bytes())?;
-        Ok(())
+        let mut batch = Batch::default();
+        batch
+            .inner
+            .insert(&self.suppression_key(phone)[..], at.to_rfc3339().as_bytes());
+        batch.writes += 1;
+        self.commit(batch)
     }
 
     /// Confirmed / pending / revoked counts per topic.
@@ -660,6 +693,42 @@ mod tests {
                 },
             )]),
         }
+    }
+
+    #[test]
+    fn every_consent_change_moves_the_epoch_and_the_epoch_survives_reopening() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = phone("0171 2345678");
+        let epoch = {
+            let store = Store::open(dir.path()).expect("store");
+            let e0 = store.consent_epoch();
+            store
+                .write(&contact(p, ConsentStatus::Confirmed), &[])
+                .expect("write");
+            let e1 = store.consent_epoch();
+            assert!(e1 > e0, "a write moves it");
+            store.record_send(p, Utc::now(), "c1").expect("send");
+            assert_eq!(store.consent_epoch(), e1, "sends are not consent");
+            let rev = Revocation {
+                at: Utc::now(),
+                actor: "t".into(),
+                origin: "t".into(),
+                reason: "t".into(),
+            };
+            assert_eq!(store.revoke(p, None, &rev).expect("revoke"), 1);
+            let e2 = store.consent_epoch();
+            assert!(e2 > e1, "a revocation moves it");
+            store.suppress(p, Utc::now()).expect("suppress");
+            let e3 = store.consent_epoch();
+            assert!(e3 > e2, "a suppression moves it");
+            // Nothing to change, nothing moves.
+            store.commit(Batch::default()).expect("empty");
+            assert_eq!(store.consent_epoch(), e3);
+            e3
+        };
+        let store = Store::open(dir.path()).expect("reopen");
+        assert_eq!(store.consent_epoch(), epoch);
+        assert_eq!(store.contact_count(), 1, "the epoch is no contact");
     }
 
     #[test]

@@ -12,12 +12,13 @@
 //! ```
 //!
 //! At-most-once (invariant 2): a record is durably `in_flight` before its
-//! request leaves. A worker takes its next job only after the writer wrote
-//! its previous outcome, and the feeder flushes (sled flushes are global)
-//! before it hands out each new batch, so at every flush at most the new
-//! batch plus the jobs in workers' hands are `in_flight`: a crash leaves at
-//! most batch + workers — which [`Journal::repair`] turns into `unknown`,
-//! never into a re-send.
+//! request leaves. The feeder marks half a batch at a time, once the queue
+//! (capacity: one batch) has room for it, and flushes (sled flushes are
+//! global) before handing it out; a worker takes its next job only after the
+//! writer wrote its previous outcome. So at every flush at most the queue
+//! plus the new chunk (≤ batch) plus the jobs in workers' hands are
+//! `in_flight`: a crash leaves at most batch + workers — which
+//! [`Journal::repair`] turns into `unknown`, never into a re-send.
 
 pub mod hold;
 pub mod limiter;
@@ -115,7 +116,8 @@ pub struct EngineConfig {
     pub workers: usize,
     /// Retries of clearly-not-accepted sends.
     pub max_retries: u32,
-    /// Recipients marked in flight per durable write.
+    /// The in-flight budget: queued plus newly marked recipients never
+    /// exceed it (marked half a batch per durable write).
     pub batch_size: usize,
     /// Recipients' quiet hours.
     pub quiet_hours: Option<crate::config::QuietHours>,
@@ -170,6 +172,8 @@ pub(crate) struct Job {
 pub(crate) struct Outcome {
     index: u32,
     record: RecipientRecord,
+    /// The in-flight record the feeder wrote, which the outcome replaces.
+    marked: Option<RecipientRecord>,
     revoke: bool,
     stop: Option<String>,
     /// Resolved once the outcome is written (durable at the next flush).

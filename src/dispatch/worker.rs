@@ -72,7 +72,9 @@ pub(super) async fn feed(shared: &Shared, tx: &mpsc::Sender<Job>) -> Result<(), 
                 continue;
             }
         }
-        let want = shared.config.batch_size.min(tier_left as usize).max(1);
+        let want = refill_chunk(shared.config.batch_size)
+            .min(tier_left as usize)
+            .max(1);
         let batch = shared.journal.pending_from(cursor, want)?;
         if batch.is_empty() && cursor > 0 && held_until.is_none() {
             // One more pass from the start: recipients requeued behind the
@@ -136,15 +138,24 @@ pub(super) async fn feed(shared: &Shared, tx: &mpsc::Sender<Job>) -> Result<(), 
                 return Ok(());
             }
         }
-        // Mark the next batch only when this one is in workers' hands, so at
-        // most batch + workers records are ever in flight.
-        while tx.capacity() < tx.max_capacity() {
+        // Mark the next chunk once the queue has room for it: queue plus the
+        // new chunk never exceed one batch, so at every flush at most batch +
+        // workers records are in flight. Marking while the queue still holds
+        // half a batch hides the flush from the workers (no idle gap, which
+        // cost ~1 % of the rate per batch when the queue had to run dry).
+        while tx.capacity() < refill_chunk(shared.config.batch_size) {
             tokio::select! {
                 _ = shared.drained.notified() => {}
                 _ = tokio::time::sleep(Duration::from_millis(20)) => {}
             }
         }
     }
+}
+
+/// Recipients marked per durable write: half a batch, so that the next
+/// chunk is marked and flushed while the workers still have work queued.
+fn refill_chunk(batch: usize) -> usize {
+    batch.max(1).div_ceil(2)
 }
 
 /// Waits until `until` (or a control change); false when the run should end.
@@ -199,14 +210,17 @@ pub(super) async fn run(shared: std::sync::Arc<Shared>, out: mpsc::Sender<Outcom
         let job = {
             let mut queue = shared.queue.lock().await;
             let job = queue.recv().await;
-            if queue.is_empty() {
+            let batch = shared.config.batch_size.max(1);
+            if queue.len() <= batch - refill_chunk(batch) {
                 shared.drained.notify_one();
             }
             job
         };
         let Some(job) = job else { break };
         let (ack_tx, ack_rx) = oneshot::channel();
+        let marked = job.record.clone();
         let mut outcome = process(&shared, job).await;
+        outcome.marked = Some(marked);
         outcome.durable = Some(ack_tx);
         if out.send(outcome).await.is_err() {
             break;
@@ -221,6 +235,7 @@ fn outcome(index: u32, record: RecipientRecord) -> Outcome {
     Outcome {
         index,
         record,
+        marked: None,
         revoke: false,
         stop: None,
         durable: None,
@@ -229,6 +244,11 @@ fn outcome(index: u32, record: RecipientRecord) -> Outcome {
 
 /// Why the consent no longer allows this send, if it does not (G2).
 fn consent_block(shared: &Shared, phone: Phone) -> Result<Option<String>, StoreError> {
+    // Nothing in the consent tree changed since the plan checked this very
+    // consent: the re-check would read what the plan read.
+    if shared.meta.consent_epoch == Some(shared.store.consent_epoch()) {
+        return Ok(None);
+    }
     if shared.store.suppressed_since(phone)?.is_some() {
         return Ok(Some("erased since planning (suppressed)".into()));
     }

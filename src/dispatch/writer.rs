@@ -8,13 +8,15 @@ use tokio::sync::mpsc;
 
 use super::progress::Progress;
 use super::{worker, DispatchError, Outcome, Shared};
-use crate::campaign::journal::{merge_outcome, RecipientState};
+use crate::campaign::journal::RecipientState;
 use crate::consent::Revocation;
 
 /// Outcomes per group commit, at most.
 const GROUP: usize = 512;
 /// How often the writer flushes on its own.
 const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+/// Accepted sends per send-index entry, at most.
+const SEND_INDEX_ENTRY: usize = 1024;
 /// Seconds of per-second history kept for the sparkline.
 const HISTORY: usize = 120;
 
@@ -31,21 +33,22 @@ pub(super) async fn run(
     while rx.recv_many(&mut buf, GROUP).await > 0 {
         for o in buf.iter_mut() {
             let outcome = o.record.clone();
-            if let Some(merged) = shared.journal.update(o.index, |cur| {
-                Some(merge_outcome(Some(cur), outcome.clone()))
-            })? {
-                o.record = merged;
-            }
+            o.record = shared.journal.settle(o.index, o.marked.as_ref(), outcome)?;
         }
         let now = Utc::now();
-        // Feeds the frequency cap (G15) and the tier count.
-        sent.clear();
+        // Feeds the frequency cap (G15) and the tier count. One index entry
+        // per flush interval rather than per group: each sled write costs
+        // more than the phones it carries, and entries become durable with
+        // the journal records they summarise.
         sent.extend(
             buf.iter()
                 .filter(|o| o.record.state.is_delivered_path())
                 .filter_map(|o| o.record.phone),
         );
-        shared.store.record_sends(&sent, now, &campaign)?;
+        if sent.len() >= SEND_INDEX_ENTRY || last_flush.elapsed() >= FLUSH_EVERY {
+            shared.store.record_sends(&sent, now, &campaign)?;
+            sent.clear();
+        }
         for o in &buf {
             let Some(phone) = o.record.phone else {
                 continue;
@@ -107,6 +110,7 @@ pub(super) async fn run(
         }
         buf.clear();
     }
+    shared.store.record_sends(&sent, Utc::now(), &campaign)?;
     shared.journal.flush().await?;
     Ok(())
 }

@@ -7,7 +7,7 @@
 //!
 //! | item | effect |
 //! |------|--------|
-//! | status sent/delivered/read/failed | journal record by wamid, else by `biz_opaque_callback_data`; [`apply_status`] decides (never backwards, failed final, duplicates no-ops) |
+//! | status sent/delivered/read/failed | journal record by `biz_opaque_callback_data` (checked against number and wamid); [`apply_status`] decides (never backwards, failed final, duplicates no-ops) |
 //! | failed status with 131050 | revoke every topic of the recipient |
 //! | text/button/interactive equal to a stop keyword or "Stop promotions" | revoke every topic |
 //! | … equal to a confirm keyword | pending topics → confirmed (`reply` / `button`) |
@@ -236,23 +236,18 @@ impl Processor {
     }
 
     fn locate(&self, s: &Status) -> Result<Option<Target>, StoreError> {
-        if let Some((campaign, index)) = self.campaigns.locate_wamid(&s.id)? {
-            let journal = self.campaigns.journal(campaign)?;
-            if let Some(record) = journal.get(index)? {
-                return Ok(Some(Target {
-                    campaign,
-                    index,
-                    journal,
-                    record,
-                    reconciled: false,
-                }));
-            }
-        }
-        let Some((campaign, index)) = s
+        // Meta echoes the callback data in every status of a message, so it
+        // is the index; bote 0.1 also kept a message-id index, still read
+        // for statuses that come without it.
+        let by_callback = s
             .biz_opaque_callback_data
             .as_deref()
-            .and_then(parse_callback_data)
-        else {
+            .and_then(parse_callback_data);
+        let located = match by_callback {
+            Some(found) => Some(found),
+            None => self.campaigns.locate_wamid(&s.id)?,
+        };
+        let Some((campaign, index)) = located else {
             return Ok(None);
         };
         // Never open (and so create) a journal tree for a campaign that
@@ -278,8 +273,10 @@ impl Processor {
             campaign,
             index,
             journal,
+            // No message id yet: the send's own outcome was lost (unknown,
+            // or in flight at a crash) and this status proves it.
+            reconciled: record.wamid.is_none(),
             record,
-            reconciled: true,
         }))
     }
 

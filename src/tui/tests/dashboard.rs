@@ -253,5 +253,6 @@ fn seed_meta() -> CampaignMeta {
         eligible: 1000,
         started_at: None,
         finished_at: None,
+        consent_epoch: None,
     }
 }
