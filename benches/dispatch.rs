@@ -256,6 +256,14 @@ fn rate_accuracy(rt: &tokio::runtime::Runtime, rate: u32) {
         }
         max_window = max_window.max(i - j + 1);
     }
+    // Where time went missing: the longest pauses between acceptances.
+    let mut gaps: Vec<(u64, u64)> = times
+        .windows(2)
+        .map(|w| (w[1] - w[0], w[0] - times[0]))
+        .collect();
+    gaps.sort_unstable_by(|a, b| b.cmp(a));
+    gaps.truncate(5);
+    println!("rate {rate:>4} mps: longest gaps (ms, at ms): {gaps:?}");
     println!(
         "rate {rate:>4} mps, {workers} workers: {accepted} sent in {wall:.2} s; achieved {achieved:.1}/s = {:.2} % \
          of configured; max in any 1-s window at the sim {max_window}; 130429 answers {}",
