@@ -151,8 +151,10 @@ pub struct SendConfig {
     pub timeout_ms: u64,
     /// Recipients' local quiet hours, e.g. `21:00-08:00`.
     pub quiet_hours: Option<QuietHours>,
-    /// Recipients marked in flight with one durable write.
-    pub batch_size: u32,
+    /// The in-flight budget (recipients queued or newly marked in flight;
+    /// at most this plus the workers are unknown after a crash). `None`:
+    /// a quarter second of sends, 64 to 1024.
+    pub batch_size: Option<u32>,
 }
 
 impl Default for SendConfig {
@@ -163,12 +165,19 @@ impl Default for SendConfig {
             max_retries: 5,
             timeout_ms: 10_000,
             quiet_hours: None,
-            batch_size: 64,
+            batch_size: None,
         }
     }
 }
 
 impl SendConfig {
+    /// The in-flight budget in force: configured, or a quarter second of
+    /// sends at `rate` (fewer durable writes per send at high rates).
+    pub fn batch(&self) -> usize {
+        self.batch_size
+            .map_or_else(|| (self.rate / 4).clamp(64, 1024), |b| b.max(1)) as usize
+    }
+
     /// The per-request timeout.
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
@@ -571,7 +580,7 @@ impl Config {
                 ),
             );
         }
-        if self.send.batch_size == 0 {
+        if self.send.batch_size == Some(0) {
             return invalid("send.batch_size", "must be at least 1".into());
         }
         if self.send.timeout_ms == 0 {

@@ -4,6 +4,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// sled and the dispatcher allocate per record and per request; mimalloc
+// keeps that cheaper and the resident set smaller than the system allocator
+// (BENCHMARKS.md, dispatcher).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = bote::cli::Cli::parse();
     // The TUI logs to a file in the store dir; never to the screen it draws on.

@@ -57,7 +57,7 @@ async fn setup(n: usize, rate: u32, sim_mps: u32, tune: impl FnOnce(&mut SimConf
     let mut config = Config::default();
     config.send.rate = rate;
     config.send.concurrency = Concurrency::Fixed(16);
-    config.send.batch_size = 16;
+    config.send.batch_size = Some(16);
     config.send.timeout_ms = 1_000;
     config.send.max_retries = 8;
     config.api.messaging_tier = 1_000_000;

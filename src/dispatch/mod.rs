@@ -141,7 +141,7 @@ impl EngineConfig {
             rate: config.send.rate,
             workers,
             max_retries: config.send.max_retries,
-            batch_size: config.send.batch_size as usize,
+            batch_size: config.send.batch(),
             quiet_hours: config.send.quiet_hours,
             tier: config.api.messaging_tier,
             actor: actor.into(),
