@@ -462,31 +462,31 @@ impl Journal {
         Ok(changed)
     }
 
-    /// Writes a dispatcher outcome over the in-flight record it came from
-    /// and returns what the record now is. Usually nothing else touched the
-    /// record, and one compare-and-swap against `marked` does it; if a
-    /// webhook got there first, the outcome is merged with what it wrote
-    /// ([`journal::merge_outcome`]: nothing moves backwards).
+    /// Writes a dispatcher outcome over the in-flight record it came from.
+    /// Usually nothing else touched the record, and one compare-and-swap
+    /// against `marked` does it (`None` returned: the record is `outcome`).
+    /// If a webhook got there first, the outcome is merged with what it
+    /// wrote ([`journal::merge_outcome`]: nothing moves backwards) and the
+    /// merged record is returned.
     pub fn settle(
         &self,
         index: u32,
         marked: Option<&RecipientRecord>,
-        outcome: RecipientRecord,
-    ) -> Result<RecipientRecord, StoreError> {
+        outcome: &RecipientRecord,
+    ) -> Result<Option<RecipientRecord>, StoreError> {
         if let Some(marked) = marked {
             let swapped = self.tree.compare_and_swap(
                 index.to_be_bytes(),
                 Some(encode(marked)),
-                Some(encode(&outcome)),
+                Some(encode(outcome)),
             )?;
             if swapped.is_ok() {
-                return Ok(outcome);
+                return Ok(None);
             }
         }
-        let merged = self.update(index, |cur| {
+        self.update(index, |cur| {
             Some(journal::merge_outcome(Some(cur), outcome.clone()))
-        })?;
-        Ok(merged.unwrap_or(outcome))
+        })
     }
 
     /// Waits until everything written is durable.
@@ -590,15 +590,16 @@ mod tests {
             .expect("mark");
         // The usual case: the record is as the feeder marked it.
         let accepted = rec(RecipientState::Accepted, "dispatcher");
-        let now = journal
-            .settle(0, Some(&marked), accepted.clone())
-            .expect("settle");
-        assert_eq!(now, accepted);
+        let merged = journal.settle(0, Some(&marked), &accepted).expect("settle");
+        assert_eq!(merged, None, "swapped, nothing to merge");
         assert_eq!(journal.get(0).expect("get"), Some(accepted.clone()));
         // A webhook moved the record on first: the outcome does not undo it.
         let delivered = rec(RecipientState::Delivered, "webhook");
         journal.write(&[(1, delivered.clone())]).expect("webhook");
-        let now = journal.settle(1, Some(&marked), accepted).expect("settle");
+        let now = journal
+            .settle(1, Some(&marked), &accepted)
+            .expect("settle")
+            .expect("merged");
         assert_eq!(now.state, RecipientState::Delivered);
         assert_eq!(journal.get(1).expect("get"), Some(now));
     }

@@ -32,8 +32,12 @@ pub(super) async fn run(
     let mut last_flush = std::time::Instant::now();
     while rx.recv_many(&mut buf, GROUP).await > 0 {
         for o in buf.iter_mut() {
-            let outcome = o.record.clone();
-            o.record = shared.journal.settle(o.index, o.marked.as_ref(), outcome)?;
+            if let Some(merged) = shared
+                .journal
+                .settle(o.index, o.marked.as_ref(), &o.record)?
+            {
+                o.record = merged;
+            }
         }
         let now = Utc::now();
         // Feeds the frequency cap (G15) and the tier count. One index entry
