@@ -571,7 +571,8 @@ impl Store {
         Ok(counts)
     }
 
-    /// Marketing sends to `phone` since `since`.
+    /// Marketing sends to `phone` since `since` (a scan of the window: for
+    /// many numbers use [`Store::send_counts_since`]).
     pub fn sends_since(&self, phone: Phone, since: DateTime<Utc>) -> Result<u32, StoreError> {
         Ok(self
             .sends_in_window(since)?
