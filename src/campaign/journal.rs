@@ -315,15 +315,18 @@ const HAS_LATENCY: u8 = 1 << 4;
 
 /// Decodes a journal value (binary, or JSON as written by bote 0.1).
 pub fn decode(key: &[u8], value: &[u8]) -> Result<RecipientRecord, StoreError> {
-    let corrupt = |message: String| StoreError::Corrupt {
-        key: hex::encode(key),
-        message,
-    };
     match value.first() {
         Some(&BINARY) => Reader(&value[1..])
             .record()
-            .ok_or_else(|| corrupt("truncated or invalid journal record".into())),
-        _ => serde_json::from_slice(value).map_err(|e| corrupt(e.to_string())),
+            .ok_or_else(|| corrupt(key, "truncated or invalid journal record")),
+        _ => serde_json::from_slice(value).map_err(|e| corrupt(key, e)),
+    }
+}
+
+fn corrupt(key: &[u8], message: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        key: hex::encode(key),
+        message: message.to_string(),
     }
 }
 
@@ -331,10 +334,9 @@ pub fn decode(key: &[u8], value: &[u8]) -> Result<RecipientRecord, StoreError> {
 /// decoding the rest.
 pub fn decode_state(key: &[u8], value: &[u8]) -> Result<RecipientState, StoreError> {
     match value {
-        [BINARY, s, ..] => state_from_u8(*s).ok_or_else(|| StoreError::Corrupt {
-            key: hex::encode(key),
-            message: format!("unknown recipient state {s}"),
-        }),
+        [BINARY, s, ..] => {
+            state_from_u8(*s).ok_or_else(|| corrupt(key, format!("unknown recipient state {s}")))
+        }
         _ => decode(key, value).map(|r| r.state),
     }
 }

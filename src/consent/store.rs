@@ -17,7 +17,7 @@
 //! [`Store::history`] reads both forms.
 //!
 //! The `sends` tree indexes accepted marketing sends by time, one entry per
-//! dispatcher group commit: `g ‖ ts(8 BE) ‖ id(8 BE)` → campaign name
+//! dispatcher flush interval: `g ‖ ts(8 BE) ‖ id(8 BE)` → campaign name
 //! (length-prefixed) ‖ phone(8 BE)…; both the frequency cap and the tier
 //! read a window of it. (bote 0.1 wrote `t ‖ ts ‖ phone` per send; those
 //! are still read.)
@@ -344,6 +344,14 @@ impl Store {
         }
     }
 
+    /// Queues a suppression: only a salted hash of the number is kept.
+    pub fn stage_suppress(&self, batch: &mut Batch, phone: Phone, at: DateTime<Utc>) {
+        batch
+            .inner
+            .insert(&self.suppression_key(phone)[..], at.to_rfc3339().as_bytes());
+        batch.writes += 1;
+    }
+
     /// Queues the removal of a suppression (a newer consent lifted it).
     pub fn stage_unsuppress(&self, batch: &mut Batch, phone: Phone) {
         batch.inner.remove(&self.suppression_key(phone)[..]);
@@ -461,10 +469,7 @@ impl Store {
     /// Puts a number on the suppression list: only a salted hash is kept.
     pub fn suppress(&self, phone: Phone, at: DateTime<Utc>) -> Result<(), StoreError> {
         let mut batch = Batch::default();
-        batch
-            .inner
-            .insert(&self.suppression_key(phone)[..], at.to_rfc3339().as_bytes());
-        batch.writes += 1;
+        self.stage_suppress(&mut batch, phone, at);
         self.commit(batch)
     }
 
@@ -494,8 +499,8 @@ impl Store {
         self.record_sends(&[phone], at, campaign)
     }
 
-    /// Records sends accepted together (one dispatcher group commit) as one
-    /// index entry: one sled write per group instead of two per send.
+    /// Records sends accepted together (one dispatcher flush interval) as
+    /// one index entry: one sled write for them all instead of two per send.
     pub fn record_sends(
         &self,
         phones: &[Phone],

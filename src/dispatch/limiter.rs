@@ -27,6 +27,9 @@ pub const RECOVERY_STEP: Duration = Duration::from_secs(5);
 /// 2-core machine). Costs 0.5 % of throughput.
 const WINDOW: Duration = Duration::from_millis(1_005);
 
+/// GCRA's burst: two, enough to catch up on timer lateness of one period.
+const BURST: NonZeroU32 = NonZeroU32::new(2).expect("two is not zero");
+
 struct State {
     current: u32,
     last_change: Instant,
@@ -47,18 +50,14 @@ fn gcra(rate: u32) -> Arc<DefaultDirectRateLimiter> {
     // stragglers: when it had to stop the senders every second, the GCRA
     // credit piled up meanwhile left as a burst, and a burst of requests
     // reaches the API spread out of order — `rate + 19` in one second at
-    // 1000 mps. A burst of two absorbs timer lateness of up to one period.
-    let period = WINDOW / rate;
-    let burst = NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN);
-    let quota = Quota::with_period(period)
+    // 1000 mps.
+    let quota = Quota::with_period(WINDOW / rate)
         .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
-        .allow_burst(burst);
+        .allow_burst(BURST);
     let limiter = RateLimiter::direct(quota);
     // The burst exists to catch up on lateness, not to start with: spent at
     // the start it packs the first second and the window then stalls.
-    if let Some(spare) = NonZeroU32::new(burst.get() - 1) {
-        let _ = limiter.check_n(spare);
-    }
+    let _ = limiter.check();
     Arc::new(limiter)
 }
 

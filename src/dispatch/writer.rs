@@ -49,7 +49,8 @@ pub(super) async fn run(
                 .filter(|o| o.record.state.is_delivered_path())
                 .filter_map(|o| o.record.phone),
         );
-        if sent.len() >= SEND_INDEX_ENTRY || last_flush.elapsed() >= FLUSH_EVERY {
+        let flush_due = last_flush.elapsed() >= FLUSH_EVERY;
+        if sent.len() >= SEND_INDEX_ENTRY || flush_due {
             shared.store.record_sends(&sent, now, &campaign)?;
             sent.clear();
         }
@@ -75,7 +76,7 @@ pub(super) async fn run(
         // (sled flushes are global): by then every outcome written here is
         // on disk, so the in-flight bound holds without an fsync per group.
         // A periodic flush keeps the tail of a quiet campaign durable too.
-        if last_flush.elapsed() >= FLUSH_EVERY {
+        if flush_due {
             shared.journal.flush().await?;
             last_flush = std::time::Instant::now();
         }
