@@ -126,6 +126,15 @@ fn sends_per_recipient(sim: &SimHandle) -> HashMap<(String, Option<String>), u32
     m
 }
 
+/// Resumes a paused campaign until it finishes; then the sim has taken
+/// `accepted` messages, none twice.
+async fn resume_to_the_end(s: &Setup, id: CampaignId, accepted: u64) {
+    let again = s.engine.start(id).expect("resume");
+    assert_eq!(again.wait().await.expect("run"), CampaignState::Finished);
+    assert_eq!(s.sim().stats().accepted, accepted);
+    assert_at_most_once(s.sim());
+}
+
 fn assert_at_most_once(sim: &SimHandle) {
     let dups: Vec<_> = sends_per_recipient(sim)
         .into_iter()
@@ -300,10 +309,7 @@ async fn pause_and_resume_send_nobody_twice() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     handle.detach();
     assert_eq!(handle.wait().await.expect("run"), CampaignState::Paused);
-    let again = s.engine.start(meta.id).expect("resume");
-    assert_eq!(again.wait().await.expect("run"), CampaignState::Finished);
-    assert_eq!(s.sim().stats().accepted, 120);
-    assert_at_most_once(s.sim());
+    resume_to_the_end(&s, meta.id, 120).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -330,10 +336,7 @@ async fn stop_class_error_pauses_and_the_campaign_resumes_after_the_fix() {
     assert!(s
         .sim()
         .set_template_status("herbst_sale", "de", Status::Approved));
-    let again = s.engine.start(meta.id).expect("resume");
-    assert_eq!(again.wait().await.expect("run"), CampaignState::Finished);
-    assert_eq!(s.sim().stats().accepted, 150);
-    assert_at_most_once(s.sim());
+    resume_to_the_end(&s, meta.id, 150).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
