@@ -211,9 +211,10 @@ impl Campaigns {
             updated_at: now,
             actor: actor.to_string(),
         };
-        // Written in chunks so a million recipients never sit in one batch in
-        // memory; the campaign only becomes visible with its meta, written last.
-        let mut batch = sled::Batch::default();
+        // Plain inserts, not sled batches: a batch holds every tree node it
+        // replaces until it ends (3 GB resident for a 1M journal in 10k
+        // batches). Atomicity is not needed here: the campaign only becomes
+        // visible with its meta, written and flushed last.
         let mut index: u32 = 0;
         let eligible = plan.eligible.iter().map(|r| {
             record(
@@ -232,13 +233,11 @@ impl Campaigns {
             )
         });
         for rec in eligible.chain(excluded) {
-            batch.insert(&index.to_be_bytes()[..], encode(&rec));
+            journal
+                .tree
+                .insert(&index.to_be_bytes()[..], encode(&rec))?;
             index += 1;
-            if index % 10_000 == 0 {
-                journal.tree.apply_batch(std::mem::take(&mut batch))?;
-            }
         }
-        journal.tree.apply_batch(batch)?;
         let meta = CampaignMeta {
             id,
             template: plan.template.clone(),
