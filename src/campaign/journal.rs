@@ -323,7 +323,7 @@ pub fn decode(key: &[u8], value: &[u8]) -> Result<RecipientRecord, StoreError> {
     }
 }
 
-fn corrupt(key: &[u8], message: impl std::fmt::Display) -> StoreError {
+pub(super) fn corrupt(key: &[u8], message: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt {
         key: hex::encode(key),
         message: message.to_string(),

@@ -6,10 +6,11 @@
 //!
 //! ```text
 //! campaigns          id(4 BE)            → CampaignMeta (JSON); "next_id" → u32
-//! journal/<id>       index(4 BE)         → RecipientRecord (binary, see journal::encode)
+//! recipients/<id>    block(4 BE)         → 16 RecipientRecords (see block; each binary, journal::encode)
 //! wamids             wamid               → id(4 BE) ‖ index(4 BE)   (bote 0.1; read only)
 //! ```
 
+pub mod block;
 pub mod export;
 pub mod journal;
 
@@ -22,7 +23,11 @@ use serde::{Deserialize, Serialize};
 use crate::audience::Plan;
 use crate::consent::{Store, StoreError};
 use crate::template::Template;
+use block::BLOCK;
 use journal::{decode, encode, Counts, RecipientRecord, RecipientState};
+
+/// Tree-name prefix of journals kept one sled key per recipient.
+const LEGACY_JOURNAL: &str = "journal/";
 
 /// A campaign's short, stable id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -169,11 +174,58 @@ impl Campaigns {
     /// The campaigns in `store`'s database.
     pub fn open(store: &Store) -> Result<Self, StoreError> {
         let db = store.db().clone();
-        Ok(Self {
+        let campaigns = Self {
             meta: db.open_tree("campaigns")?,
             wamids: db.open_tree("wamids")?,
             db,
-        })
+        };
+        campaigns.migrate_record_journals()?;
+        Ok(campaigns)
+    }
+
+    /// Moves journals written one sled key per recipient (tree
+    /// `journal/<id>`, bote before blocks) into blocks. Safe to interrupt:
+    /// the old tree is dropped only once the new one is complete and
+    /// durable, and a rerun rebuilds the new one from scratch.
+    fn migrate_record_journals(&self) -> Result<(), StoreError> {
+        for name in self.db.tree_names() {
+            let Some(id) = name
+                .strip_prefix(LEGACY_JOURNAL.as_bytes())
+                .and_then(|id| std::str::from_utf8(id).ok()?.parse().ok())
+            else {
+                continue;
+            };
+            let old = self.db.open_tree(&name)?;
+            let journal = self.journal(CampaignId(id))?;
+            journal.tree.clear()?;
+            let mut pending: Option<(u32, Vec<Option<Vec<u8>>>)> = None;
+            for r in old.iter() {
+                let (k, v) = r?;
+                let index = k
+                    .as_ref()
+                    .try_into()
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| corrupt("journal key", hex::encode(&k)))?;
+                let (key, slot) = block::locate(index);
+                let block_no = u32::from_be_bytes(key);
+                if let Some((b, slots)) = pending.take_if(|(b, _)| *b != block_no) {
+                    journal.put_slots(b, &slots)?;
+                }
+                let (_, slots) = pending.get_or_insert_with(|| (block_no, Vec::new()));
+                if slots.len() <= slot {
+                    slots.resize(slot + 1, None);
+                }
+                // JSON records of bote 0.1 become binary on the way.
+                slots[slot] = Some(encode(&decode(&k, &v)?));
+            }
+            if let Some((b, slots)) = pending {
+                journal.put_slots(b, &slots)?;
+            }
+            journal.tree.flush()?;
+            self.db.drop_tree(&name)?;
+            self.db.flush()?;
+        }
+        Ok(())
     }
 
     /// Freezes a plan into a new campaign: meta plus one journal record per
@@ -215,7 +267,6 @@ impl Campaigns {
         // replaces until it ends (3 GB resident for a 1M journal in 10k
         // batches). Atomicity is not needed here: the campaign only becomes
         // visible with its meta, written and flushed last.
-        let mut index: u32 = 0;
         let eligible = plan.eligible.iter().map(|r| {
             record(
                 Some(r.phone),
@@ -232,11 +283,18 @@ impl Campaigns {
                 Some(e.reason.describe()),
             )
         });
+        let mut index: u32 = 0;
+        let mut slots: Vec<Vec<u8>> = Vec::with_capacity(BLOCK as usize);
         for rec in eligible.chain(excluded) {
-            journal
-                .tree
-                .insert(&index.to_be_bytes()[..], encode(&rec))?;
+            slots.push(encode(&rec));
             index += 1;
+            if index % BLOCK == 0 {
+                journal.put_block(index - 1, &slots)?;
+                slots.clear();
+            }
+        }
+        if !slots.is_empty() {
+            journal.put_block(index - 1, &slots)?;
         }
         let meta = CampaignMeta {
             id,
@@ -328,7 +386,7 @@ impl Campaigns {
     pub fn journal(&self, id: CampaignId) -> Result<Journal, StoreError> {
         Ok(Journal {
             id,
-            tree: self.db.open_tree(format!("journal/{id}"))?,
+            tree: self.db.open_tree(format!("recipients/{id}"))?,
         })
     }
 
@@ -348,11 +406,35 @@ impl Campaigns {
     }
 }
 
-/// One campaign's per-recipient records.
+/// One campaign's per-recipient records, [`BLOCK`] recipients per sled
+/// value ([`block`]).
 #[derive(Clone)]
 pub struct Journal {
     id: CampaignId,
     tree: sled::Tree,
+}
+
+/// A dispatcher outcome to write over the in-flight record it came from.
+pub struct Settlement<'a> {
+    /// The recipient.
+    pub index: u32,
+    /// The record as the feeder marked it in flight.
+    pub marked: Option<&'a RecipientRecord>,
+    /// The outcome; replaced by the merged record when a webhook moved the
+    /// record on first.
+    pub outcome: &'a mut RecipientRecord,
+}
+
+/// The present records of one block value, with their indices.
+fn present<'a>(key: &'a [u8], value: &'a [u8]) -> Result<Vec<(u32, &'a [u8])>, StoreError> {
+    let (_, first) = block::parse_key(key)?;
+    let mut out = Vec::with_capacity(BLOCK as usize);
+    for (slot, r) in block::slots(key, value).enumerate() {
+        if let Some(bytes) = r? {
+            out.push((first + slot as u32, bytes));
+        }
+    }
+    Ok(out)
 }
 
 impl Journal {
@@ -363,20 +445,31 @@ impl Journal {
 
     /// One record.
     pub fn get(&self, index: u32) -> Result<Option<RecipientRecord>, StoreError> {
-        let key = index.to_be_bytes();
-        self.tree.get(key)?.map(|v| decode(&key, &v)).transpose()
+        let (key, slot) = block::locate(index);
+        let Some(value) = self.tree.get(key)? else {
+            return Ok(None);
+        };
+        let found = match block::slots(&key, &value).nth(slot) {
+            Some(Ok(Some(bytes))) => decode(&index.to_be_bytes(), bytes).map(Some),
+            Some(Err(e)) => Err(e),
+            Some(Ok(None)) | None => Ok(None),
+        };
+        found
     }
 
     /// Every record in index order.
     pub fn iter(&self) -> impl Iterator<Item = Result<(u32, RecipientRecord), StoreError>> + '_ {
-        self.tree.iter().map(|r| {
-            let (k, v) = r?;
-            let idx = k
-                .as_ref()
-                .try_into()
-                .map(u32::from_be_bytes)
-                .map_err(|_| corrupt("journal key", hex::encode(&k)))?;
-            Ok((idx, decode(&k, &v)?))
+        self.tree.iter().flat_map(|r| {
+            let decoded = r.map_err(StoreError::from).and_then(|(k, v)| {
+                present(&k, &v)?
+                    .into_iter()
+                    .map(|(idx, bytes)| Ok((idx, decode(&idx.to_be_bytes(), bytes)?)))
+                    .collect::<Result<Vec<_>, StoreError>>()
+            });
+            match decoded {
+                Ok(records) => records.into_iter().map(Ok).collect::<Vec<_>>(),
+                Err(e) => vec![Err(e)],
+            }
         })
     }
 
@@ -385,7 +478,9 @@ impl Journal {
         let mut c = Counts::default();
         for r in self.tree.iter() {
             let (k, v) = r?;
-            c.shift(None, journal::decode_state(&k, &v)?);
+            for (idx, bytes) in present(&k, &v)? {
+                c.shift(None, journal::decode_state(&idx.to_be_bytes(), bytes)?);
+            }
         }
         Ok(c)
     }
@@ -397,25 +492,22 @@ impl Journal {
         n: usize,
     ) -> Result<Vec<(u32, RecipientRecord)>, StoreError> {
         let mut out = Vec::with_capacity(n);
-        for r in self.tree.range(from.to_be_bytes()..) {
+        for r in self.tree.range(block::locate(from).0..) {
             let (k, v) = r?;
-            if journal::decode_state(&k, &v)? == RecipientState::Pending {
-                let rec = decode(&k, &v)?;
-                let idx = k
-                    .as_ref()
-                    .try_into()
-                    .map(u32::from_be_bytes)
-                    .map_err(|_| corrupt("journal key", hex::encode(&k)))?;
-                out.push((idx, rec));
-                if out.len() == n {
-                    break;
+            for (idx, bytes) in present(&k, &v)? {
+                let key = idx.to_be_bytes();
+                if idx >= from && journal::decode_state(&key, bytes)? == RecipientState::Pending {
+                    out.push((idx, decode(&key, bytes)?));
+                    if out.len() == n {
+                        return Ok(out);
+                    }
                 }
             }
         }
         Ok(out)
     }
 
-    /// Writes records, each atomically.
+    /// Writes records over whatever is there, each block atomically.
     ///
     /// Deliberately not one `sled::Batch`: sled seals and writes its log
     /// buffer (two `pwrite` + `sync_file_range`) for every batch, which
@@ -424,8 +516,21 @@ impl Journal {
     /// skip are each per record and idempotent when re-run after a crash —
     /// and durability comes from the caller's [`Journal::flush`].
     pub fn write(&self, records: &[(u32, RecipientRecord)]) -> Result<(), StoreError> {
-        for (idx, rec) in records {
-            self.tree.insert(idx.to_be_bytes(), encode(rec))?;
+        for run in records.chunk_by(|a, b| a.0 / BLOCK == b.0 / BLOCK) {
+            let (key, _) = block::locate(run[0].0);
+            let mut slots: [Option<Vec<u8>>; BLOCK as usize] = Default::default();
+            for (idx, rec) in run {
+                slots[block::locate(*idx).1] = Some(encode(rec));
+            }
+            let last = run
+                .iter()
+                .map(|(i, _)| block::locate(*i).1)
+                .max()
+                .unwrap_or(0);
+            self.swap_block(key, |old| {
+                let new = block::rewrite(&key, old, |slot, _| Ok(slots[slot].clone()), last)?;
+                Ok(new.map(|v| (v, ())))
+            })?;
         }
         Ok(())
     }
@@ -438,54 +543,108 @@ impl Journal {
         index: u32,
         mut f: impl FnMut(&RecipientRecord) -> Option<RecipientRecord>,
     ) -> Result<Option<RecipientRecord>, StoreError> {
-        let key = index.to_be_bytes();
-        let mut changed = None;
-        let mut failure = None;
-        self.tree.update_and_fetch(key, |old| {
-            let old = old?;
-            match decode(&key, old) {
-                Ok(cur) => {
-                    let next = f(&cur);
-                    changed.clone_from(&next);
-                    Some(next.as_ref().map_or_else(|| old.to_vec(), encode))
-                }
-                Err(e) => {
-                    failure = Some(e);
-                    Some(old.to_vec())
-                }
-            }
+        let (key, at) = block::locate(index);
+        let changed = self.swap_block(key, |old| {
+            let mut next = None;
+            let new = block::rewrite(
+                &key,
+                old,
+                |slot, cur| match cur {
+                    Some(bytes) if slot == at => {
+                        next = f(&decode(&index.to_be_bytes(), bytes)?);
+                        Ok(next.as_ref().map(encode))
+                    }
+                    _ => Ok(None),
+                },
+                at,
+            )?;
+            Ok(new.map(|v| (v, next)))
         })?;
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        Ok(changed)
+        Ok(changed.flatten())
     }
 
-    /// Writes a dispatcher outcome over the in-flight record it came from.
-    /// Usually nothing else touched the record, and one compare-and-swap
-    /// against `marked` does it (`None` returned: the record is `outcome`).
-    /// If a webhook got there first, the outcome is merged with what it
-    /// wrote ([`journal::merge_outcome`]: nothing moves backwards) and the
-    /// merged record is returned.
-    pub fn settle(
-        &self,
-        index: u32,
-        marked: Option<&RecipientRecord>,
-        outcome: &RecipientRecord,
-    ) -> Result<Option<RecipientRecord>, StoreError> {
-        if let Some(marked) = marked {
-            let swapped = self.tree.compare_and_swap(
-                index.to_be_bytes(),
-                Some(encode(marked)),
-                Some(encode(outcome)),
-            )?;
-            if swapped.is_ok() {
-                return Ok(None);
+    /// Writes dispatcher outcomes over the in-flight records they came
+    /// from, one read-modify-write per block. Usually nothing else touched
+    /// a record and the outcome replaces it as it is. If a webhook got
+    /// there first, the outcome is merged with what it wrote
+    /// ([`journal::merge_outcome`]: nothing moves backwards) and the
+    /// settlement's outcome becomes the merged record.
+    pub fn settle(&self, items: &mut [Settlement<'_>]) -> Result<(), StoreError> {
+        items.sort_unstable_by_key(|s| s.index);
+        for group in items.chunk_by_mut(|a, b| a.index / BLOCK == b.index / BLOCK) {
+            let (key, _) = block::locate(group[0].index);
+            let mut member = [None; BLOCK as usize];
+            let mut coded = Vec::with_capacity(group.len());
+            for (i, s) in group.iter().enumerate() {
+                member[block::locate(s.index).1] = Some(i);
+                coded.push((s.marked.map(encode), encode(s.outcome)));
+            }
+            let last = block::locate(group[group.len() - 1].index).1;
+            let first = group[0].index / BLOCK * BLOCK;
+            let outcomes: Vec<&RecipientRecord> = group.iter().map(|s| &*s.outcome).collect();
+            let merged = self.swap_block(key, |old| {
+                let mut merged = Vec::new();
+                let new = block::rewrite(
+                    &key,
+                    old,
+                    |slot, cur| {
+                        let Some(i) = member[slot] else {
+                            return Ok(None);
+                        };
+                        let (marked, outcome) = &coded[i];
+                        if cur.is_some() && cur == marked.as_deref() {
+                            return Ok(Some(outcome.clone()));
+                        }
+                        let index = first + slot as u32;
+                        let cur = cur.map(|b| decode(&index.to_be_bytes(), b)).transpose()?;
+                        let next = journal::merge_outcome(cur.as_ref(), outcomes[i].clone());
+                        let bytes = encode(&next);
+                        merged.push((i, next));
+                        Ok(Some(bytes))
+                    },
+                    last,
+                )?;
+                Ok(new.map(|v| (v, merged)))
+            })?;
+            for (i, rec) in merged.into_iter().flatten() {
+                *group[i].outcome = rec;
             }
         }
-        self.update(index, |cur| {
-            Some(journal::merge_outcome(Some(cur), outcome.clone()))
-        })
+        Ok(())
+    }
+
+    /// One block's read-modify-write, retried until no concurrent writer
+    /// got in between: `attempt` sees the block as it is and returns its
+    /// new value and a result, or `None` to leave it.
+    fn swap_block<T>(
+        &self,
+        key: [u8; 4],
+        mut attempt: impl FnMut(Option<&[u8]>) -> Result<Option<(Vec<u8>, T)>, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        loop {
+            let old = self.tree.get(key)?;
+            let Some((new, result)) = attempt(old.as_deref())? else {
+                return Ok(None);
+            };
+            if self.tree.compare_and_swap(key, old, Some(new))?.is_ok() {
+                return Ok(Some(result));
+            }
+        }
+    }
+
+    /// Writes the whole block holding `index` from its records in order
+    /// (campaign creation: nothing else writes there yet).
+    fn put_block(&self, index: u32, records: &[Vec<u8>]) -> Result<(), StoreError> {
+        let value = block::build(records.iter().map(|r| Some(r.as_slice())));
+        self.tree.insert(block::locate(index).0, value)?;
+        Ok(())
+    }
+
+    /// Writes block number `block_no` from its slots (migration).
+    fn put_slots(&self, block_no: u32, slots: &[Option<Vec<u8>>]) -> Result<(), StoreError> {
+        let value = block::build(slots.iter().map(Option::as_deref));
+        self.tree.insert(block_no.to_be_bytes(), value)?;
+        Ok(())
     }
 
     /// Waits until everything written is durable.
@@ -535,25 +694,39 @@ impl Journal {
         })
     }
 
+    /// Moves every record in state `from` through `f`, block by block,
+    /// each atomically against concurrent writers.
     fn transition(
         &self,
         from: RecipientState,
         f: impl Fn(RecipientRecord) -> RecipientRecord,
     ) -> Result<u64, StoreError> {
-        let mut changed = Vec::new();
         let mut total = 0u64;
-        for r in self.iter() {
-            let (idx, rec) = r?;
-            if rec.state == from {
-                changed.push((idx, f(rec)));
-                total += 1;
-            }
-            if changed.len() >= 10_000 {
-                self.write(&changed)?;
-                changed.clear();
-            }
+        for r in self.tree.iter() {
+            let (k, _) = r?;
+            let (key, first) = block::parse_key(&k)?;
+            let moved = self.swap_block(key, |old| {
+                let mut moved = 0u64;
+                let new = block::rewrite(
+                    &key,
+                    old,
+                    |slot, cur| {
+                        let Some(bytes) = cur else {
+                            return Ok(None);
+                        };
+                        let index = (first + slot as u32).to_be_bytes();
+                        if journal::decode_state(&index, bytes)? != from {
+                            return Ok(None);
+                        }
+                        moved += 1;
+                        Ok(Some(encode(&f(decode(&index, bytes)?))))
+                    },
+                    0,
+                )?;
+                Ok(new.map(|v| (v, moved)))
+            })?;
+            total += moved.unwrap_or(0);
         }
-        self.write(&changed)?;
         self.tree.flush()?;
         Ok(total)
     }
@@ -584,23 +757,101 @@ mod tests {
             actor: actor.into(),
         };
         let marked = rec(RecipientState::InFlight, "dispatcher");
-        journal
-            .write(&[(0, marked.clone()), (1, marked.clone())])
-            .expect("mark");
-        // The usual case: the record is as the feeder marked it.
-        let accepted = rec(RecipientState::Accepted, "dispatcher");
-        let merged = journal.settle(0, Some(&marked), &accepted).expect("settle");
-        assert_eq!(merged, None, "swapped, nothing to merge");
-        assert_eq!(journal.get(0).expect("get"), Some(accepted.clone()));
-        // A webhook moved the record on first: the outcome does not undo it.
+        // Three blocks' worth, so that settling spans blocks.
+        let n = 2 * BLOCK + 3;
+        let marks: Vec<_> = (0..n).map(|i| (i, marked.clone())).collect();
+        journal.write(&marks).expect("mark");
+        // A webhook moves one record on before its outcome is settled.
         let delivered = rec(RecipientState::Delivered, "webhook");
-        journal.write(&[(1, delivered.clone())]).expect("webhook");
-        let now = journal
-            .settle(1, Some(&marked), &accepted)
-            .expect("settle")
-            .expect("merged");
-        assert_eq!(now.state, RecipientState::Delivered);
-        assert_eq!(journal.get(1).expect("get"), Some(now));
+        journal.write(&[(BLOCK + 1, delivered)]).expect("webhook");
+        let accepted = rec(RecipientState::Accepted, "dispatcher");
+        let mut outcomes: Vec<RecipientRecord> = (0..n).map(|_| accepted.clone()).collect();
+        // Outcomes arrive in any order.
+        let mut settlements: Vec<Settlement<'_>> = outcomes
+            .iter_mut()
+            .enumerate()
+            .rev()
+            .map(|(i, outcome)| Settlement {
+                index: i as u32,
+                marked: Some(&marked),
+                outcome,
+            })
+            .collect();
+        journal.settle(&mut settlements).expect("settle");
+        drop(settlements);
+        for (i, outcome) in outcomes.iter().enumerate() {
+            let stored = journal.get(i as u32).expect("get").expect("present");
+            assert_eq!(&stored, outcome, "record {i}");
+            if i as u32 == BLOCK + 1 {
+                // The outcome did not undo the webhook, and says so.
+                assert_eq!(stored.state, RecipientState::Delivered);
+            } else {
+                assert_eq!(stored, accepted, "record {i} swapped as it was");
+            }
+        }
+        assert_eq!(journal.counts().expect("counts").total(), u64::from(n));
+        assert_eq!(journal.get(n).expect("get"), None);
+    }
+
+    #[test]
+    fn record_journals_migrate_into_blocks() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(dir.path()).expect("store");
+        let at = Utc::now();
+        let rec = |i: u32| RecipientRecord {
+            phone: crate::phone::Phone::from_e164(&format!("+4917123456{i:02}")),
+            params: Default::default(),
+            state: if i % 3 == 0 {
+                RecipientState::Skipped
+            } else {
+                RecipientState::Pending
+            },
+            code: None,
+            reason: None,
+            wamid: None,
+            attempts: 0,
+            latency_ms: None,
+            updated_at: at,
+            actor: "planner".into(),
+        };
+        // Written as bote did before blocks: one key per recipient, some
+        // records still JSON as bote 0.1 wrote them.
+        let old = store.db().open_tree("journal/7").expect("tree");
+        let n = BLOCK + 5;
+        for i in 0..n {
+            let value = if i % 2 == 0 {
+                encode(&rec(i))
+            } else {
+                serde_json::to_vec(&rec(i)).expect("json")
+            };
+            old.insert(i.to_be_bytes(), value).expect("insert");
+        }
+        // A half-done earlier migration is redone from scratch.
+        store
+            .db()
+            .open_tree("recipients/7")
+            .expect("tree")
+            .insert(0u32.to_be_bytes(), block::build([Some(&b"partial"[..])]))
+            .expect("insert");
+        let campaigns = Campaigns::open(&store).expect("campaigns");
+        let journal = campaigns.journal(CampaignId(7)).expect("journal");
+        let got: Vec<_> = journal.iter().collect::<Result<_, _>>().expect("records");
+        let want: Vec<_> = (0..n).map(|i| (i, rec(i))).collect();
+        assert_eq!(got, want);
+        assert!(!store
+            .db()
+            .tree_names()
+            .iter()
+            .any(|t| t.starts_with(b"journal/")));
+        // Opening again finds nothing left to migrate and changes nothing.
+        let again = Campaigns::open(&store).expect("campaigns");
+        let after: Vec<_> = again
+            .journal(CampaignId(7))
+            .expect("journal")
+            .iter()
+            .collect::<Result<_, _>>()
+            .expect("records");
+        assert_eq!(after, want);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The single writer: group commits of outcomes, the consent side effects
 //! of sends, and the events the views see.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -9,6 +10,7 @@ use tokio::sync::mpsc;
 use super::progress::Progress;
 use super::{worker, DispatchError, Outcome, Shared};
 use crate::campaign::journal::RecipientState;
+use crate::campaign::Settlement;
 use crate::consent::Revocation;
 
 /// Outcomes per group commit, at most.
@@ -31,13 +33,25 @@ pub(super) async fn run(
     let mut this_second = 0u64;
     let mut last_flush = std::time::Instant::now();
     while rx.recv_many(&mut buf, GROUP).await > 0 {
-        for o in buf.iter_mut() {
-            if let Some(merged) = shared
-                .journal
-                .settle(o.index, o.marked.as_ref(), &o.record)?
-            {
-                o.record = merged;
-            }
+        let mut settlements: Vec<Settlement<'_>> = buf
+            .iter_mut()
+            .map(|o| Settlement {
+                index: o.index,
+                marked: o.marked.as_ref(),
+                outcome: &mut o.record,
+            })
+            .collect();
+        shared.journal.settle(&mut settlements)?;
+        drop(settlements);
+        // Written back to pending first, announced second: when the feeder
+        // reads this, the records are there for it to find.
+        if let Some(back) = buf
+            .iter()
+            .filter(|o| o.record.state == RecipientState::Pending)
+            .map(|o| o.index)
+            .min()
+        {
+            shared.requeued.fetch_min(back, Ordering::AcqRel);
         }
         let now = Utc::now();
         // Feeds the frequency cap (G15) and the tier count. One index entry
