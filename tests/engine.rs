@@ -312,6 +312,24 @@ async fn pause_and_resume_send_nobody_twice() {
     resume_to_the_end(&s, meta.id, 120).await;
 }
 
+/// Workers that held recipients when a pause came put them back to pending,
+/// possibly after the resume and behind the feeder's cursor: none of them may
+/// be left behind when the campaign finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rapid_pause_resume_leaves_nobody_behind() {
+    let s = setup(300, 400, 1000, |_| {}).await;
+    let (_, handle) = launch(&s);
+    for _ in 0..15 {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        handle.pause();
+        tokio::task::yield_now().await;
+        handle.resume();
+    }
+    assert_eq!(handle.wait().await.expect("run"), CampaignState::Finished);
+    assert_eq!(s.sim().stats().accepted, 300);
+    assert_at_most_once(s.sim());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_class_error_pauses_and_the_campaign_resumes_after_the_fix() {
     let s = setup(150, 50, 1000, |_| {}).await;

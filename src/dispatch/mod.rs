@@ -27,6 +27,7 @@ pub mod progress;
 mod worker;
 mod writer;
 
+use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -193,6 +194,10 @@ pub(crate) struct Shared {
     snapshot: Snapshot,
     queue: Mutex<mpsc::Receiver<Job>>,
     drained: Notify,
+    /// The lowest index put back to pending since the feeder last looked
+    /// (`u32::MAX`: none), so that it goes back for exactly those instead
+    /// of rescanning the whole journal.
+    requeued: AtomicU32,
 }
 
 /// A running campaign, for the views.
@@ -312,6 +317,7 @@ pub fn start(
         messenger,
         config,
         control,
+        requeued: AtomicU32::new(u32::MAX),
         events,
         snapshot: Snapshot::default(),
         queue: Mutex::new(job_rx),

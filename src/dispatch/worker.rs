@@ -1,5 +1,6 @@
 //! The feeder and the workers.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -76,11 +77,15 @@ pub(super) async fn feed(shared: &Shared, tx: &mpsc::Sender<Job>) -> Result<(), 
             .min(tier_left as usize)
             .max(1);
         let batch = shared.journal.pending_from(cursor, want)?;
-        if batch.is_empty() && cursor > 0 && held_until.is_none() {
-            // One more pass from the start: recipients requeued behind the
-            // cursor (a stop-class answer, a pause) must not be forgotten.
-            cursor = 0;
-            continue;
+        if batch.is_empty() && held_until.is_none() {
+            // Recipients put back behind the cursor (a stop-class answer, a
+            // pause racing a resume) must not be forgotten; the writer says
+            // where the first of them is.
+            let back = shared.requeued.swap(u32::MAX, Ordering::AcqRel);
+            if back != u32::MAX {
+                cursor = cursor.min(back);
+                continue;
+            }
         }
         if batch.is_empty() {
             match held_until.take() {
