@@ -435,6 +435,9 @@ fn big_campaign(rt: &tokio::runtime::Runtime) {
             .copied()
             .unwrap_or(0.0)
     };
+    let deciles: Vec<String> = (0..=10)
+        .map(|d| format!("{:.0}", at(f64::from(d) / 10.0)))
+        .collect();
     println!(
         "big: {accepted} sends in {wall:.1} s ({:.0}/s, {:.2} ms CPU per 1,000); RSS during the send \
          at 10 % {:.0} MB, 50 % {:.0} MB, 90 % {:.0} MB of its time, max {max:.0} MB",
@@ -443,6 +446,10 @@ fn big_campaign(rt: &tokio::runtime::Runtime) {
         at(0.1),
         at(0.5),
         at(0.9),
+    );
+    println!(
+        "big: RSS at 0 %, 10 %, … 100 % of the send: {} MB",
+        deciles.join(" ")
     );
     println!(
         "big: bytes written to disk during the send: {:.1} MB = {:.0} B per send (write_bytes, includes sled's log and compaction)",

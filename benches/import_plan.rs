@@ -222,7 +222,7 @@ fn child_import() -> Res<()> {
     let csv = PathBuf::from(std::env::var("BOTE_BENCH_CSV")?);
     let dir = PathBuf::from(std::env::var("BOTE_BENCH_STORE")?);
     let config = Config::default();
-    let store = Store::open(&dir)?;
+    let store = Store::open_for_import(&dir)?;
     let opts = ImportOptions {
         source: None,
         dry_run: false,

@@ -102,7 +102,7 @@ fn run_import(
     rejects: Option<PathBuf>,
     json: bool,
 ) -> Result<Exit> {
-    let store = ctx.open_store()?;
+    let store = ctx.open_store_for_import()?;
     let opts = ImportOptions {
         source,
         dry_run,

@@ -168,7 +168,15 @@ impl Context {
     /// Opens the store; the default sandbox store is seeded with the sample
     /// consents the first time.
     pub fn open_store(&self) -> Result<Store> {
-        let store = Store::open(&self.store_dir)?;
+        self.seeded(Store::open(&self.store_dir)?)
+    }
+
+    /// [`Context::open_store`] for a bulk consent import.
+    pub fn open_store_for_import(&self) -> Result<Store> {
+        self.seeded(Store::open_for_import(&self.store_dir)?)
+    }
+
+    fn seeded(&self, store: Store) -> Result<Store> {
         if self.default_sandbox_store && store.contact_count() == 0 {
             self.seed(&store)
                 .context("seeding the sandbox store with the sample consents")?;
