@@ -179,8 +179,8 @@ impl Batch {
 /// 1M-recipient send from ~200 to ~180 MB flat (BENCHMARKS.md, dispatcher
 /// (c)); 64 → 16 MB had taken it from 474 to 319 MB at the same CPU.
 const CACHE_BYTES: u64 = 8 * 1024 * 1024;
-/// sled's page cache for bulk imports: 16 MB imports 200k rows 12 % faster
-/// than 8 MB; 64 MB is no faster than 16 (BENCHMARKS.md, import).
+/// sled's page cache for bulk imports: 16 MB imports 200k rows ~20 % faster
+/// than 8 MB; 64 MB is no faster than 16 (BENCHMARKS.md, dispatcher (c)).
 const IMPORT_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 impl Store {
@@ -190,7 +190,7 @@ impl Store {
     }
 
     /// [`Store::open`] for a bulk consent import, which writes under random
-    /// keys all over a large tree and runs 12 % faster with a bigger cache.
+    /// keys all over a large tree and runs ~20 % faster with a bigger cache.
     pub fn open_for_import(dir: &Path) -> Result<Self, StoreError> {
         Self::open_with_cache(dir, IMPORT_CACHE_BYTES)
     }
