@@ -486,6 +486,8 @@ fn big_campaign(rt: &tokio::runtime::Runtime) {
 }
 
 fn main() {
+    // As the `bote` binary does.
+    bote::disable_transparent_huge_pages();
     if let Some(dir) = std::env::var_os("BOTE_BENCH_WRITE_STORE") {
         let n = std::env::var("BOTE_BENCH_BIG")
             .ok()

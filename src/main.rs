@@ -11,6 +11,7 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    bote::disable_transparent_huge_pages();
     let cli = bote::cli::Cli::parse();
     // The TUI logs to a file in the store dir; never to the screen it draws on.
     if !bote::cli::is_tui(&cli) {

@@ -176,8 +176,9 @@ impl Batch {
 
 /// sled's page cache. sled keeps about twice this resident, and more
 /// for pages written since they were last read: 8 MB instead of 16 took a
-/// 1M-recipient send from ~200 to ~180 MB flat (BENCHMARKS.md, dispatcher
-/// (c)); 64 → 16 MB had taken it from 474 to 319 MB at the same CPU.
+/// 1M-recipient send from ~200 to ~180 MB flat with huge pages on
+/// (BENCHMARKS.md, dispatcher (c)); 64 → 16 MB had taken it from 474 to
+/// 319 MB at the same CPU.
 const CACHE_BYTES: u64 = 8 * 1024 * 1024;
 /// sled's page cache for bulk imports: 16 MB imports 200k rows ~20 % faster
 /// than 8 MB; 64 MB is no faster than 16 (BENCHMARKS.md, dispatcher (c)).
