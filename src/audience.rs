@@ -777,9 +777,13 @@ pub fn tier_check(
     let free = tier.saturating_sub(used);
     let now_count = wanted.min(free);
     let later = wanted - now_count;
-    // Capacity frees up as old sends leave the window, oldest first.
-    let later_at = (later > 0 && later <= used)
-        .then(|| recent.get((later - 1) as usize).map(|t| *t + window))
+    // Capacity frees up as recipients' latest sends leave the window, oldest
+    // first. Before the rest can go, enough of them must have left to bring
+    // the count (with the sends made now) down to tier − later: more than
+    // `later` when the tier is already over-used.
+    let must_leave = (used + wanted).saturating_sub(tier);
+    let later_at = (later > 0 && must_leave >= 1 && must_leave <= used)
+        .then(|| recent.get((must_leave - 1) as usize).map(|t| *t + window))
         .flatten();
     Ok(TierCheck {
         tier,

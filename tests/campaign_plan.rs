@@ -437,11 +437,14 @@ fn tier_check_splits_now_and_later() {
     store.record_send(r1, now - h(1), "c2").expect("send");
 
     let check = |tier, wanted| audience_tier(&store, tier, wanted, now);
-    // 3 unique recipients in the last 24 h (r1 twice, `old` outside): 2 of 5 free.
+    // 3 unique recipients in the last 24 h (r1 twice, `old` outside): 2 of 5
+    // free. They stop counting when their latest send leaves the window: r2
+    // at -10 h + 24 h, r3 at -5 h + 24 h, r1 at -1 h + 24 h (its send at
+    // -20 h leaving frees nothing).
     let t = check(5, 4);
     assert_eq!((t.used, t.now, t.later), (3, 2, 2));
-    // The 2nd oldest send leaves the window first after the 1st: r2's.
-    assert_eq!(t.later_at, Some(now - h(10) + h(24)));
+    // 2 now, so 2 of the 3 must leave before the other 2 can go: r3's.
+    assert_eq!(t.later_at, Some(now - h(5) + h(24)));
     let t = check(5, 2);
     assert_eq!((t.now, t.later, t.later_at), (2, 0, None));
     // More waiting than the window will ever free: split the campaign.
@@ -449,7 +452,12 @@ fn tier_check_splits_now_and_later() {
     assert_eq!((t.now, t.later, t.later_at), (2, 8, None));
     let t = check(3, 1);
     assert_eq!((t.used, t.now, t.later), (3, 0, 1));
-    assert_eq!(t.later_at, Some(now - h(20) + h(24)));
+    assert_eq!(t.later_at, Some(now - h(10) + h(24)));
+    // Over-used (a lower tier than what was sent): 3 used of 2, so 2 must
+    // leave before 1 more can go.
+    let t = check(2, 1);
+    assert_eq!((t.used, t.now, t.later), (3, 0, 1));
+    assert_eq!(t.later_at, Some(now - h(5) + h(24)));
 }
 
 fn audience_tier(

@@ -25,7 +25,7 @@
 //! sled lets one process open a database; the owner writes its PID beside
 //! it so that a second `bote` fails at once naming the owner (never hangs).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -603,20 +603,22 @@ impl Store {
             .count() as u32)
     }
 
-    /// Times of the first send to each unique recipient since `since`, oldest first.
+    /// The time of the latest send to each unique recipient since `since`,
+    /// oldest first: a recipient stops counting against the messaging tier
+    /// only when their latest send leaves the 24-hour window.
     pub fn unique_recipients_since(
         &self,
         since: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>, StoreError> {
-        let mut seen = HashSet::new();
-        let mut out = Vec::new();
+        let mut latest: HashMap<Phone, i64> = HashMap::new();
         for (ts, phone) in self.sends_in_window(since)? {
-            if seen.insert(phone) {
-                if let Some(t) = DateTime::from_timestamp_millis(ts) {
-                    out.push(t);
-                }
-            }
+            latest.insert(phone, ts);
         }
+        let mut out: Vec<DateTime<Utc>> = latest
+            .into_values()
+            .filter_map(DateTime::from_timestamp_millis)
+            .collect();
+        out.sort_unstable();
         Ok(out)
     }
 }
