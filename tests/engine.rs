@@ -489,3 +489,48 @@ async fn quiet_hours_hold_sends_until_they_end() {
         "held recipients stay pending: {counts:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_messaging_tier_holds_the_rest_until_capacity_frees() {
+    let mut s = setup(10, 100, 1000, |_| {}).await;
+    // Two other recipients were reached 23 h ago; a tier of 6 leaves 4 now.
+    let earlier = chrono::Utc::now() - chrono::Duration::hours(23);
+    for i in [100, 101] {
+        s.engine
+            .store
+            .record_send(phone(i), earlier, "earlier")
+            .expect("send");
+    }
+    s.engine.config.api.messaging_tier = 6;
+    let (meta, handle) = launch(&s);
+    let mut events = handle.subscribe();
+    let until = loop {
+        match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
+            Ok(Ok(Progress::Held { until, reason })) => {
+                assert!(reason.contains("messaging tier"), "{reason}");
+                break until;
+            }
+            Ok(Ok(_)) => {}
+            other => panic!("no Held event: {other:?}"),
+        }
+    };
+    // Capacity frees when the earlier recipients leave the 24-h window.
+    let frees = earlier + chrono::Duration::hours(24);
+    assert!(
+        (until - frees).num_seconds().abs() <= 1,
+        "held until {until}, capacity frees at {frees}"
+    );
+    assert_eq!(
+        s.sim().stats().accepted,
+        4,
+        "only the free capacity is used"
+    );
+    handle.detach();
+    assert_eq!(handle.wait().await.expect("run"), CampaignState::Paused);
+    let counts = counts(&s, meta.id);
+    assert_eq!(
+        (counts.accepted, counts.pending),
+        (4, 6),
+        "the rest wait as pending: {counts:?}"
+    );
+}

@@ -27,7 +27,7 @@ pub mod progress;
 mod worker;
 mod writer;
 
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -198,6 +198,10 @@ pub(crate) struct Shared {
     /// (`u32::MAX`: none), so that it goes back for exactly those instead
     /// of rescanning the whole journal.
     requeued: AtomicU32,
+    /// How many of this run's marked recipients the send index already
+    /// accounts for: their send is written to it, or they ended without
+    /// one. The feeder counts the rest against the messaging tier.
+    indexed: AtomicU64,
 }
 
 /// A running campaign, for the views.
@@ -318,6 +322,7 @@ pub fn start(
         config,
         control,
         requeued: AtomicU32::new(u32::MAX),
+        indexed: AtomicU64::new(0),
         events,
         snapshot: Snapshot::default(),
         queue: Mutex::new(job_rx),

@@ -15,6 +15,10 @@ use crate::campaign::journal::{RecipientRecord, RecipientState};
 use crate::consent::{ConsentStatus, StoreError};
 use crate::phone::Phone;
 
+/// How soon the feeder looks at the tier again while this run's own sends
+/// are still on their way into the send index.
+const TIER_RECHECK: Duration = Duration::from_millis(100);
+
 /// Longest single back-off between retries.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
@@ -23,7 +27,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 pub(super) async fn feed(shared: &Shared, tx: &mpsc::Sender<Job>) -> Result<(), DispatchError> {
     let mut control = shared.control.subscribe();
     let mut cursor = 0u32;
-    let mut tier_left = tier_capacity(shared, Utc::now())?;
+    // Recipients this run marked in flight; those the send index does not
+    // account for yet count against the tier as if sent.
+    let mut marked = 0u64;
+    let mut tier_left = tier_capacity(shared, Utc::now(), 0)?;
     let mut held_until: Option<(DateTime<Utc>, String)> = None;
     let mut was_paused = false;
     loop {
@@ -64,7 +71,20 @@ pub(super) async fn feed(shared: &Shared, tx: &mpsc::Sender<Job>) -> Result<(), 
         }
         if tier_left == 0 {
             let now = Utc::now();
-            tier_left = tier_capacity(shared, now)?;
+            // Read before the index: the writer adds to the index first and
+            // to `indexed` second, so a send is counted at least once.
+            let unindexed = marked.saturating_sub(shared.indexed.load(Ordering::Acquire));
+            tier_left = tier_capacity(shared, now, unindexed)?;
+            if tier_left == 0 && unindexed > 0 {
+                // Some of this run's sends are still on their way into the
+                // index, or may yet fail: look again shortly rather than
+                // hold for hours on a count that is about to change.
+                tokio::select! {
+                    _ = tokio::time::sleep(TIER_RECHECK) => {}
+                    r = control.changed() => if r.is_err() { return Ok(()) },
+                }
+                continue;
+            }
             if tier_left == 0 {
                 let until = tier_frees_at(shared, now)?;
                 if !wait_held(shared, &mut control, until, "messaging tier reached").await {
@@ -132,6 +152,7 @@ pub(super) async fn feed(shared: &Shared, tx: &mpsc::Sender<Job>) -> Result<(), 
         shared.journal.write(&marks)?;
         shared.journal.flush().await?;
         tier_left = tier_left.saturating_sub(jobs.len() as u64);
+        marked += jobs.len() as u64;
         shared.snapshot.update(|s| {
             for _ in &jobs {
                 s.counts
@@ -190,12 +211,21 @@ async fn wait_held(
     !matches!(*control.borrow(), RunState::Detached | RunState::Cancelled)
 }
 
-fn tier_capacity(shared: &Shared, now: DateTime<Utc>) -> Result<u64, StoreError> {
+/// Recipients that may still be reached under the messaging tier: the tier
+/// less the unique recipients of the last 24 h in the send index and
+/// `unindexed` sends of this run not in it yet.
+fn tier_capacity(shared: &Shared, now: DateTime<Utc>, unindexed: u64) -> Result<u64, StoreError> {
+    if shared.config.tier == u64::MAX {
+        return Ok(u64::MAX);
+    }
     let used = shared
         .store
         .unique_recipients_since(now - chrono::Duration::hours(24))?
         .len() as u64;
-    Ok(shared.config.tier.saturating_sub(used))
+    Ok(shared
+        .config
+        .tier
+        .saturating_sub(used.saturating_add(unindexed)))
 }
 
 fn tier_frees_at(shared: &Shared, now: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {

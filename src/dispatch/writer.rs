@@ -11,7 +11,8 @@ use super::progress::Progress;
 use super::{worker, DispatchError, Outcome, Shared};
 use crate::campaign::journal::RecipientState;
 use crate::campaign::Settlement;
-use crate::consent::Revocation;
+use crate::consent::{Revocation, StoreError};
+use crate::phone::Phone;
 
 /// Outcomes per group commit, at most.
 const GROUP: usize = 512;
@@ -32,7 +33,22 @@ pub(super) async fn run(
     let mut second = Utc::now().timestamp();
     let mut this_second = 0u64;
     let mut last_flush = std::time::Instant::now();
-    while rx.recv_many(&mut buf, GROUP).await > 0 {
+    loop {
+        match tokio::time::timeout(FLUSH_EVERY, rx.recv_many(&mut buf, GROUP)).await {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(_) => {
+                // Idle: sends held back for the next index entry must not
+                // wait for outcomes that may not come (a feeder held at the
+                // messaging tier waits for exactly these).
+                if !sent.is_empty() {
+                    index_sends(&shared, &mut sent, &campaign)?;
+                    shared.journal.flush().await?;
+                    last_flush = std::time::Instant::now();
+                }
+                continue;
+            }
+        }
         let mut settlements: Vec<Settlement<'_>> = buf
             .iter_mut()
             .map(|o| Settlement {
@@ -58,15 +74,17 @@ pub(super) async fn run(
         // per flush interval rather than per group: each sled write costs
         // more than the phones it carries, and entries become durable with
         // the journal records they summarise.
+        let before = sent.len();
         sent.extend(
             buf.iter()
                 .filter(|o| o.record.state.is_delivered_path())
                 .filter_map(|o| o.record.phone),
         );
+        let without_send = (buf.len() - (sent.len() - before)) as u64;
+        shared.indexed.fetch_add(without_send, Ordering::AcqRel);
         let flush_due = last_flush.elapsed() >= FLUSH_EVERY;
         if sent.len() >= SEND_INDEX_ENTRY || flush_due {
-            shared.store.record_sends(&sent, now, &campaign)?;
-            sent.clear();
+            index_sends(&shared, &mut sent, &campaign)?;
         }
         for o in &buf {
             let Some(phone) = o.record.phone else {
@@ -129,7 +147,21 @@ pub(super) async fn run(
         }
         buf.clear();
     }
-    shared.store.record_sends(&sent, Utc::now(), &campaign)?;
+    index_sends(&shared, &mut sent, &campaign)?;
     shared.journal.flush().await?;
+    Ok(())
+}
+
+/// Writes one send-index entry for `sent` and only then counts them as
+/// indexed, so that the feeder never misses a send in both places.
+fn index_sends(shared: &Shared, sent: &mut Vec<Phone>, campaign: &str) -> Result<(), StoreError> {
+    if sent.is_empty() {
+        return Ok(());
+    }
+    shared.store.record_sends(sent, Utc::now(), campaign)?;
+    shared
+        .indexed
+        .fetch_add(sent.len() as u64, Ordering::AcqRel);
+    sent.clear();
     Ok(())
 }
