@@ -449,6 +449,7 @@ impl Journal {
         let Some(value) = self.tree.get(key)? else {
             return Ok(None);
         };
+        // Bound before returning: the slot iterator borrows `value`.
         let found = match block::slots(&key, &value).nth(slot) {
             Some(Ok(Some(bytes))) => decode(&index.to_be_bytes(), bytes).map(Some),
             Some(Err(e)) => Err(e),

@@ -33,6 +33,7 @@ pub(super) async fn run(
     let mut second = Utc::now().timestamp();
     let mut this_second = 0u64;
     let mut last_flush = std::time::Instant::now();
+    let mut unflushed = false;
     loop {
         match tokio::time::timeout(FLUSH_EVERY, rx.recv_many(&mut buf, GROUP)).await {
             Ok(0) => break,
@@ -40,11 +41,13 @@ pub(super) async fn run(
             Err(_) => {
                 // Idle: sends held back for the next index entry must not
                 // wait for outcomes that may not come (a feeder held at the
-                // messaging tier waits for exactly these).
-                if !sent.is_empty() {
+                // messaging tier waits for exactly these), and the last
+                // outcomes of a quiet campaign become durable now.
+                if !sent.is_empty() || unflushed {
                     index_sends(&shared, &mut sent, &campaign)?;
                     shared.journal.flush().await?;
                     last_flush = std::time::Instant::now();
+                    unflushed = false;
                 }
                 continue;
             }
@@ -107,10 +110,14 @@ pub(super) async fn run(
         // Durability comes from the feeder's flush before each new batch
         // (sled flushes are global): by then every outcome written here is
         // on disk, so the in-flight bound holds without an fsync per group.
-        // A periodic flush keeps the tail of a quiet campaign durable too.
+        // A periodic flush, and one when idle, keep the tail of a quiet
+        // campaign durable too.
         if flush_due {
             shared.journal.flush().await?;
             last_flush = std::time::Instant::now();
+            unflushed = false;
+        } else {
+            unflushed = true;
         }
         let accepted = buf
             .iter()
