@@ -30,7 +30,7 @@ pub(super) async fn feed(shared: &Shared, tx: &mpsc::Sender<Job>) -> Result<(), 
     // Recipients this run marked in flight; those the send index does not
     // account for yet count against the tier as if sent.
     let mut marked = 0u64;
-    let mut tier_left = tier_capacity(shared, Utc::now(), 0)?;
+    let mut tier_left = tier_window(shared, Utc::now(), 0)?.left;
     let mut held_until: Option<(DateTime<Utc>, String)> = None;
     let mut was_paused = false;
     loop {
@@ -74,7 +74,8 @@ pub(super) async fn feed(shared: &Shared, tx: &mpsc::Sender<Job>) -> Result<(), 
             // Read before the index: the writer adds to the index first and
             // to `indexed` second, so a send is counted at least once.
             let unindexed = marked.saturating_sub(shared.indexed.load(Ordering::Acquire));
-            tier_left = tier_capacity(shared, now, unindexed)?;
+            let tier = tier_window(shared, now, unindexed)?;
+            tier_left = tier.left;
             if tier_left == 0 && unindexed > 0 {
                 // Some of this run's sends are still on their way into the
                 // index, or may yet fail: look again shortly rather than
@@ -86,8 +87,14 @@ pub(super) async fn feed(shared: &Shared, tx: &mpsc::Sender<Job>) -> Result<(), 
                 continue;
             }
             if tier_left == 0 {
-                let until = tier_frees_at(shared, now)?;
-                if !wait_held(shared, &mut control, until, "messaging tier reached").await {
+                if !wait_held(
+                    shared,
+                    &mut control,
+                    tier.frees_at,
+                    "messaging tier reached",
+                )
+                .await
+                {
                     return Ok(());
                 }
                 continue;
@@ -211,32 +218,32 @@ async fn wait_held(
     !matches!(*control.borrow(), RunState::Detached | RunState::Cancelled)
 }
 
-/// Recipients that may still be reached under the messaging tier: the tier
-/// less the unique recipients of the last 24 h in the send index and
-/// `unindexed` sends of this run not in it yet.
-fn tier_capacity(shared: &Shared, now: DateTime<Utc>, unindexed: u64) -> Result<u64, StoreError> {
-    if shared.config.tier == u64::MAX {
-        return Ok(u64::MAX);
-    }
-    let used = shared
-        .store
-        .unique_recipients_since(now - chrono::Duration::hours(24))?
-        .len() as u64;
-    Ok(shared
-        .config
-        .tier
-        .saturating_sub(used.saturating_add(unindexed)))
+/// The messaging tier as the feeder sees it.
+struct TierWindow {
+    /// Recipients that may still be reached.
+    left: u64,
+    /// When the next recipient leaves the 24-hour window.
+    frees_at: DateTime<Utc>,
 }
 
-fn tier_frees_at(shared: &Shared, now: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {
-    let recent = shared
-        .store
-        .unique_recipients_since(now - chrono::Duration::hours(24))?;
-    Ok(recent
-        .first()
-        .map_or(now + chrono::Duration::minutes(1), |t| {
-            *t + chrono::Duration::hours(24)
-        }))
+/// The tier less the unique recipients of the last 24 h in the send index
+/// and `unindexed` sends of this run not in it yet: one scan of the window.
+fn tier_window(
+    shared: &Shared,
+    now: DateTime<Utc>,
+    unindexed: u64,
+) -> Result<TierWindow, StoreError> {
+    let day = chrono::Duration::hours(24);
+    let recent = shared.store.unique_recipients_since(now - day)?;
+    Ok(TierWindow {
+        left: shared
+            .config
+            .tier
+            .saturating_sub((recent.len() as u64).saturating_add(unindexed)),
+        frees_at: recent
+            .first()
+            .map_or(now + chrono::Duration::minutes(1), |t| *t + day),
+    })
 }
 
 /// One worker: takes jobs until the queue closes.
