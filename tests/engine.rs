@@ -453,6 +453,24 @@ async fn opted_out_at_meta_revokes_the_consent() {
     assert!(c.may_receive("sale"), "131026 does not touch consent");
 }
 
+/// Waits (at most 10 s) for the campaign to be held for `why`; returns
+/// until when.
+async fn held_until(
+    events: &mut tokio::sync::broadcast::Receiver<Progress>,
+    why: &str,
+) -> chrono::DateTime<chrono::Utc> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
+            Ok(Ok(Progress::Held { until, reason })) => {
+                assert!(reason.contains(why), "{reason}");
+                return until;
+            }
+            Ok(Ok(_)) => {}
+            other => panic!("no Held event: {other:?}"),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quiet_hours_hold_sends_until_they_end() {
     use chrono::Timelike;
@@ -465,16 +483,7 @@ async fn quiet_hours_hold_sends_until_they_end() {
     s.engine.config.send.quiet_hours = Some(format!("{start}-{end}").parse().expect("window"));
     let (meta, handle) = launch(&s);
     let mut events = handle.subscribe();
-    let until = loop {
-        match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
-            Ok(Ok(Progress::Held { until, reason })) => {
-                assert!(reason.contains("quiet hours"), "{reason}");
-                break until;
-            }
-            Ok(Ok(_)) => {}
-            other => panic!("no Held event: {other:?}"),
-        }
-    };
+    let until = held_until(&mut events, "quiet hours").await;
     assert!(until > chrono::Utc::now(), "held until the window ends");
     assert_eq!(
         s.sim().stats().accepted,
@@ -504,16 +513,7 @@ async fn the_messaging_tier_holds_the_rest_until_capacity_frees() {
     s.engine.config.api.messaging_tier = 6;
     let (meta, handle) = launch(&s);
     let mut events = handle.subscribe();
-    let until = loop {
-        match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
-            Ok(Ok(Progress::Held { until, reason })) => {
-                assert!(reason.contains("messaging tier"), "{reason}");
-                break until;
-            }
-            Ok(Ok(_)) => {}
-            other => panic!("no Held event: {other:?}"),
-        }
-    };
+    let until = held_until(&mut events, "messaging tier").await;
     // Capacity frees when the earlier recipients leave the 24-h window.
     let frees = earlier + chrono::Duration::hours(24);
     assert!(
