@@ -48,7 +48,7 @@ pub enum PlanError {
 }
 
 /// Why a recipient does not get the message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum Exclusion {
     /// The list entry is not a valid number.
@@ -131,7 +131,7 @@ impl Exclusion {
 }
 
 /// A recipient who will get the message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recipient {
     /// The number.
     pub phone: Phone,
@@ -140,7 +140,7 @@ pub struct Recipient {
 }
 
 /// A recipient who will not.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Excluded {
     /// The number, when it is one.
     pub phone: Option<Phone>,
@@ -153,7 +153,7 @@ pub struct Excluded {
 }
 
 /// What the operator asks for.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PlanRequest {
     /// Template name.
     pub template: String,
@@ -170,7 +170,7 @@ pub struct PlanRequest {
 }
 
 /// Cost per country.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CountryCost {
     /// Recipients.
     pub recipients: usize,
@@ -181,7 +181,7 @@ pub struct CountryCost {
 }
 
 /// The dry run's cost estimate (per delivered message, so an upper bound).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CostEstimate {
     /// Currency.
     pub currency: String,
@@ -192,7 +192,7 @@ pub struct CostEstimate {
 }
 
 /// Whether the messaging tier allows the whole campaign now.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TierCheck {
     /// Unique recipients per rolling 24 h.
     pub tier: u64,
@@ -207,7 +207,7 @@ pub struct TierCheck {
 }
 
 /// A campaign's audience, frozen at planning time.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
     /// The template.
     pub template: Template,
@@ -256,16 +256,16 @@ impl Plan {
 }
 
 /// One exclusion reason with its count.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReasonCount {
     /// Stable code.
-    pub code: &'static str,
+    pub code: String,
     /// Recipients excluded for it.
     pub count: usize,
 }
 
 /// An excluded recipient as shown to the operator (number masked).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExcludedView {
     /// Masked number, or the invalid input.
     pub recipient: String,
@@ -279,7 +279,7 @@ pub struct ExcludedView {
 }
 
 /// A rendered message for one eligible recipient.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Preview {
     /// Masked number.
     pub recipient: String,
@@ -288,7 +288,7 @@ pub struct Preview {
 }
 
 /// The dry run as the CLI prints it and `--json` documents it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlanSummary {
     /// Template name.
     pub template: String,
@@ -362,7 +362,10 @@ impl Plan {
             reasons: self
                 .reasons()
                 .into_iter()
-                .map(|(code, count)| ReasonCount { code, count })
+                .map(|(code, count)| ReasonCount {
+                    code: code.to_string(),
+                    count,
+                })
                 .collect(),
             excluded_sample,
             previews: self

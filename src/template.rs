@@ -247,10 +247,10 @@ pub struct MissingParam {
 }
 
 /// A finding of the template lint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lint {
     /// `warning` or `error`.
-    pub level: &'static str,
+    pub level: String,
     /// Human text.
     pub message: String,
 }
@@ -510,7 +510,7 @@ impl Template {
         let mut lints = Vec::new();
         if self.category == Category::Marketing && !self.has_opt_out_hint(&consent.stop_keywords) {
             lints.push(Lint {
-                level: "warning",
+                level: "warning".into(),
                 message: "MARKETING template has no opt-out hint (a STOP keyword in body or \
                           footer, or a stop quick-reply button); recipients must learn how to \
                           revoke (G7)"
@@ -521,7 +521,7 @@ impl Template {
             if let Some(Binding::Attribute { attribute, .. }) = self.binding(&slot.key) {
                 if !consent.attributes.contains(&attribute) {
                     lints.push(Lint {
-                        level: "error",
+                        level: "error".into(),
                         message: format!(
                             "placeholder {{{{{}}}}} reads attribute {attribute:?}, which is not \
                              declared in [consent] attributes (G8)",
@@ -533,7 +533,7 @@ impl Template {
         }
         if self.status != Status::Approved {
             lints.push(Lint {
-                level: "error",
+                level: "error".into(),
                 message: format!(
                     "status is {}; only APPROVED templates can be sent",
                     self.status

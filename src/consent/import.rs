@@ -21,7 +21,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::merge::{merge, ConsentRecord};
 use super::store::{Batch, Store, StoreError};
@@ -166,7 +166,7 @@ pub struct ImportOptions {
 }
 
 /// A rejected row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reject {
     /// Physical line in the file.
     pub line: u64,
@@ -175,7 +175,7 @@ pub struct Reject {
 }
 
 /// Something worth the operator's attention that did not reject the row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Note {
     /// Physical line in the file.
     pub line: u64,
@@ -184,7 +184,7 @@ pub struct Note {
 }
 
 /// The import summary (stable `--json` shape).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ImportReport {
     /// The file.
     pub file: String,

@@ -132,7 +132,7 @@ fn corrupt(key: &[u8], e: impl std::fmt::Display) -> StoreError {
 }
 
 /// Consent totals for one topic.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TopicTotals {
     /// Confirmed consents.
     pub confirmed: u64,

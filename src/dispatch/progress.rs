@@ -5,13 +5,13 @@
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::campaign::journal::{Counts, RecipientState};
 use crate::campaign::{CampaignId, CampaignState};
 
 /// One recipient changed state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecipientEvent {
     /// Index in the journal.
     pub index: u32,
@@ -35,7 +35,7 @@ pub struct RecipientEvent {
 }
 
 /// An engine event (JSON lines in `campaign send --json`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Progress {
     /// Dispatch began (or resumed after a restart).
@@ -84,7 +84,7 @@ pub enum Progress {
 }
 
 /// The numbers a view shows, updated by the writer after every group commit.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotData {
     /// Counts per state.
     pub counts: Counts,
