@@ -13,6 +13,7 @@ pub mod dispatch;
 pub mod engine;
 pub mod paths;
 pub mod phone;
+pub mod service;
 pub mod sim;
 pub mod template;
 pub mod tui;

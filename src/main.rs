@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     bote::disable_transparent_huge_pages();
     let cli = bote::cli::Cli::parse();
     // The TUI logs to a file in the store dir; never to the screen it draws on.
-    if !bote::cli::is_tui(&cli) {
+    if !bote::cli::is_tui(&cli) && !bote::cli::is_daemon(&cli) {
         bote::cli::init_logging(cli.verbose);
     }
     match bote::cli::run(cli) {

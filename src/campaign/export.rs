@@ -52,7 +52,10 @@ pub fn escape_formula(cell: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Export format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     /// `;`-separated, formula-escaped.
     Csv,

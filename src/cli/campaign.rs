@@ -5,14 +5,16 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, Result};
-use chrono::Utc;
 use clap::{Args, Subcommand};
 
-use super::{Context, Exit};
-use crate::audience::{self, PlanRequest, PlanSummary};
-use crate::campaign::export::{self, Format};
+use super::{block_on, Context, Exit};
+use crate::audience::{PlanRequest, PlanSummary};
+use crate::campaign::export::Format;
 use crate::campaign::journal::RecipientState;
-use crate::campaign::{CampaignId, Campaigns};
+use crate::campaign::CampaignId;
+use crate::engine::ops::CampaignStatus;
+use crate::service::client::Attachment;
+use crate::service::wire::{Request, Upload};
 
 /// `bote campaign` subcommands.
 #[derive(Debug, Subcommand)]
@@ -41,6 +43,22 @@ pub enum CampaignCmd {
     Cancel {
         /// Campaign id.
         id: CampaignId,
+        /// Do not ask (required without a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Pause a campaign running in the daemon (resume continues it).
+    Pause {
+        /// Campaign id.
+        id: CampaignId,
+    },
+    /// Follow a campaign running in the daemon (Ctrl-C only stops watching).
+    Watch {
+        /// Campaign id.
+        id: CampaignId,
+        /// JSON lines instead of a progress bar.
+        #[arg(long)]
+        json: bool,
     },
     /// Per-recipient results (spreadsheet-safe CSV, or JSON lines).
     Export {
@@ -102,58 +120,113 @@ impl PlanArgs {
     }
 }
 
+/// The engine's request and the `--list` file to send along.
+pub(super) fn plan_request(args: &PlanArgs) -> Result<(PlanRequest, Option<(Attachment, Upload)>)> {
+    let list = args.list.as_deref().map(Attachment::open).transpose()?;
+    let mut request = args.request();
+    request.list = None;
+    Ok((request, list))
+}
+
 pub(super) fn run(ctx: &Context, cmd: CampaignCmd) -> Result<Exit> {
     match cmd {
         CampaignCmd::Plan(args) => plan(ctx, &args),
         CampaignCmd::Send(args) => super::send::send(ctx, &args),
         CampaignCmd::Resume(args) => super::send::resume(ctx, &args),
+        CampaignCmd::Watch { id, json } => super::send::watch_cmd(ctx, id, json),
         CampaignCmd::List { json } => list(ctx, json),
         CampaignCmd::Status { id, json } => status(ctx, id, json),
-        CampaignCmd::Cancel { id } => {
-            let store = ctx.open_store()?;
-            let actor = crate::consent::current_actor();
-            let (_, skipped) = Campaigns::open(&store)?.cancel(id, &actor, Utc::now())?;
-            println!("campaign {id} cancelled; {skipped} recipient(s) skipped");
-            Ok(Exit::Ok)
+        CampaignCmd::Pause { id } => {
+            block_on(async {
+                let c = ctx.client().await?;
+                let s: CampaignStatus = c.call(&Request::Pause { id }, None).await?;
+                println!("campaign {id} paused in the daemon ({}); `bote campaign resume {id}` continues it", s.campaign.state);
+                Ok(Exit::Ok)
+            })
         }
-        CampaignCmd::Export { id, format, out } => {
-            let store = ctx.open_store()?;
-            let campaigns = Campaigns::open(&store)?;
-            campaigns.require(id)?;
-            let journal = campaigns.journal(id)?;
-            let n = match out {
+        CampaignCmd::Cancel { id, yes } => block_on(async {
+            let c = ctx.client().await?;
+            if !yes {
+                confirm_cancel(id)?;
+            }
+            let s: CampaignStatus = c.call(&Request::Cancel { id }, None).await?;
+            println!(
+                "campaign {id} {}; {} recipient(s) skipped",
+                if s.running {
+                    "is being cancelled"
+                } else {
+                    "cancelled"
+                },
+                s.counts.skipped
+            );
+            Ok(Exit::Ok)
+        }),
+        CampaignCmd::Export { id, format, out } => block_on(async {
+            let c = ctx.client().await?;
+            #[derive(serde::Deserialize)]
+            struct Exported {
+                rows: u64,
+                text: String,
+            }
+            let e: Exported = c.call(&Request::Export { id, format }, None).await?;
+            match out {
                 Some(path) => {
-                    let mut f = std::io::BufWriter::new(std::fs::File::create(&path)?);
-                    let n = export::export(&journal, format, &mut f)?;
-                    f.flush()?;
-                    eprintln!("{n} recipient(s) written to {}", path.display());
-                    n
+                    super::write_private_new(&path, e.text.as_bytes())?;
+                    eprintln!("{} recipient(s) written to {}", e.rows, path.display());
                 }
-                None => export::export(&journal, format, &mut std::io::stdout().lock())?,
-            };
-            tracing::info!(campaign = %id, rows = n, "exported campaign results");
+                None => std::io::stdout().lock().write_all(e.text.as_bytes())?,
+            }
             Ok(Exit::Ok)
-        }
+        }),
+    }
+}
+
+/// `campaign cancel` is final: in a terminal it asks first.
+fn confirm_cancel(id: CampaignId) -> Result<()> {
+    use std::io::{BufRead, IsTerminal};
+    if !std::io::stdin().is_terminal() {
+        return Err(super::Refused(format!(
+            "cancelling is final: pass --yes to cancel campaign {id} without a terminal"
+        ))
+        .into());
+    }
+    eprint!("Cancel campaign {id} for good (everyone not yet sent is skipped)? [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "j" | "ja") {
+        Ok(())
+    } else {
+        Err(super::Refused("not confirmed; the campaign is unchanged".into()).into())
     }
 }
 
 fn list(ctx: &Context, json: bool) -> Result<Exit> {
-    let store = ctx.open_store()?;
-    let campaigns = Campaigns::open(&store)?;
+    let campaigns: Vec<CampaignStatus> = block_on(async {
+        let c = ctx.client().await?;
+        c.call(&Request::Campaigns, None).await
+    })?;
     let mut out = std::io::stdout().lock();
     if !json {
         writeln!(
             out,
-            "{:>4}  {:<22} {:<14} {:<10} {:>8} {:>8} {:>7} {:>7}  CREATED",
-            "ID", "TEMPLATE", "TOPIC", "STATE", "AUDIENCE", "ACCEPTED", "FAILED", "UNKNOWN"
+            "{:>4}  {:<22} {:<14} {:<10} {:>8} {:>8} {:>7} {:>7}  CREATED ({})",
+            "ID",
+            "TEMPLATE",
+            "TOPIC",
+            "STATE",
+            "AUDIENCE",
+            "ACCEPTED",
+            "FAILED",
+            "UNKNOWN",
+            chrono::Local::now().format("%Z")
         )?;
     }
-    for meta in campaigns.list()? {
-        let counts = campaigns.journal(meta.id)?.counts()?;
+    for s in campaigns {
+        let (meta, counts) = (&s.campaign, &s.counts);
         if json {
             serde_json::to_writer(
                 &mut out,
-                &serde_json::json!({ "campaign": meta, "counts": counts }),
+                &serde_json::json!({ "campaign": meta, "counts": counts, "running": s.running }),
             )?;
             writeln!(out)?;
         } else {
@@ -169,7 +242,7 @@ fn list(ctx: &Context, json: bool) -> Result<Exit> {
                 counts.failed,
                 counts.unknown,
                 meta.created_at
-                    .with_timezone(&chrono_tz::Europe::Berlin)
+                    .with_timezone(&chrono::Local)
                     .format("%Y-%m-%d %H:%M")
             )?;
         }
@@ -178,23 +251,36 @@ fn list(ctx: &Context, json: bool) -> Result<Exit> {
 }
 
 fn status(ctx: &Context, id: CampaignId, json: bool) -> Result<Exit> {
-    let store = ctx.open_store()?;
-    let campaigns = Campaigns::open(&store)?;
-    let meta = campaigns.require(id)?;
-    let counts = campaigns.journal(id)?.counts()?;
+    let (banner, s) = block_on(async {
+        let c = ctx.client().await?;
+        let s: CampaignStatus = c.call(&Request::Status { id }, None).await?;
+        anyhow::Ok((c.hello.banner.clone(), s))
+    })?;
+    let (meta, counts) = (&s.campaign, &s.counts);
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(
             &mut out,
-            &serde_json::json!({ "campaign": meta, "counts": counts }),
+            &serde_json::json!({ "campaign": meta, "counts": counts, "running": s.running }),
         )?;
         writeln!(out)?;
         return Ok(Exit::Ok);
     }
+    writeln!(out, "{banner}")?;
     writeln!(
         out,
-        "campaign {} — {} ({}) — topic {} — {} — {}",
-        meta.id, meta.template.name, meta.template.language, meta.topic, meta.mode, meta.state
+        "campaign {} — {} ({}) — topic {} — {} — {}{}",
+        meta.id,
+        meta.template.name,
+        meta.template.language,
+        meta.topic,
+        meta.mode,
+        meta.state,
+        if s.running {
+            " (running in the daemon)"
+        } else {
+            ""
+        }
     )?;
     if let Some(r) = &meta.state_reason {
         writeln!(out, "  reason: {r}")?;
@@ -202,7 +288,9 @@ fn status(ctx: &Context, id: CampaignId, json: bool) -> Result<Exit> {
     writeln!(
         out,
         "  created {} by {}",
-        meta.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        meta.created_at
+            .with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M:%S %Z"),
         meta.created_by
     )?;
     writeln!(
@@ -210,23 +298,33 @@ fn status(ctx: &Context, id: CampaignId, json: bool) -> Result<Exit> {
         "  audience {} · eligible at planning {}",
         meta.audience, meta.eligible
     )?;
-    for s in RecipientState::ALL {
-        writeln!(out, "  {:<10}{:>8}", s.as_str(), counts.get(s))?;
+    for st in RecipientState::ALL {
+        writeln!(out, "  {:<10}{:>8}", st.as_str(), counts.get(st))?;
     }
     Ok(Exit::Ok)
 }
 
 fn plan(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
-    let store = ctx.open_store()?;
-    let catalog = ctx.catalog()?;
-    let plan = audience::plan(&store, &ctx.config, &catalog, &args.request(), Utc::now())?;
-    let summary = plan.summary(5, 10, 4);
+    let (banner, summary) = block_on(async {
+        let c = ctx.client().await?;
+        let (request, list) = plan_request(args)?;
+        let s: PlanSummary = c
+            .call(
+                &Request::Plan {
+                    request,
+                    list: list.as_ref().map(|l| l.1.clone()),
+                },
+                list.as_ref().map(|l| &l.0),
+            )
+            .await?;
+        anyhow::Ok((c.hello.banner.clone(), s))
+    })?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &summary)?;
         writeln!(out)?;
     } else {
-        print_plan(&mut out, ctx, &summary)?;
+        print_plan(&mut out, &banner, &summary)?;
         writeln!(out, "Nothing was sent (dry run).")?;
     }
     Ok(Exit::Ok)
@@ -260,8 +358,8 @@ fn money(currency: &str, v: f64) -> String {
 }
 
 /// Prints the dry run for humans.
-pub(super) fn print_plan(out: &mut impl Write, ctx: &Context, s: &PlanSummary) -> Result<()> {
-    writeln!(out, "{}", ctx.banner())?;
+pub(super) fn print_plan(out: &mut impl Write, banner: &str, s: &PlanSummary) -> Result<()> {
+    writeln!(out, "{banner}")?;
     writeln!(
         out,
         "Dry run: template {} ({}, {}, {}) · topic {}{}{}",

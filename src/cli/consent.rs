@@ -1,16 +1,17 @@
 //! `bote consent …`: import, list, show, export, revoke.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use chrono::Utc;
 use clap::Subcommand;
 
-use super::{Context, Exit};
-use crate::consent::import::{self, ImportOptions, ImportReport, RejectsFile};
-use crate::consent::{current_actor, ConsentEvent, ConsentStatus, Contact, Revocation};
-use crate::phone::Phone;
+use super::{block_on, Context, Exit};
+use crate::consent::import::ImportReport;
+use crate::consent::{ConsentEvent, Contact};
+use crate::engine::ops::{ConsentLookup, ImportResult, Revoked};
+use crate::service::client::Attachment;
+use crate::service::wire::Request;
 
 /// `bote consent` subcommands.
 #[derive(Debug, Subcommand)]
@@ -90,10 +91,6 @@ pub(super) fn run(ctx: &Context, cmd: ConsentCmd) -> Result<Exit> {
     }
 }
 
-fn parse_phone(ctx: &Context, input: &str) -> Result<Phone> {
-    Ok(Phone::parse(input, &ctx.config.consent.default_region)?)
-}
-
 fn run_import(
     ctx: &Context,
     file: &std::path::Path,
@@ -102,47 +99,40 @@ fn run_import(
     rejects: Option<PathBuf>,
     json: bool,
 ) -> Result<Exit> {
-    let store = ctx.open_store_for_import()?;
-    let opts = ImportOptions {
-        source,
-        dry_run,
-        actor: current_actor(),
-        now: Utc::now(),
-    };
-    let rejects = rejects.as_deref().map(RejectsFile::create).transpose()?;
-    let bar = (!json && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} importing {bytes}/{total_bytes} [{bar:30}] {bytes_per_sec} eta {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
-    let progress = |done: u64, total: u64| {
-        if let Some(b) = &bar {
-            b.set_length(total);
-            b.set_position(done);
+    if let Some(out) = &rejects {
+        if out.exists() {
+            bail!(
+                "--rejects {}: the file exists; bote does not overwrite it (remove it or choose another name)",
+                out.display()
+            );
         }
-    };
-    let report = import::import(&store, &ctx.config, file, &opts, rejects, &progress)?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
     }
-    store.flush()?;
-    tracing::info!(
-        rows = report.rows,
-        imported = report.imported,
-        rejected = report.rejected,
-        "consent import finished"
-    );
+    let (attachment, upload) = Attachment::open(file)?;
+    let (banner, result) = block_on(async {
+        let c = ctx.client().await?;
+        let r: ImportResult = c
+            .call(
+                &Request::Import {
+                    file: upload,
+                    source,
+                    dry_run,
+                    rejects: rejects.is_some(),
+                },
+                Some(&attachment),
+            )
+            .await?;
+        anyhow::Ok((c.hello.banner.clone(), r))
+    })?;
+    if let (Some(path), Some(csv)) = (&rejects, &result.rejects_csv) {
+        super::write_private_new(path, csv.as_bytes())?;
+    }
+    let report = result.report;
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &report)?;
         writeln!(out)?;
     } else {
-        print_import(&mut out, ctx, &report)?;
+        print_import(&mut out, &banner, &report)?;
     }
     Ok(if report.rejected > 0 {
         Exit::Partial
@@ -151,8 +141,8 @@ fn run_import(
     })
 }
 
-fn print_import(out: &mut impl Write, ctx: &Context, r: &ImportReport) -> Result<()> {
-    writeln!(out, "{}", ctx.banner())?;
+fn print_import(out: &mut impl Write, banner: &str, r: &ImportReport) -> Result<()> {
+    writeln!(out, "{banner}")?;
     let enc = r.encoding.map(|e| e.to_string()).unwrap_or_default();
     writeln!(
         out,
@@ -205,35 +195,21 @@ fn print_import(out: &mut impl Write, ctx: &Context, r: &ImportReport) -> Result
 }
 
 fn list(ctx: &Context, topic: Option<&str>, status: Option<&str>, json: bool) -> Result<Exit> {
-    if let Some(t) = topic {
-        if !ctx.config.has_topic(t) {
-            bail!(
-                "unknown topic {t:?} (configured: {})",
-                ctx.config.consent.topics.join(", ")
-            );
-        }
-    }
-    let status: Option<ConsentStatus> = status
-        .map(str::parse)
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
-    let store = ctx.open_store()?;
+    let contacts: Vec<Contact> = block_on(async {
+        let c = ctx.client().await?;
+        c.call(
+            &Request::Consents {
+                topic: topic.map(str::to_string),
+                status: status.map(str::to_string),
+            },
+            None,
+        )
+        .await
+    })?;
     let mut out = std::io::stdout().lock();
-    let mut n = 0usize;
-    for contact in store.contacts() {
-        let c = contact?;
-        let matches = match (topic, status) {
-            (Some(t), Some(s)) => c.topic(t).is_some_and(|x| x.status == s),
-            (Some(t), None) => c.topic(t).is_some(),
-            (None, Some(s)) => c.topics.values().any(|x| x.status == s),
-            (None, None) => true,
-        };
-        if !matches {
-            continue;
-        }
-        n += 1;
+    for c in &contacts {
         if json {
-            serde_json::to_writer(&mut out, &c)?;
+            serde_json::to_writer(&mut out, c)?;
             writeln!(out)?;
         } else {
             let topics: Vec<String> = c
@@ -251,42 +227,47 @@ fn list(ctx: &Context, topic: Option<&str>, status: Option<&str>, json: bool) ->
         }
     }
     if !json {
-        writeln!(out, "{n} number(s)")?;
+        writeln!(out, "{} number(s)", contacts.len())?;
     }
     Ok(Exit::Ok)
 }
 
 fn show(ctx: &Context, input: &str, json: bool) -> Result<Exit> {
-    let phone = parse_phone(ctx, input)?;
-    let store = ctx.open_store()?;
-    let contact = store.contact(phone)?;
-    let history = store.history(phone)?;
-    let suppressed = store.suppressed_since(phone)?;
+    let found: ConsentLookup = block_on(async {
+        let c = ctx.client().await?;
+        c.call(
+            &Request::Consent {
+                phone: input.to_string(),
+            },
+            None,
+        )
+        .await
+    })?;
     let mut out = std::io::stdout().lock();
     if json {
         let doc = serde_json::json!({
-            "phone": phone.e164(),
-            "contact": contact,
-            "history": history,
-            "suppressed_since": suppressed,
+            "phone": found.phone,
+            "contact": found.contact,
+            "history": found.history,
+            "suppressed_since": found.suppressed_since,
         });
         serde_json::to_writer_pretty(&mut out, &doc)?;
         writeln!(out)?;
         return Ok(Exit::Ok);
     }
-    let Some(c) = contact else {
-        match suppressed {
+    let Some(c) = &found.contact else {
+        match found.suppressed_since {
             Some(at) => writeln!(
                 out,
                 "{} was erased on {} (suppressed)",
-                phone.e164(),
+                found.phone,
                 at.format("%Y-%m-%d")
             )?,
-            None => writeln!(out, "{} is not in the store", phone.e164())?,
+            None => writeln!(out, "{} is not in the store", found.phone)?,
         }
         return Ok(Exit::Ok);
     };
-    print_contact(&mut out, &c, &history)?;
+    print_contact(&mut out, c, &found.history)?;
     Ok(Exit::Ok)
 }
 
@@ -334,32 +315,21 @@ fn print_contact(out: &mut impl Write, c: &Contact, history: &[ConsentEvent]) ->
 }
 
 fn revoke(ctx: &Context, input: &str, topic: Option<&str>) -> Result<Exit> {
-    let phone = parse_phone(ctx, input)?;
-    let store = ctx.open_store()?;
-    let Some(c) = store.contact(phone)? else {
-        bail!("{} is not in the store", phone.e164());
-    };
-    if let Some(t) = topic {
-        if c.topic(t).is_none() {
-            bail!("{} has no consent for topic {t:?}", phone.e164());
-        }
-    }
-    let actor = current_actor();
-    let changed = store.revoke(
-        phone,
-        topic,
-        &Revocation {
-            at: Utc::now(),
-            origin: format!("operator:{actor}"),
-            actor,
-            reason: "operator revocation".into(),
-        },
-    )?;
-    store.flush()?;
-    if changed == 0 {
-        println!("{}: nothing to revoke (already revoked)", phone.e164());
+    let r: Revoked = block_on(async {
+        let c = ctx.client().await?;
+        c.call(
+            &Request::Revoke {
+                phone: input.to_string(),
+                topic: topic.map(str::to_string),
+            },
+            None,
+        )
+        .await
+    })?;
+    if r.topics == 0 {
+        println!("{}: nothing to revoke (already revoked)", r.phone);
     } else {
-        println!("{}: revoked {changed} topic(s)", phone.e164());
+        println!("{}: revoked {} topic(s)", r.phone, r.topics);
     }
     Ok(Exit::Ok)
 }

@@ -5,6 +5,7 @@
 
 mod campaign;
 mod consent;
+mod daemon;
 mod send;
 pub mod sim;
 mod template;
@@ -72,6 +73,9 @@ pub enum Command {
     /// The webhook receiver: delivery statuses, STOP, opt-in confirmations.
     #[command(subcommand)]
     Webhook(webhook::WebhookCmd),
+    /// The service that owns the store: webhook receiver, campaigns, timers
+    /// (every other command is its client; the sandbox starts one by itself).
+    Daemon(daemon::DaemonArgs),
 }
 
 /// Exit codes (product contract).
@@ -243,6 +247,39 @@ impl Context {
         .with_receiver(receiver))
     }
 
+    /// The live engine with the webhook receiver on `[webhook] listen`: a
+    /// live daemon must hear STOPs and statuses while it sends.
+    pub async fn live_engine_with_receiver(&self) -> Result<Engine> {
+        let secrets = crate::webhook::WebhookSecrets::from_env(&self.config.webhook)
+            .context("a live daemon hosts the webhook receiver")?;
+        let store = Arc::new(self.open_store()?);
+        let catalog = self.catalog()?;
+        let receiver = crate::webhook::Receiver::new(
+            Arc::clone(&store),
+            crate::campaign::Campaigns::open(&store)?,
+            secrets,
+        )
+        .keywords(crate::webhook::Keywords::from_config(&self.config.consent))
+        .start(&self.config.webhook.listen)
+        .await?;
+        let (client, backend) = self.connect(&catalog).await?;
+        Ok(Engine::shared(
+            store,
+            self.config.clone(),
+            catalog,
+            Arc::new(client),
+            backend,
+            crate::consent::current_actor(),
+        )?
+        .with_receiver(receiver))
+    }
+
+    /// The daemon client for this store (a sandbox daemon is started when
+    /// none runs).
+    pub async fn client(&self) -> Result<crate::service::client::Client> {
+        crate::service::client::Client::connect(self).await
+    }
+
     /// The Cloud API client and what it talks to: a fresh in-process
     /// simulator serving `catalog` in sandbox mode, the configured API live.
     pub async fn connect(&self, catalog: &Catalog) -> Result<(Client, Backend)> {
@@ -340,6 +377,33 @@ impl Context {
     }
 }
 
+/// Runs a client's future on a fresh runtime.
+pub(crate) fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::runtime::Runtime::new()?.block_on(f)
+}
+
+/// Writes a new file with personal data: owner-only (0600), never over an
+/// existing one.
+pub(crate) fn write_private_new(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => anyhow::anyhow!(
+            "{} exists; bote does not overwrite files with personal data (remove it or choose another name)",
+            path.display()
+        ),
+        _ => anyhow::anyhow!("{}: {e}", path.display()),
+    })?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
 /// Sets up logging: stderr for headless commands, by verbosity.
 pub fn init_logging(verbose: u8) {
     let level = match verbose {
@@ -369,6 +433,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
             Ok(Exit::Ok)
         }
         Some(Command::Webhook(cmd)) => webhook::run(&ctx, cmd),
+        Some(Command::Daemon(args)) => daemon::run(ctx, args, cli.verbose),
         Some(Command::Tui) | None => tui(&ctx),
     }
 }
@@ -381,15 +446,44 @@ fn tui(ctx: &Context) -> Result<Exit> {
         return campaign::sample(ctx);
     }
     tokio::runtime::Runtime::new()?.block_on(async {
+        wait_for_idle_daemon(ctx).await?;
         let engine = ctx.engine().await?;
         crate::tui::run(engine).await
     })?;
     Ok(Exit::Ok)
 }
 
+/// The TUI still opens the store itself: an auto-started daemon that is
+/// idle goes away by itself within its idle time; one that stays (a
+/// campaign runs in it, or it was started by hand) owns the store.
+async fn wait_for_idle_daemon(ctx: &Context) -> Result<()> {
+    let sock = crate::service::daemon::socket_path(&ctx.store_dir);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while sock.exists() {
+        if std::os::unix::net::UnixStream::connect(&sock).is_err() {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!(
+                "the bote daemon owns the store {} (a campaign may be running in it); the TUI \
+                 cannot attach to a daemon yet: use `bote campaign list` and `bote campaign watch ID`, \
+                 or `bote daemon stop` first",
+                ctx.store_dir.display()
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
 /// Whether this command line opens the TUI (then logs go to a file).
 pub fn is_tui(cli: &Cli) -> bool {
     matches!(cli.command, None | Some(Command::Tui))
+}
+
+/// Whether this command line runs the daemon (it sets up its own logging).
+pub fn is_daemon(cli: &Cli) -> bool {
+    matches!(&cli.command, Some(Command::Daemon(a)) if a.action.is_none())
 }
 
 /// Maps an error to its exit code.

@@ -1,21 +1,22 @@
-//! `bote campaign send` and `resume`: plan, confirm, send, watch.
-//!
-//! The headless view of the engine: an indicatif bar on stderr (rate, ETA,
-//! counts per state) or JSON lines on stdout, fed by the same
-//! [`Progress`] events the TUI draws.
+//! `bote campaign send`, `resume` and `watch`: the daemon plans, checks
+//! the confirmation and sends; this view shows an indicatif bar on stderr
+//! (or JSON lines on stdout) fed by the daemon's progress stream. Ctrl-C
+//! detaches the view; the campaign goes on in the daemon.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
 use anyhow::{bail, Result};
 
-use super::campaign::{print_plan, PlanArgs};
-use super::{Context, Exit, Mode, Refused};
+use super::campaign::{plan_request, print_plan, PlanArgs};
+use super::{block_on, Context, Exit, Refused};
+use crate::audience::PlanSummary;
 use crate::campaign::journal::{Counts, RecipientState};
-use crate::campaign::{CampaignId, CampaignState};
+use crate::campaign::{CampaignId, CampaignMeta, CampaignState};
 use crate::dispatch::progress::Progress;
-use crate::dispatch::CampaignHandle;
-use crate::engine::Engine;
+use crate::engine::ops::CampaignStatus;
+use crate::service::client::Client;
+use crate::service::wire::{Confirmation, Frame, Request};
 
 /// `campaign send` options beyond the plan.
 #[derive(Debug, Clone, clap::Args)]
@@ -26,6 +27,9 @@ pub struct SendArgs {
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub yes: bool,
+    /// Return once the campaign is created; it sends in the daemon.
+    #[arg(long)]
+    pub detach: bool,
 }
 
 /// `campaign resume` options.
@@ -40,54 +44,110 @@ pub struct ResumeArgs {
     /// JSON lines instead of a progress bar.
     #[arg(long)]
     pub json: bool,
+    /// Return at once; the campaign sends in the daemon.
+    #[arg(long)]
+    pub detach: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct Sent {
+    plan: PlanSummary,
+    campaign: CampaignMeta,
 }
 
 pub(super) fn send(ctx: &Context, args: &SendArgs) -> Result<Exit> {
-    ctx.check_may_send()?;
-    let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(async {
-        let engine = ctx.engine().await?;
-        let plan = engine.plan(&args.plan.request())?;
-        let summary = plan.summary(3, 5, 4);
+    block_on(async {
+        let client = ctx.client().await?;
+        let (request, list) = plan_request(&args.plan)?;
+        let dry: PlanSummary = client
+            .call(
+                &Request::Plan {
+                    request: request.clone(),
+                    list: list.as_ref().map(|l| l.1.clone()),
+                },
+                list.as_ref().map(|l| &l.0),
+            )
+            .await?;
         if args.plan.json {
-            let line = serde_json::json!({ "event": "plan", "plan": summary });
-            println!("{line}");
+            println!("{}", serde_json::json!({ "event": "plan", "plan": dry }));
         } else {
-            print_plan(&mut std::io::stderr().lock(), ctx, &summary)?;
+            print_plan(&mut std::io::stderr().lock(), &client.hello.banner, &dry)?;
         }
-        if plan.eligible.is_empty() {
+        if dry.eligible == 0 {
             return Err(Refused("nobody in this audience may receive the message".into()).into());
         }
-        confirm(ctx, plan.eligible.len(), args.yes)?;
-        let meta = engine.create(&plan)?;
+        let confirm = confirmation(&client, dry.eligible, args.yes)?;
+        let sent: Sent = client
+            .call(
+                &Request::Send {
+                    request,
+                    list: list.as_ref().map(|l| l.1.clone()),
+                    confirm,
+                },
+                list.as_ref().map(|l| &l.0),
+            )
+            .await?;
+        let id = sent.campaign.id;
         if !args.plan.json {
-            eprintln!("campaign {} created: {} recipients", meta.id, meta.eligible);
+            eprintln!(
+                "campaign {id} created: {} recipients (planned again at send: {} eligible)",
+                sent.campaign.eligible, sent.plan.eligible
+            );
         }
-        let handle = engine.start(meta.id)?;
-        watch(&engine, handle, args.plan.json).await
+        if args.detach {
+            println!(
+                "campaign {id} is sending in the daemon; follow it with `bote campaign watch {id}`"
+            );
+            return Ok(Exit::Ok);
+        }
+        watch(&client, id, args.plan.json).await
     })
 }
 
 pub(super) fn resume(ctx: &Context, args: &ResumeArgs) -> Result<Exit> {
-    ctx.check_may_send()?;
-    let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(async {
-        let engine = ctx.engine().await?;
-        if args.resend_unknown {
-            let journal = engine.campaigns.journal(args.id)?;
-            journal.repair(chrono::Utc::now())?;
-            let n = journal.requeue_unknown(chrono::Utc::now(), engine.actor())?;
-            eprintln!("{n} recipient(s) with an unknown outcome will be sent again, as asked");
+    block_on(async {
+        let client = ctx.client().await?;
+        let status: CampaignStatus = client
+            .call(
+                &Request::Resume {
+                    id: args.id,
+                    resend_unknown: args.resend_unknown,
+                },
+                None,
+            )
+            .await?;
+        if args.resend_unknown && !args.json {
+            eprintln!(
+                "unknown outcomes of campaign {} are sent again, as asked",
+                args.id
+            );
         }
-        let handle = engine.start(args.id)?;
-        watch(&engine, handle, args.json).await
+        if args.detach {
+            println!(
+                "campaign {} is {} in the daemon; follow it with `bote campaign watch {}`",
+                args.id, status.campaign.state, args.id
+            );
+            return Ok(Exit::Ok);
+        }
+        watch(&client, args.id, args.json).await
     })
 }
 
-/// Live sends need the number of recipients typed back; the sandbox a yes.
-fn confirm(ctx: &Context, recipients: usize, yes: bool) -> Result<()> {
+pub(super) fn watch_cmd(ctx: &Context, id: CampaignId, json: bool) -> Result<Exit> {
+    block_on(async {
+        let client = ctx.client().await?;
+        watch(&client, id, json).await
+    })
+}
+
+/// Asks as the daemon's rule wants it: live, the number of recipients
+/// typed back; the sandbox, a yes. Without a terminal only `--yes` works.
+fn confirmation(client: &Client, recipients: usize, yes: bool) -> Result<Confirmation> {
     if yes {
-        return Ok(());
+        return Ok(Confirmation {
+            yes: true,
+            typed: None,
+        });
     }
     if !std::io::stdin().is_terminal() {
         return Err(
@@ -95,123 +155,139 @@ fn confirm(ctx: &Context, recipients: usize, yes: bool) -> Result<()> {
         );
     }
     let mut err = std::io::stderr().lock();
-    match ctx.mode {
-        Mode::Live => write!(
-            err,
-            "LIVE: type the number of recipients ({recipients}) to send: "
-        )?,
-        Mode::Sandbox => write!(
+    if client.is_sandbox() {
+        write!(
             err,
             "Send to {recipients} recipients in the sandbox? [y/N] "
-        )?,
+        )?;
+    } else {
+        write!(
+            err,
+            "LIVE: type the number of recipients ({recipients}) to send: "
+        )?;
     }
     err.flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
-    let ok = match ctx.mode {
-        Mode::Live => answer.trim() == recipients.to_string(),
-        Mode::Sandbox => matches!(answer.trim(), "y" | "Y" | "yes" | "j" | "ja"),
-    };
-    if !ok {
-        return Err(Refused("not confirmed; nothing was sent".into()).into());
-    }
-    Ok(())
+    Ok(Confirmation {
+        yes: false,
+        typed: Some(answer.trim().to_string()),
+    })
 }
 
-/// Follows a running campaign until it ends; Ctrl-C pauses it (resumable).
-async fn watch(engine: &Engine, handle: CampaignHandle, json: bool) -> Result<Exit> {
-    let id = handle.id();
-    let mut events = handle.subscribe();
-    let snapshot = handle.snapshot();
-    let bar = (!json).then(|| progress_bar(engine));
-    let mut stop_reason = None;
-    let mut interrupted = false;
-    loop {
-        tokio::select! {
-            ev = events.recv() => match ev {
-                Ok(ev) => {
-                    if json {
-                        println!("{}", serde_json::to_string(&ev)?);
-                    }
-                    match &ev {
-                        Progress::Started { counts, .. } => {
-                            if let Some(b) = &bar {
-                                b.set_length(counts.open());
-                            }
-                        }
-                        Progress::Paused { reason } => {
-                            // Headless: nobody can press resume; end the run, keep it resumable.
-                            stop_reason = Some(reason.clone());
-                            handle.detach();
-                        }
-                        Progress::Held { reason, until } => {
-                            if let Some(b) = &bar {
-                                b.println(format!("held: {reason} until {}", until.format("%H:%M")));
-                            }
-                        }
-                        Progress::Rate { current, reason, .. } => {
-                            if let Some(b) = &bar {
-                                b.println(format!("{reason}: now {current}/s"));
-                            }
-                        }
-                        Progress::Finished { .. } => break,
-                        Progress::Recipient(_) | Progress::Resumed => {}
-                    }
+enum End {
+    Stopped(Box<CampaignStatus>),
+    Paused(String),
+    Detached,
+}
+
+/// Follows a campaign in the daemon until it stops running there; Ctrl-C
+/// only detaches this view.
+async fn watch(client: &Client, id: CampaignId, json: bool) -> Result<Exit> {
+    let bar = (!json).then(|| progress_bar(client));
+    let paused: std::cell::RefCell<Option<String>> = std::cell::RefCell::new(None);
+    let paused_now = tokio::sync::Notify::new();
+    let request = Request::Watch { id };
+    let stream = client.stream::<CampaignStatus>(&request, None, |frame| match frame {
+        Frame::Event { event } => {
+            if json {
+                if let Ok(line) = serde_json::to_string(&event) {
+                    println!("{line}");
+                }
+            }
+            match &event {
+                Progress::Paused { reason } => {
+                    *paused.borrow_mut() = Some(reason.clone());
+                    paused_now.notify_one();
+                }
+                Progress::Held { reason, until } => {
                     if let Some(b) = &bar {
-                        let s = snapshot.get();
-                        b.set_position(b.length().unwrap_or(0).saturating_sub(s.counts.open()));
-                        b.set_message(counts_line(&s.counts, s.rate));
+                        b.println(format!(
+                            "held: {reason} until {} (local time); it resumes by itself",
+                            until
+                                .with_timezone(&chrono::Local)
+                                .format("%Y-%m-%d %H:%M %Z")
+                        ));
                     }
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-            },
-            _ = tokio::signal::ctrl_c(), if !interrupted => {
-                interrupted = true;
-                stop_reason = Some("interrupted (Ctrl-C)".into());
-                handle.detach();
+                Progress::Rate {
+                    current, reason, ..
+                } => {
+                    if let Some(b) = &bar {
+                        b.println(format!("{reason}: now {current}/s"));
+                    }
+                }
+                _ => {}
             }
         }
-    }
-    let state = handle.wait().await?;
+        Frame::Snapshot { snapshot } => {
+            if let Some(b) = &bar {
+                let c = &snapshot.counts;
+                let len = c.total().saturating_sub(c.skipped);
+                b.set_length(len);
+                b.set_position(len.saturating_sub(c.open()));
+                b.set_message(counts_line(c, snapshot.rate));
+            }
+        }
+        Frame::Done { .. } => {}
+    });
+    let end = tokio::select! {
+        r = stream => End::Stopped(Box::new(r?)),
+        _ = tokio::signal::ctrl_c() => End::Detached,
+        // A paused campaign stays in the daemon; a headless view ends there.
+        () = paused_now.notified() => End::Paused(paused.borrow().clone().unwrap_or_default()),
+    };
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let counts = engine.campaigns.journal(id)?.counts()?;
-    if !json {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "campaign {id}: {state}")?;
-        for s in RecipientState::ALL {
-            let n = counts.get(s);
-            if n > 0 {
-                writeln!(out, "  {:<10}{n:>8}", s.as_str())?;
-            }
+    let status = match end {
+        End::Detached => {
+            eprintln!(
+                "detached: campaign {id} goes on in the daemon; `bote campaign watch {id}` follows it, \
+                 `bote campaign pause {id}` pauses it"
+            );
+            return Ok(Exit::Ok);
         }
-        if let Some(r) = &stop_reason {
-            writeln!(
-                out,
-                "stopped: {r}; continue with `bote campaign resume {id}`"
-            )?;
+        End::Paused(reason) => {
+            let status: CampaignStatus = client.call(&Request::Status { id }, None).await?;
+            print_end(&status, json, Some(&reason))?;
+            bail!("campaign {id} paused: {reason}; continue with `bote campaign resume {id}`");
         }
-        if counts.unknown > 0 {
-            writeln!(
-                out,
-                "{} unknown: status webhooks may still reconcile them; `bote campaign resume {id} --resend-unknown` sends them again",
-                counts.unknown
-            )?;
-        }
-    }
-    Ok(match state {
-        CampaignState::Paused if stop_reason.as_deref() != Some("interrupted (Ctrl-C)") => {
-            bail!(
-                "campaign {id} paused: {}",
-                stop_reason.unwrap_or_else(|| "stopped".into())
-            )
-        }
-        _ if counts.failed + counts.unknown > 0 => Exit::Partial,
-        CampaignState::Finished => Exit::Ok,
+        End::Stopped(s) => *s,
+    };
+    print_end(&status, json, status.campaign.state_reason.as_deref())?;
+    let c = &status.counts;
+    Ok(match status.campaign.state {
+        _ if c.failed + c.unknown > 0 => Exit::Partial,
+        CampaignState::Finished | CampaignState::Cancelled => Exit::Ok,
         _ => Exit::Partial,
     })
+}
+
+fn print_end(status: &CampaignStatus, json: bool, reason: Option<&str>) -> Result<()> {
+    if json {
+        return Ok(());
+    }
+    let id = status.campaign.id;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "campaign {id}: {}", status.campaign.state)?;
+    for s in RecipientState::ALL {
+        let n = status.counts.get(s);
+        if n > 0 {
+            writeln!(out, "  {:<10}{n:>8}", s.as_str())?;
+        }
+    }
+    if let Some(r) = reason {
+        writeln!(out, "  reason: {r}")?;
+    }
+    if status.counts.unknown > 0 {
+        writeln!(
+            out,
+            "{} unknown: status webhooks may still reconcile them; `bote campaign resume {id} --resend-unknown` sends them again",
+            status.counts.unknown
+        )?;
+    }
+    Ok(())
 }
 
 fn counts_line(c: &Counts, rate: u32) -> String {
@@ -223,7 +299,7 @@ fn counts_line(c: &Counts, rate: u32) -> String {
     )
 }
 
-fn progress_bar(engine: &Engine) -> indicatif::ProgressBar {
+fn progress_bar(client: &Client) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(0);
     let style = indicatif::ProgressStyle::with_template(
         "{prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta} · {msg}",
@@ -231,7 +307,7 @@ fn progress_bar(engine: &Engine) -> indicatif::ProgressBar {
     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
     .progress_chars("=> ");
     bar.set_style(style);
-    bar.set_prefix(if engine.is_sandbox() {
+    bar.set_prefix(if client.is_sandbox() {
         "SANDBOX"
     } else {
         "LIVE"

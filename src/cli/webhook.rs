@@ -13,14 +13,12 @@ use anyhow::{Context as _, Result};
 use clap::Subcommand;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{Context, Exit, Mode, Refused};
+use super::{Context, Exit, Mode};
 use crate::campaign::Campaigns;
 use crate::phone::Phone;
-use crate::webhook::invite::{InviteState, DEFAULT_TEMPLATE};
-use crate::webhook::{
-    invite as send_invite, InviteError, Keywords, Outcome, Receiver, WebhookSecrets,
-    DEFAULT_BODY_LIMIT,
-};
+use crate::service::wire::Request;
+use crate::webhook::invite::{InviteRecord, InviteState, DEFAULT_TEMPLATE};
+use crate::webhook::{Keywords, Outcome, Receiver, WebhookSecrets, DEFAULT_BODY_LIMIT};
 
 /// `bote webhook` subcommands.
 #[derive(Debug, Subcommand)]
@@ -171,71 +169,46 @@ fn print_outcome(o: &Outcome, json: bool) -> Result<()> {
 }
 
 /// `bote consent invite PHONE --topic T`: the double opt-in confirmation
-/// request, only to a pending consent, only once.
+/// request, only to a pending consent, only once (the daemon decides).
 pub fn invite(ctx: &Context, args: &InviteArgs) -> Result<Exit> {
-    ctx.check_may_send()?;
-    if !ctx.config.has_topic(&args.topic) {
-        anyhow::bail!(
-            "unknown topic {:?}; configured: {}",
-            args.topic,
-            ctx.config.consent.topics.join(", ")
-        );
-    }
-    let phone = Phone::parse(&args.phone, &ctx.config.consent.default_region)?;
-    let catalog = ctx.catalog()?;
-    let template = catalog
-        .get(&args.template, args.language.as_deref())?
-        .clone();
-    let store = ctx.open_store()?;
-    let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(async {
-        // The same way out as `campaign send`: the in-process simulator in
-        // the sandbox, the configured Cloud API when live.
-        let (client, backend) = ctx.connect(&catalog).await?;
-        let result = send_invite(
-            &store,
-            &client,
-            &template,
-            &ctx.config.consent.privacy_url,
-            phone,
-            &args.topic,
-            &crate::consent::current_actor(),
-        )
-        .await;
-        drop(backend);
-        let record = match result {
-            Ok(r) => r,
-            Err(
-                e @ (InviteError::NotInStore(_)
-                | InviteError::NoConsent { .. }
-                | InviteError::NotPending { .. }
-                | InviteError::AlreadyInvited { .. }),
-            ) => return Err(Refused(e.to_string()).into()),
-            Err(e) => return Err(e.into()),
-        };
-        if args.json {
-            println!("{}", serde_json::to_string(&record)?);
-        } else {
-            eprintln!("{}", ctx.banner());
-            match record.state {
-                InviteState::Unknown => eprintln!(
-                    "The invitation to {} for {:?} may or may not have been sent ({}); it will not be sent again.",
-                    phone.masked(4),
-                    args.topic,
-                    record.detail.as_deref().unwrap_or("no answer")
-                ),
-                _ => eprintln!(
-                    "Invited {} to confirm {:?} ({}). A reply such as {} confirms it.",
-                    phone.masked(4),
-                    args.topic,
-                    template.name,
-                    ctx.config.consent.confirm_keywords.join(" / ")
-                ),
-            }
+    let (client, record) = super::block_on(async {
+        let c = ctx.client().await?;
+        let r: InviteRecord = c
+            .call(
+                &Request::Invite {
+                    phone: args.phone.clone(),
+                    topic: args.topic.clone(),
+                    template: args.template.clone(),
+                    language: args.language.clone(),
+                },
+                None,
+            )
+            .await?;
+        anyhow::Ok((c, r))
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string(&record)?);
+    } else {
+        eprintln!("{}", client.hello.banner);
+        let masked = Phone::parse(&args.phone, &ctx.config.consent.default_region)
+            .map(|p| p.masked(4))
+            .unwrap_or_else(|_| "the number".into());
+        match record.state {
+            InviteState::Unknown => eprintln!(
+                "The invitation to {masked} for {:?} may or may not have been sent ({}); it will not be sent again.",
+                args.topic,
+                record.detail.as_deref().unwrap_or("no answer")
+            ),
+            _ => eprintln!(
+                "Invited {masked} to confirm {:?} ({}). A reply such as {} confirms it.",
+                args.topic,
+                args.template,
+                ctx.config.consent.confirm_keywords.join(" / ")
+            ),
         }
-        Ok(match record.state {
-            InviteState::Unknown => Exit::Partial,
-            _ => Exit::Ok,
-        })
+    }
+    Ok(match record.state {
+        InviteState::Unknown => Exit::Partial,
+        _ => Exit::Ok,
     })
 }

@@ -631,7 +631,8 @@ impl Drop for Store {
 }
 
 /// Creates `dir` (and parents) with mode 0700 where new.
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+/// Creates `dir` (and parents) owner-only, or restricts it.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{DirBuilderExt, PermissionsExt};

@@ -3,6 +3,9 @@
 //! in the sandbox) and the dispatcher. The TUI and the headless CLI call the
 //! same methods and watch the same [`Progress`](crate::dispatch::progress::Progress) events.
 
+pub mod ops;
+pub mod runs;
+
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -12,7 +15,9 @@ use crate::campaign::{CampaignError, CampaignId, CampaignMeta, Campaigns};
 use crate::config::Config;
 use crate::consent::{Store, StoreError};
 use crate::dispatch::{self, CampaignHandle, DispatchError, EngineConfig, Messenger};
+use crate::service::wire::Failure;
 use crate::template::Catalog;
+use runs::Runs;
 
 /// Sandbox or live, with what each needs.
 pub enum Backend {
@@ -37,6 +42,8 @@ pub struct Engine {
     actor: String,
     /// The webhook receiver this process hosts (it owns the store).
     receiver: Option<crate::webhook::ReceiverHandle>,
+    /// The campaigns running in this process.
+    runs: Runs,
 }
 
 impl Engine {
@@ -72,6 +79,7 @@ impl Engine {
             backend,
             actor,
             receiver: None,
+            runs: Runs::default(),
         })
     }
 
@@ -130,6 +138,59 @@ impl Engine {
             Arc::clone(&self.messenger),
             EngineConfig::from_config(&self.config, &self.actor),
         )
+    }
+
+    /// The campaigns running in this process.
+    pub fn runs(&self) -> &Runs {
+        &self.runs
+    }
+
+    /// Starts campaign `id` in this process, at most one run at a time;
+    /// the run goes on whoever watches it.
+    pub fn run(&self, id: CampaignId, actor: &str) -> Result<(), Failure> {
+        if self.runs.is_running(id) {
+            return Err(Failure::Refused(format!(
+                "campaign {id} is already running"
+            )));
+        }
+        let handle = dispatch::start(
+            Arc::clone(&self.store),
+            &self.campaigns,
+            id,
+            Arc::clone(&self.messenger),
+            EngineConfig::from_config(&self.config, actor),
+        )
+        .map_err(|e| Failure::Error(e.to_string()))?;
+        self.runs.adopt(handle).map_err(|h| {
+            h.detach();
+            Failure::Refused(format!("campaign {id} is already running"))
+        })
+    }
+
+    /// Continues every campaign a shutdown or a crash left `sending` or
+    /// `held` (a crash's in-flight records become unknown first); returns their ids.
+    pub fn continue_interrupted(&self) -> Vec<CampaignId> {
+        let mut ids = Vec::new();
+        let list = match self.campaigns.list() {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!("listing campaigns to continue: {e}");
+                return ids;
+            }
+        };
+        for meta in list {
+            if !matches!(
+                meta.state,
+                crate::campaign::CampaignState::Sending | crate::campaign::CampaignState::Held
+            ) {
+                continue;
+            }
+            match self.run(meta.id, &meta.created_by) {
+                Ok(()) => ids.push(meta.id),
+                Err(e) => tracing::error!(campaign = %meta.id, "continuing the campaign: {e}"),
+            }
+        }
+        ids
     }
 
     /// Cancels a campaign that is not running: everyone pending is skipped.

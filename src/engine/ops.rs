@@ -1,0 +1,529 @@
+//! The engine's operations as the daemon serves them: each takes the
+//! [`Caller`] the kernel vouched for, checks its role, acts, and answers a
+//! value the client prints. The live-send gate, the confirmation rule and
+//! the resend-unknown rule exist here once; the CLI and the TUI ask.
+
+use std::path::Path;
+
+use chrono::Utc;
+use serde::Serialize;
+
+use super::Engine;
+use crate::audience::{Plan, PlanRequest, PlanSummary};
+use crate::campaign::export::{self, Format};
+use crate::campaign::journal::Counts;
+use crate::campaign::{CampaignId, CampaignMeta, CampaignState};
+use crate::config::Role;
+use crate::consent::import::{self, ImportOptions, ImportReport, RejectsFile};
+use crate::consent::{ConsentEvent, ConsentStatus, Contact, Revocation};
+use crate::phone::Phone;
+use crate::service::peer::Caller;
+use crate::service::wire::{Confirmation, Failure};
+use crate::webhook::invite::InviteRecord;
+use crate::webhook::InviteError;
+
+/// A campaign with its counts per recipient state.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct CampaignStatus {
+    /// The campaign.
+    pub campaign: CampaignMeta,
+    /// Recipients per state.
+    pub counts: Counts,
+    /// Whether the daemon is running it now (sending, held or paused in memory).
+    pub running: bool,
+}
+
+/// Who the daemon is and who the caller is.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Hello {
+    /// The store directory.
+    pub store: String,
+    /// `sandbox` or `live`.
+    pub mode: String,
+    /// The one-line banner every human output starts with.
+    pub banner: String,
+    /// The daemon's process id.
+    pub pid: u32,
+    /// The caller's OS user.
+    pub user: String,
+    /// The caller's role, if any.
+    pub role: Option<String>,
+}
+
+/// One number's state and history.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct ConsentLookup {
+    /// E.164.
+    pub phone: String,
+    /// The contact, if stored.
+    pub contact: Option<Contact>,
+    /// Its events.
+    pub history: Vec<ConsentEvent>,
+    /// When it was erased, if it was.
+    pub suppressed_since: Option<chrono::DateTime<Utc>>,
+}
+
+/// An import's report and, if asked for, the rejected rows as CSV.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct ImportResult {
+    /// The summary.
+    pub report: ImportReport,
+    /// The rejects CSV, when asked for.
+    pub rejects_csv: Option<String>,
+}
+
+/// The result of a revocation.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Revoked {
+    /// E.164.
+    pub phone: String,
+    /// Topics changed.
+    pub topics: usize,
+}
+
+fn refused(m: impl Into<String>) -> Failure {
+    Failure::Refused(m.into())
+}
+
+fn error(e: impl std::fmt::Display) -> Failure {
+    Failure::Error(e.to_string())
+}
+
+impl Engine {
+    /// Who and where.
+    pub fn hello(&self, caller: &Caller) -> Hello {
+        Hello {
+            store: self.store.dir().display().to_string(),
+            mode: self.mode().into(),
+            banner: self.banner(),
+            pid: std::process::id(),
+            user: caller.user.clone(),
+            role: caller.role.map(|r| r.to_string()),
+        }
+    }
+
+    /// `sandbox` or `live`.
+    pub fn mode(&self) -> &'static str {
+        if self.is_sandbox() {
+            "sandbox"
+        } else {
+            "live"
+        }
+    }
+
+    /// The banner naming mode and store.
+    pub fn banner(&self) -> String {
+        if self.is_sandbox() {
+            format!(
+                "SANDBOX — local simulator, nothing leaves this machine (store: {})",
+                self.store.dir().display()
+            )
+        } else {
+            format!(
+                "LIVE — {} phone number {} (store: {})",
+                self.config.api.base_url,
+                self.config.api.phone_number_id,
+                self.store.dir().display()
+            )
+        }
+    }
+
+    /// Live sending needs the operator role and a processing agreement on
+    /// record (G12, G16); the sandbox needs neither.
+    pub fn may_send(&self, caller: &Caller) -> Result<(), Failure> {
+        if self.is_sandbox() {
+            return Ok(());
+        }
+        caller
+            .require(Role::Operator, "live sending")
+            .map_err(refused)?;
+        let c = &self.config.compliance;
+        if c.dpa_signed_at.is_none() || c.processor.is_none() {
+            return Err(refused(
+                "live sending needs a processing agreement on record (G16): set [compliance] \
+                 processor and dpa_signed_at in bote.toml",
+            ));
+        }
+        if self.config.api.phone_number_id.is_empty() {
+            return Err(error(
+                "live sending needs [api] phone_number_id in bote.toml",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The confirmation rule: `--yes`, or in the sandbox a yes, live the
+    /// number of recipients typed back.
+    pub fn check_confirmation(
+        &self,
+        eligible: usize,
+        confirm: &Confirmation,
+    ) -> Result<(), Failure> {
+        if confirm.yes {
+            return Ok(());
+        }
+        let Some(typed) = confirm.typed.as_deref().map(str::trim) else {
+            return Err(refused(
+                "confirmation needed: pass --yes to send without a terminal",
+            ));
+        };
+        let ok = if self.is_sandbox() {
+            matches!(typed, "y" | "Y" | "yes" | "j" | "ja")
+        } else {
+            typed == eligible.to_string()
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(refused(format!(
+                "not confirmed (the audience is {eligible} now); nothing was sent"
+            )))
+        }
+    }
+
+    /// The dry run, as the CLI prints it.
+    pub fn plan_summary(
+        &self,
+        caller: &Caller,
+        request: &PlanRequest,
+        list_name: Option<&str>,
+    ) -> Result<PlanSummary, Failure> {
+        caller.require(Role::Viewer, "planning").map_err(refused)?;
+        let plan = self.plan(request).map_err(error)?;
+        Ok(summary(&plan, list_name, 5, 10, 4))
+    }
+
+    /// Plans again (consent may have changed since the dry run), checks
+    /// the gate and the confirmation, creates the campaign and starts it.
+    pub fn send(
+        &self,
+        caller: &Caller,
+        request: &PlanRequest,
+        list_name: Option<&str>,
+        confirm: &Confirmation,
+    ) -> Result<(PlanSummary, CampaignMeta), Failure> {
+        self.may_send(caller)?;
+        caller.require(Role::Operator, "sending").map_err(refused)?;
+        let plan = self.plan(request).map_err(error)?;
+        if plan.eligible.is_empty() {
+            return Err(refused("nobody in this audience may receive the message"));
+        }
+        self.check_confirmation(plan.eligible.len(), confirm)?;
+        let mode = self.mode();
+        let meta = self
+            .campaigns
+            .create(&plan, mode, &caller.user, Utc::now())
+            .map_err(error)?;
+        self.run(meta.id, &caller.user)?;
+        tracing::info!(campaign = %meta.id, actor = %caller.user, recipients = meta.eligible, "campaign created and started");
+        Ok((summary(&plan, list_name, 3, 5, 4), meta))
+    }
+
+    /// Continues a campaign: resumes it in memory if it is paused there,
+    /// else starts it again (in-flight records of a crash become unknown).
+    /// Unknown outcomes are sent again only when asked.
+    pub fn resume(
+        &self,
+        caller: &Caller,
+        id: CampaignId,
+        resend_unknown: bool,
+    ) -> Result<CampaignStatus, Failure> {
+        self.may_send(caller)?;
+        caller
+            .require(Role::Operator, "resuming")
+            .map_err(refused)?;
+        if resend_unknown {
+            if self.runs.is_running(id) {
+                return Err(refused(format!(
+                    "campaign {id} is running; pause it and let it stop before re-sending unknown outcomes"
+                )));
+            }
+            let n = self.requeue_unknown(id, &caller.user)?;
+            tracing::info!(campaign = %id, n, actor = %caller.user, "unknown outcomes requeued as asked");
+        }
+        if !self.runs.resume(id) {
+            self.run(id, &caller.user)?;
+        }
+        self.status(caller, id)
+    }
+
+    fn requeue_unknown(&self, id: CampaignId, actor: &str) -> Result<u64, Failure> {
+        let now = Utc::now();
+        let journal = self.campaigns.journal(id).map_err(error)?;
+        journal.repair(now).map_err(error)?;
+        let n = journal.requeue_unknown(now, actor).map_err(error)?;
+        let mut meta = self.campaigns.require(id).map_err(error)?;
+        if n > 0 && meta.state == CampaignState::Finished {
+            meta.state = CampaignState::Paused;
+            meta.state_reason = Some(format!("{n} unknown outcome(s) requeued by {actor}"));
+            meta.finished_at = None;
+            self.campaigns.save(&meta).map_err(error)?;
+        }
+        Ok(n)
+    }
+
+    /// Pauses a running campaign (it stays in the daemon, resumable).
+    pub fn pause(&self, caller: &Caller, id: CampaignId) -> Result<CampaignStatus, Failure> {
+        caller.require(Role::Operator, "pausing").map_err(refused)?;
+        if !self.runs.pause(id) {
+            return Err(error(format!("campaign {id} is not running")));
+        }
+        self.status(caller, id)
+    }
+
+    /// Cancels for good: a running campaign is told to stop and skip the
+    /// rest; a stopped one has its pending recipients skipped at once.
+    pub fn cancel_by(&self, caller: &Caller, id: CampaignId) -> Result<CampaignStatus, Failure> {
+        caller
+            .require(Role::Operator, "cancelling")
+            .map_err(refused)?;
+        if !self.runs.cancel(id) {
+            self.campaigns
+                .cancel(id, &caller.user, Utc::now())
+                .map_err(error)?;
+        }
+        self.status(caller, id)
+    }
+
+    /// Every campaign with counts.
+    pub fn campaign_list(&self, caller: &Caller) -> Result<Vec<CampaignStatus>, Failure> {
+        caller
+            .require(Role::Viewer, "listing campaigns")
+            .map_err(refused)?;
+        let mut out = Vec::new();
+        for meta in self.campaigns.list().map_err(error)? {
+            let counts = self
+                .campaigns
+                .journal(meta.id)
+                .and_then(|j| j.counts())
+                .map_err(error)?;
+            out.push(CampaignStatus {
+                running: self.runs.is_running(meta.id),
+                campaign: meta,
+                counts,
+            });
+        }
+        Ok(out)
+    }
+
+    /// One campaign with counts.
+    pub fn status(&self, caller: &Caller, id: CampaignId) -> Result<CampaignStatus, Failure> {
+        caller
+            .require(Role::Viewer, "looking at campaigns")
+            .map_err(refused)?;
+        let campaign = self.campaigns.require(id).map_err(error)?;
+        let counts = self
+            .campaigns
+            .journal(id)
+            .and_then(|j| j.counts())
+            .map_err(error)?;
+        Ok(CampaignStatus {
+            running: self.runs.is_running(id),
+            campaign,
+            counts,
+        })
+    }
+
+    /// Per-recipient results, rendered; the client writes them where the
+    /// operator chose.
+    pub fn export(
+        &self,
+        caller: &Caller,
+        id: CampaignId,
+        format: Format,
+    ) -> Result<(u64, String), Failure> {
+        caller
+            .require(Role::Operator, "exporting results")
+            .map_err(refused)?;
+        self.campaigns.require(id).map_err(error)?;
+        let journal = self.campaigns.journal(id).map_err(error)?;
+        let mut out = Vec::new();
+        let n = export::export(&journal, format, &mut out).map_err(error)?;
+        tracing::info!(campaign = %id, rows = n, actor = %caller.user, "exported campaign results");
+        Ok((n, String::from_utf8_lossy(&out).into_owned()))
+    }
+
+    fn parse_phone(&self, input: &str) -> Result<Phone, Failure> {
+        Phone::parse(input, &self.config.consent.default_region).map_err(error)
+    }
+
+    /// Contacts, optionally one topic and one state.
+    pub fn consents(
+        &self,
+        caller: &Caller,
+        topic: Option<&str>,
+        status: Option<&str>,
+    ) -> Result<Vec<Contact>, Failure> {
+        caller
+            .require(Role::Viewer, "browsing consents")
+            .map_err(refused)?;
+        if let Some(t) = topic {
+            if !self.config.has_topic(t) {
+                return Err(error(format!(
+                    "unknown topic {t:?} (configured: {})",
+                    self.config.consent.topics.join(", ")
+                )));
+            }
+        }
+        let status: Option<ConsentStatus> = status.map(str::parse).transpose().map_err(error)?;
+        let mut out = Vec::new();
+        for contact in self.store.contacts() {
+            let c = contact.map_err(error)?;
+            let keep = match (topic, status) {
+                (Some(t), Some(s)) => c.topic(t).is_some_and(|x| x.status == s),
+                (Some(t), None) => c.topic(t).is_some(),
+                (None, Some(s)) => c.topics.values().any(|x| x.status == s),
+                (None, None) => true,
+            };
+            if keep {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One number's state and history (G4, G10).
+    pub fn consent(&self, caller: &Caller, input: &str) -> Result<ConsentLookup, Failure> {
+        caller
+            .require(Role::Viewer, "looking up a number")
+            .map_err(refused)?;
+        let phone = self.parse_phone(input)?;
+        Ok(ConsentLookup {
+            phone: phone.e164(),
+            contact: self.store.contact(phone).map_err(error)?,
+            history: self.store.history(phone).map_err(error)?,
+            suppressed_since: self.store.suppressed_since(phone).map_err(error)?,
+        })
+    }
+
+    /// The operator revokes (G5): durable before it answers, and in force
+    /// for every running campaign's next send.
+    pub fn revoke(
+        &self,
+        caller: &Caller,
+        input: &str,
+        topic: Option<&str>,
+    ) -> Result<Revoked, Failure> {
+        caller
+            .require(Role::Operator, "revoking consent")
+            .map_err(refused)?;
+        let phone = self.parse_phone(input)?;
+        let Some(c) = self.store.contact(phone).map_err(error)? else {
+            return Err(error(format!("{} is not in the store", phone.e164())));
+        };
+        if let Some(t) = topic {
+            if c.topic(t).is_none() {
+                return Err(error(format!(
+                    "{} has no consent for topic {t:?}",
+                    phone.e164()
+                )));
+            }
+        }
+        let topics = self
+            .store
+            .revoke(
+                phone,
+                topic,
+                &Revocation {
+                    at: Utc::now(),
+                    origin: format!("operator:{}", caller.user),
+                    actor: caller.user.clone(),
+                    reason: "operator revocation".into(),
+                },
+            )
+            .map_err(error)?;
+        self.store.flush().map_err(error)?;
+        Ok(Revoked {
+            phone: phone.e164(),
+            topics,
+        })
+    }
+
+    /// Imports a consent CSV the client sent (spooled at `path`, named `name`).
+    pub fn import(
+        &self,
+        caller: &Caller,
+        path: &Path,
+        name: &str,
+        source: Option<String>,
+        dry_run: bool,
+        rejects_at: Option<&Path>,
+    ) -> Result<ImportResult, Failure> {
+        caller
+            .require(Role::Operator, "importing consents")
+            .map_err(refused)?;
+        let opts = ImportOptions {
+            source,
+            dry_run,
+            actor: caller.user.clone(),
+            now: Utc::now(),
+        };
+        let rejects = rejects_at
+            .map(RejectsFile::create)
+            .transpose()
+            .map_err(error)?;
+        let mut report =
+            import::import(&self.store, &self.config, path, &opts, rejects, &|_, _| {})
+                .map_err(error)?;
+        self.store.flush().map_err(error)?;
+        report.file = name.to_string();
+        tracing::info!(rows = report.rows, imported = report.imported, rejected = report.rejected, actor = %caller.user, "consent import finished");
+        let rejects_csv = rejects_at
+            .map(std::fs::read_to_string)
+            .transpose()
+            .map_err(error)?;
+        Ok(ImportResult {
+            report,
+            rejects_csv,
+        })
+    }
+
+    /// The double opt-in confirmation request, only to a pending consent, once.
+    pub async fn invite(
+        &self,
+        caller: &Caller,
+        input: &str,
+        topic: &str,
+        template: &str,
+        language: Option<&str>,
+    ) -> Result<InviteRecord, Failure> {
+        self.may_send(caller)?;
+        caller
+            .require(Role::Operator, "inviting")
+            .map_err(refused)?;
+        if !self.config.has_topic(topic) {
+            return Err(error(format!(
+                "unknown topic {topic:?}; configured: {}",
+                self.config.consent.topics.join(", ")
+            )));
+        }
+        let phone = self.parse_phone(input)?;
+        let template = self.catalog.get(template, language).map_err(error)?.clone();
+        crate::webhook::invite(
+            &self.store,
+            self.messenger.as_ref(),
+            &template,
+            &self.config.consent.privacy_url,
+            phone,
+            topic,
+            &caller.user,
+        )
+        .await
+        .map_err(|e| match e {
+            e @ (InviteError::NotInStore(_)
+            | InviteError::NoConsent { .. }
+            | InviteError::NotPending { .. }
+            | InviteError::AlreadyInvited { .. }) => refused(e.to_string()),
+            e => error(e),
+        })
+    }
+}
+
+/// A plan's summary, the list named as the operator gave it.
+fn summary(plan: &Plan, list_name: Option<&str>, a: usize, b: usize, c: usize) -> PlanSummary {
+    let mut s = plan.summary(a, b, c);
+    if let Some(name) = list_name {
+        s.list = Some(name.to_string());
+    }
+    s
+}

@@ -1,0 +1,467 @@
+//! `bote daemon`: the one process that owns the store. It hosts the
+//! webhook receiver and runs every campaign; each CLI command is a client
+//! on the Unix socket beside the store (dir 0700, socket 0600), identified
+//! by its peer uid.
+//!
+//! Shutdown (SIGTERM, SIGINT, `bote daemon stop`, or idle when
+//! auto-started): stop accepting, stop feeding every run, let the requests
+//! in flight settle, put marked-but-unsent recipients back to pending,
+//! flush. A campaign that was sending is continued at the next start.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
+use tokio::io::{AsyncReadExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::Notify;
+
+use super::peer::Caller;
+use super::wire::{self, Failure, Frame, Request, MAX_ATTACHMENT, MAX_LINE};
+use crate::cli::{Context, Mode};
+use crate::config::Role;
+use crate::engine::Engine;
+
+/// How long a graceful stop waits for requests in flight.
+pub const SETTLE: Duration = Duration::from_secs(30);
+
+/// How the daemon runs.
+#[derive(Debug, Clone, Copy)]
+pub struct DaemonOptions {
+    /// Started by a client: exit once idle (no clients, nothing running).
+    pub auto: bool,
+    /// How long idle lasts before an auto-started daemon exits.
+    pub idle: Duration,
+}
+
+/// The socket beside the store.
+pub fn socket_path(store: &Path) -> PathBuf {
+    store.join("bote.sock")
+}
+
+/// Where the store records its mode.
+pub fn mode_file(store: &Path) -> PathBuf {
+    store.join("mode")
+}
+
+/// The mode recorded in `store`, if any.
+pub fn recorded_mode(store: &Path) -> Option<Mode> {
+    match std::fs::read_to_string(mode_file(store)).ok()?.trim() {
+        "live" => Some(Mode::Live),
+        "sandbox" => Some(Mode::Sandbox),
+        _ => None,
+    }
+}
+
+/// Live or sandbox is the store's: recorded by its first daemon, kept after.
+fn settle_mode(ctx: &mut Context) -> Result<()> {
+    let dir = &ctx.store_dir;
+    match (recorded_mode(dir), ctx.mode) {
+        (None, mode) => {
+            crate::consent::store::create_private_dir(dir)
+                .with_context(|| format!("creating the store {}", dir.display()))?;
+            let text = if mode == Mode::Live {
+                "live\n"
+            } else {
+                "sandbox\n"
+            };
+            write_private(&mode_file(dir), text.as_bytes())?;
+        }
+        (Some(Mode::Live), Mode::Sandbox) => bail!(
+            "the store {} is a live store, but no API token is set (or --sandbox was given): \
+             set ${} (or [api] token_file) for its daemon",
+            dir.display(),
+            ctx.config.api.token_env
+        ),
+        (Some(Mode::Sandbox), Mode::Live) => {
+            tracing::warn!(store = %dir.display(), "a token is set, but this store is a sandbox store: running in SANDBOX mode");
+            ctx.mode = Mode::Sandbox;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+struct State {
+    engine: Arc<Engine>,
+    clients: AtomicUsize,
+    stop: Notify,
+    own_uid: u32,
+    spool: PathBuf,
+}
+
+/// Runs the daemon until a signal, `daemon stop`, or (auto) idleness.
+pub async fn serve(mut ctx: Context, opts: DaemonOptions) -> Result<()> {
+    settle_mode(&mut ctx)?;
+    let engine = if ctx.mode == Mode::Live {
+        ctx.live_engine_with_receiver().await?
+    } else {
+        ctx.engine().await?
+    };
+    let store_dir = ctx.store_dir.clone();
+    let sock = socket_path(&store_dir);
+    // We hold the store's lock: a socket file still there is a dead daemon's.
+    let _ = std::fs::remove_file(&sock);
+    let listener =
+        UnixListener::bind(&sock).with_context(|| format!("listening on {}", sock.display()))?;
+    restrict(&sock, 0o600)?;
+    let spool = store_dir.join("spool");
+    crate::consent::store::create_private_dir(&spool)
+        .with_context(|| format!("creating {}", spool.display()))?;
+    let state = Arc::new(State {
+        engine: Arc::new(engine),
+        clients: AtomicUsize::new(0),
+        stop: Notify::new(),
+        own_uid: own_uid(),
+        spool,
+    });
+    let continued = state.engine.continue_interrupted();
+    tracing::info!(
+        store = %store_dir.display(),
+        mode = state.engine.mode(),
+        socket = %sock.display(),
+        webhook = state.engine.receiver().map(|r| r.url()).unwrap_or_default(),
+        continued = ?continued,
+        auto = opts.auto,
+        "bote daemon ready"
+    );
+    eprintln!("{}", state.engine.banner());
+    eprintln!(
+        "bote daemon {} listening on {}{}",
+        std::process::id(),
+        sock.display(),
+        state
+            .engine
+            .receiver()
+            .map(|r| format!(", webhooks at {}", r.url()))
+            .unwrap_or_default()
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut idle_since = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let why = loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    state.clients.fetch_add(1, Ordering::SeqCst);
+                    let st = Arc::clone(&state);
+                    tokio::spawn(async move {
+                        if let Err(e) = connection(&st, stream).await {
+                            tracing::debug!("client connection: {e}");
+                        }
+                        st.clients.fetch_sub(1, Ordering::SeqCst);
+                    });
+                }
+                Err(e) => tracing::warn!("accepting a client: {e}"),
+            },
+            _ = term.recv() => break "SIGTERM",
+            _ = tokio::signal::ctrl_c() => break "SIGINT",
+            () = state.stop.notified() => break "asked to stop",
+            _ = tick.tick() => {
+                let busy = state.clients.load(Ordering::SeqCst) > 0 || !state.engine.runs().is_empty();
+                if busy {
+                    idle_since = Instant::now();
+                } else if opts.auto && idle_since.elapsed() >= opts.idle {
+                    break "idle";
+                }
+            }
+        }
+    };
+    tracing::info!(reason = why, "bote daemon stopping");
+    let _ = std::fs::remove_file(&sock);
+    drop(listener);
+    state
+        .engine
+        .runs()
+        .stop_all(&state.engine.campaigns, SETTLE)
+        .await;
+    // Watchers see their campaign end; give them a moment to say so.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while state.clients.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    state.engine.store.flush().context("flushing the store")?;
+    tracing::info!(reason = why, "bote daemon stopped");
+    Ok(())
+}
+
+fn restrict(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("restricting {}", path.display()))
+}
+
+fn own_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    // The daemon's own uid, as the owner of the store directory it created
+    // or was given; a process cannot learn its uid safely without libc here.
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(u32::MAX)
+}
+
+/// A file received from a client, removed when the request ends.
+struct Spooled(PathBuf);
+
+impl Drop for Spooled {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn spool_path(dir: &Path, what: &str) -> PathBuf {
+    dir.join(format!("{what}-{:016x}", rand::random::<u64>()))
+}
+
+async fn receive(
+    reader: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
+    dir: &Path,
+    len: u64,
+) -> Result<Spooled, Failure> {
+    if len > MAX_ATTACHMENT {
+        return Err(Failure::Error(format!(
+            "the file is {len} bytes; the daemon takes at most {MAX_ATTACHMENT}"
+        )));
+    }
+    let path = spool_path(dir, "upload");
+    let mut opts = tokio::fs::OpenOptions::new();
+    opts.write(true).create_new(true).mode(0o600);
+    let spooled = Spooled(path.clone());
+    let mut file = opts
+        .open(&path)
+        .await
+        .map_err(|e| Failure::Error(format!("spooling the upload: {e}")))?;
+    let copied = tokio::io::copy(&mut reader.take(len), &mut file)
+        .await
+        .map_err(|e| Failure::Error(format!("receiving the upload: {e}")))?;
+    if copied != len {
+        return Err(Failure::Error(format!(
+            "the upload ended after {copied} of {len} bytes"
+        )));
+    }
+    tokio::io::AsyncWriteExt::flush(&mut file)
+        .await
+        .map_err(|e| Failure::Error(format!("spooling the upload: {e}")))?;
+    Ok(spooled)
+}
+
+async fn connection(state: &Arc<State>, stream: UnixStream) -> std::io::Result<()> {
+    let uid = stream.peer_cred()?.uid();
+    let caller = Caller::from_uid(uid, &state.engine.config.roles);
+    let (r, mut w) = stream.into_split();
+    let mut reader = BufReader::new(r);
+    let request: Request = match wire::read_line(&mut reader, MAX_LINE).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            let result = Err(Failure::Error(format!("unreadable request: {e}")));
+            return wire::write_frame(&mut w, &Frame::Done { result }).await;
+        }
+    };
+    let upload = match request.upload() {
+        Some(u) => match receive(&mut reader, &state.spool, u.len).await {
+            Ok(s) => Some(s),
+            Err(f) => return wire::write_frame(&mut w, &Frame::Done { result: Err(f) }).await,
+        },
+        None => None,
+    };
+    let result = answer(
+        state,
+        &caller,
+        request,
+        upload.as_ref().map(|s| s.0.clone()),
+        &mut w,
+    )
+    .await;
+    wire::write_frame(&mut w, &Frame::Done { result }).await
+}
+
+fn value<T: serde::Serialize>(v: T) -> Result<serde_json::Value, Failure> {
+    serde_json::to_value(v).map_err(|e| Failure::Error(format!("encoding the answer: {e}")))
+}
+
+async fn blocking<T: serde::Serialize + Send + 'static>(
+    engine: &Arc<Engine>,
+    f: impl FnOnce(&Engine) -> Result<T, Failure> + Send + 'static,
+) -> Result<serde_json::Value, Failure> {
+    let engine = Arc::clone(engine);
+    match tokio::task::spawn_blocking(move || f(&engine)).await {
+        Ok(r) => value(r?),
+        Err(e) => Err(Failure::Error(format!(
+            "internal: the operation failed: {e}"
+        ))),
+    }
+}
+
+async fn answer(
+    state: &Arc<State>,
+    caller: &Caller,
+    request: Request,
+    upload: Option<PathBuf>,
+    w: &mut tokio::net::unix::OwnedWriteHalf,
+) -> Result<serde_json::Value, Failure> {
+    let engine = &state.engine;
+    let c = caller.clone();
+    tracing::debug!(user = %caller.user, op = ?std::mem::discriminant(&request), "request");
+    match request {
+        Request::Hello => value(engine.hello(caller)),
+        Request::Plan { mut request, list } => {
+            request.list = upload;
+            let name = list.map(|l| l.name);
+            blocking(engine, move |e| {
+                e.plan_summary(&c, &request, name.as_deref())
+            })
+            .await
+        }
+        Request::Send {
+            mut request,
+            list,
+            confirm,
+        } => {
+            request.list = upload;
+            let name = list.map(|l| l.name);
+            blocking(engine, move |e| {
+                let (plan, campaign) = e.send(&c, &request, name.as_deref(), &confirm)?;
+                Ok(serde_json::json!({ "plan": plan, "campaign": campaign }))
+            })
+            .await
+        }
+        Request::Resume { id, resend_unknown } => {
+            blocking(engine, move |e| e.resume(&c, id, resend_unknown)).await
+        }
+        Request::Pause { id } => blocking(engine, move |e| e.pause(&c, id)).await,
+        Request::Cancel { id } => blocking(engine, move |e| e.cancel_by(&c, id)).await,
+        Request::Watch { id } => {
+            caller
+                .require(Role::Viewer, "watching campaigns")
+                .map_err(Failure::Refused)?;
+            watch(engine, id, w).await;
+            blocking(engine, move |e| e.status(&c, id)).await
+        }
+        Request::Campaigns => blocking(engine, move |e| e.campaign_list(&c)).await,
+        Request::Status { id } => blocking(engine, move |e| e.status(&c, id)).await,
+        Request::Export { id, format } => {
+            blocking(engine, move |e| {
+                let (rows, text) = e.export(&c, id, format)?;
+                Ok(serde_json::json!({ "rows": rows, "text": text }))
+            })
+            .await
+        }
+        Request::Consents { topic, status } => {
+            blocking(engine, move |e| {
+                e.consents(&c, topic.as_deref(), status.as_deref())
+            })
+            .await
+        }
+        Request::Consent { phone } => blocking(engine, move |e| e.consent(&c, &phone)).await,
+        Request::Revoke { phone, topic } => {
+            blocking(engine, move |e| e.revoke(&c, &phone, topic.as_deref())).await
+        }
+        Request::Import {
+            file,
+            source,
+            dry_run,
+            rejects,
+        } => {
+            let Some(path) = upload else {
+                return Err(Failure::Error("the import carried no file".into()));
+            };
+            let rejects = rejects.then(|| Spooled(spool_path(&state.spool, "rejects")));
+            blocking(engine, move |e| {
+                let r = e.import(
+                    &c,
+                    &path,
+                    &file.name,
+                    source,
+                    dry_run,
+                    rejects.as_ref().map(|s| s.0.as_path()),
+                );
+                drop(rejects);
+                r
+            })
+            .await
+        }
+        Request::Invite {
+            phone,
+            topic,
+            template,
+            language,
+        } => value(
+            engine
+                .invite(caller, &phone, &topic, &template, language.as_deref())
+                .await?,
+        ),
+        Request::Shutdown => {
+            if caller.uid != state.own_uid && caller.uid != 0 {
+                caller
+                    .require(Role::Admin, "stopping the daemon")
+                    .map_err(Failure::Refused)?;
+            }
+            tracing::info!(user = %caller.user, "asked to stop");
+            state.stop.notify_one();
+            value(serde_json::json!({ "stopping": std::process::id() }))
+        }
+    }
+}
+
+/// Streams a running campaign's events and, every 250 ms, its numbers,
+/// until it stops running here or the client goes away.
+async fn watch(
+    engine: &Arc<Engine>,
+    id: crate::campaign::CampaignId,
+    w: &mut tokio::net::unix::OwnedWriteHalf,
+) {
+    let Some((mut events, snapshot)) = engine.runs().subscribe(id) else {
+        return;
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    if wire::write_frame(
+        w,
+        &Frame::Snapshot {
+            snapshot: snapshot.get(),
+        },
+    )
+    .await
+    .is_err()
+    {
+        return;
+    }
+    loop {
+        let frame = tokio::select! {
+            ev = events.recv() => match ev {
+                Ok(event) => {
+                    let last = matches!(event, crate::dispatch::progress::Progress::Finished { .. });
+                    if wire::write_frame(w, &Frame::Event { event }).await.is_err() || last {
+                        return;
+                    }
+                    continue;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => Frame::Snapshot { snapshot: snapshot.get() },
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            },
+            _ = tick.tick() => Frame::Snapshot { snapshot: snapshot.get() },
+        };
+        if wire::write_frame(w, &frame).await.is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! The client ↔ daemon protocol over the Unix socket: one request per
+//! connection, as one JSON line, optionally followed by an attachment of
+//! raw bytes (a CSV file: any encoding travels unchanged); answered by JSON
+//! lines — progress frames for the operations that stream, then one `done`.
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::audience::PlanRequest;
+use crate::campaign::export::Format;
+use crate::campaign::CampaignId;
+use crate::dispatch::progress::{Progress, SnapshotData};
+
+/// The longest request line a daemon reads (the attachment is separate).
+pub const MAX_LINE: usize = 1 << 20;
+/// The largest attachment a daemon accepts.
+pub const MAX_ATTACHMENT: u64 = 4 << 30;
+
+/// A file the client read and sends along (the daemon never opens a
+/// client's path: it might not be allowed to, or be allowed too much).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Upload {
+    /// The name the operator gave, for reports.
+    pub name: String,
+    /// Bytes that follow the request line.
+    pub len: u64,
+}
+
+/// How the operator confirmed a send (the rules live in the daemon).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// `--yes`.
+    pub yes: bool,
+    /// What the operator typed when asked, if asked.
+    pub typed: Option<String>,
+}
+
+/// One operation of the engine façade.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Which store, which mode, who am I.
+    Hello,
+    /// The dry run.
+    Plan {
+        /// What to plan.
+        request: PlanRequest,
+        /// The `--list` file.
+        list: Option<Upload>,
+    },
+    /// Plan again, check the confirmation, create and start.
+    Send {
+        /// What to send.
+        request: PlanRequest,
+        /// The `--list` file.
+        list: Option<Upload>,
+        /// The operator's confirmation.
+        confirm: Confirmation,
+    },
+    /// Continue a paused or interrupted campaign.
+    Resume {
+        /// Campaign.
+        id: CampaignId,
+        /// Also re-send unknown outcomes (asked for explicitly).
+        resend_unknown: bool,
+    },
+    /// Stop sending until resumed.
+    Pause {
+        /// Campaign.
+        id: CampaignId,
+    },
+    /// Skip everyone not yet sent, for good.
+    Cancel {
+        /// Campaign.
+        id: CampaignId,
+    },
+    /// Stream a campaign's progress until it stops running.
+    Watch {
+        /// Campaign.
+        id: CampaignId,
+    },
+    /// Campaigns with counts.
+    Campaigns,
+    /// One campaign with counts.
+    Status {
+        /// Campaign.
+        id: CampaignId,
+    },
+    /// Per-recipient results, rendered.
+    Export {
+        /// Campaign.
+        id: CampaignId,
+        /// CSV or JSON lines.
+        format: Format,
+    },
+    /// The store's contacts, filtered.
+    Consents {
+        /// Only this topic.
+        topic: Option<String>,
+        /// Only this state.
+        status: Option<String>,
+    },
+    /// One number's state and history.
+    Consent {
+        /// The number as typed.
+        phone: String,
+    },
+    /// Revoke one topic or all.
+    Revoke {
+        /// The number as typed.
+        phone: String,
+        /// Only this topic.
+        topic: Option<String>,
+    },
+    /// Import a consent CSV.
+    Import {
+        /// The file.
+        file: Upload,
+        /// Default source.
+        source: Option<String>,
+        /// Write nothing.
+        dry_run: bool,
+        /// Return the rejected rows as a CSV.
+        rejects: bool,
+    },
+    /// Ask a pending consent to confirm (double opt-in).
+    Invite {
+        /// The number as typed.
+        phone: String,
+        /// Topic.
+        topic: String,
+        /// Confirmation template.
+        template: String,
+        /// Its language.
+        language: Option<String>,
+    },
+    /// Stop the daemon gracefully.
+    Shutdown,
+}
+
+impl Request {
+    /// The attachment that follows the line, if any.
+    pub fn upload(&self) -> Option<&Upload> {
+        match self {
+            Self::Plan { list, .. } | Self::Send { list, .. } => list.as_ref(),
+            Self::Import { file, .. } => Some(file),
+            _ => None,
+        }
+    }
+}
+
+/// Why an operation did not happen.
+#[derive(Debug, Clone, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", content = "message", rename_all = "snake_case")]
+pub enum Failure {
+    /// Not allowed: role, consent, confirmation, tier (exit 4).
+    #[error("refused: {0}")]
+    Refused(String),
+    /// Anything else (exit 1).
+    #[error("{0}")]
+    Error(String),
+}
+
+/// One line of an answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "frame", rename_all = "snake_case")]
+pub enum Frame {
+    /// A campaign's event.
+    Event {
+        /// The event.
+        event: Progress,
+    },
+    /// A campaign's numbers (sent on attach and every few hundred ms).
+    Snapshot {
+        /// The numbers.
+        snapshot: SnapshotData,
+    },
+    /// The answer; nothing follows.
+    Done {
+        /// The value, or why not.
+        result: Result<serde_json::Value, Failure>,
+    },
+}
+
+/// Writes one frame as a JSON line.
+pub async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, frame: &Frame) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(frame).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    w.write_all(&line).await
+}
+
+/// Reads one JSON line of at most `max` bytes; `None` at end of stream.
+pub async fn read_line<R: AsyncBufRead + Unpin, T: serde::de::DeserializeOwned>(
+    r: &mut R,
+    max: usize,
+) -> std::io::Result<Option<T>> {
+    let mut buf = Vec::new();
+    let n = (&mut *r)
+        .take(max as u64 + 1)
+        .read_until(b'\n', &mut buf)
+        .await?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() != Some(&b'\n') {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("line longer than {max} bytes or cut short"),
+        ));
+    }
+    serde_json::from_slice(&buf)
+        .map(Some)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn frames_round_trip_and_overlong_lines_are_refused() {
+        let mut out = Vec::new();
+        let done = Frame::Done {
+            result: Err(Failure::Refused("no".into())),
+        };
+        write_frame(&mut out, &done).await.expect("write");
+        let mut r = tokio::io::BufReader::new(&out[..]);
+        let back: Frame = read_line(&mut r, MAX_LINE)
+            .await
+            .expect("read")
+            .expect("a frame");
+        assert!(matches!(back, Frame::Done { result: Err(Failure::Refused(m)) } if m == "no"));
+        let long = [b'a'; 100];
+        let mut r = tokio::io::BufReader::new(&long[..]);
+        assert!(read_line::<_, Frame>(&mut r, 10).await.is_err());
+    }
+}
