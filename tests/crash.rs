@@ -1,8 +1,9 @@
-//! Invariant 2 under crashes: the real binary is killed with SIGKILL at
-//! random points of a campaign, resumed each time, and the simulator — a
-//! separate `bote sim` process that outlives every kill — must end up with
-//! every recipient at most once, and the journal with every recipient in a
-//! final state.
+//! Invariant 2 under crashes and stops: the daemon of a live store is
+//! killed with SIGKILL at random points of a campaign (or stopped with
+//! SIGTERM), started again each time — it continues the campaign by itself —
+//! and the simulator, a separate `bote sim` process that outlives every
+//! kill, must end up with every recipient at most once, and the journal
+//! with every recipient in a final state.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -79,6 +80,9 @@ max_retries = 3
 [store]
 path = "{store}"
 
+[webhook]
+listen = "127.0.0.1:0"
+
 [compliance]
 processor = "Meta Platforms Ireland"
 dpa_signed_at = "2026-09-01"
@@ -111,98 +115,174 @@ fn write_consents(dir: &Path) -> std::path::PathBuf {
     path
 }
 
+const VERIFY: &str = "crash-verify";
+const SECRET: &str = "crash-app-secret";
+
 fn bote(config: &Path) -> Command {
     let mut c = Command::new(BOTE);
     c.arg("--config")
         .arg(config)
         .env("BOTE_TOKEN", TOKEN)
+        .env("BOTE_VERIFY_TOKEN", VERIFY)
+        .env("BOTE_APP_SECRET", SECRET)
         .env_remove("BOTE_STORE")
-        .env("BOTE_ACTOR", "crash-test")
         .stdin(Stdio::null());
     c
 }
 
-/// Runs `args`, killing the process with SIGKILL after `kill_after` unless it ends first.
-fn run_and_maybe_kill(config: &Path, args: &[&str], kill_after: Option<Duration>) -> bool {
-    let mut child = bote(config)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn bote");
-    let deadline = Instant::now() + kill_after.unwrap_or(Duration::from_secs(120));
-    loop {
-        if let Some(_status) = child.try_wait().expect("wait") {
-            return false;
+/// The live store's daemon, started by hand as an operator would.
+struct Daemon {
+    child: Child,
+}
+
+impl Daemon {
+    fn start(dir: &Path, config: &Path) -> Self {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("daemon.log"))
+            .expect("daemon log");
+        let child = bote(config)
+            .arg("daemon")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start bote daemon");
+        let sock = dir.join("store").join("bote.sock");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut d = Self { child };
+        loop {
+            if let Some(st) = d.child.try_wait().expect("wait") {
+                let log = std::fs::read_to_string(dir.join("daemon.log")).unwrap_or_default();
+                panic!("the daemon exited at start ({st}):\n{log}");
+            }
+            if sock.exists() && std::os::unix::net::UnixStream::connect(&sock).is_ok() {
+                return d;
+            }
+            assert!(Instant::now() < deadline, "the daemon did not start");
+            std::thread::sleep(Duration::from_millis(20));
         }
-        if Instant::now() >= deadline {
-            // SIGKILL: no destructor, no flush, exactly a crash.
-            child.kill().expect("kill");
-            let _ = child.wait();
-            return kill_after.is_some();
-        }
-        std::thread::sleep(Duration::from_millis(10));
     }
+
+    /// SIGKILL: no destructor, no flush, exactly a crash.
+    fn kill9(mut self) {
+        self.child.kill().expect("kill");
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, and the exit status once it has stopped (bounded).
+    fn term(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let ok = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        assert!(ok.success(), "kill -TERM {pid}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(st) = self.child.try_wait().expect("wait") {
+                return st;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the daemon did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run(config: &Path, args: &[&str]) -> String {
+    let out = bote(config).args(args).output().expect("run bote");
+    assert!(
+        out.status.success(),
+        "bote {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn status(config: &Path) -> serde_json::Value {
-    let out = bote(config)
-        .args(["campaign", "status", "1", "--json"])
-        .output()
-        .expect("status");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("status json")
+    serde_json::from_str(&run(config, &["campaign", "status", "1", "--json"])).expect("status json")
 }
 
-#[test]
-fn sigkill_at_random_points_never_duplicates_or_loses_a_recipient() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let sim = start_sim(dir.path());
-    let config = write_config(dir.path(), sim.port);
-    let consents = write_consents(dir.path());
-    let import = bote(&config)
-        .args(["consent", "import"])
-        .arg(&consents)
-        .output()
-        .expect("import");
-    assert!(
-        import.status.success(),
-        "{}",
-        String::from_utf8_lossy(&import.stderr)
-    );
-
-    let mut rng = rand::rngs::StdRng::seed_from_u64(0xB07E);
-    let send = [
-        "campaign",
-        "send",
-        "--template",
-        "herbst_sale",
-        "--topic",
-        "sale",
-        "--yes",
-        "--json",
-    ];
-    let mut kills = 0;
-    let first_kill = Duration::from_millis(rng.gen_range(300..1200));
-    if run_and_maybe_kill(&config, &send, Some(first_kill)) {
-        kills += 1;
-    }
-    for _ in 0..4 {
-        let wait = Duration::from_millis(rng.gen_range(200..900));
-        if run_and_maybe_kill(&config, &["campaign", "resume", "1", "--json"], Some(wait)) {
-            kills += 1;
+/// Polls until campaign 1 is finished (bounded).
+fn wait_finished(config: &Path) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let st = status(config);
+        if st["campaign"]["state"] == "finished" {
+            return st;
         }
+        assert!(Instant::now() < deadline, "campaign 1 did not finish: {st}");
+        std::thread::sleep(Duration::from_millis(50));
     }
-    // The last resume runs to the end.
-    run_and_maybe_kill(&config, &["campaign", "resume", "1", "--json"], None);
+}
 
-    let st = status(&config);
+/// Imports the consents and starts campaign 1, detached.
+fn import_and_send(dir: &Path, config: &Path) {
+    let consents = write_consents(dir);
+    run(
+        config,
+        &["consent", "import", &consents.display().to_string()],
+    );
+    run(
+        config,
+        &[
+            "campaign",
+            "send",
+            "--template",
+            "herbst_sale",
+            "--topic",
+            "sale",
+            "--yes",
+            "--detach",
+            "--json",
+        ],
+    );
+}
+
+/// Counts per recipient state, read from the store itself (no daemon runs).
+fn counts_offline(dir: &Path) -> std::collections::BTreeMap<String, u64> {
+    let store = bote::consent::Store::open(&dir.join("store")).expect("open store");
+    let campaigns = bote::campaign::Campaigns::open(&store).expect("campaigns");
+    let id = campaigns.list().expect("list")[0].id;
+    let counts = campaigns
+        .journal(id)
+        .expect("journal")
+        .counts()
+        .expect("counts");
+    let v = serde_json::to_value(counts).expect("counts json");
+    v.as_object()
+        .expect("counts object")
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_u64()?)))
+        .collect()
+}
+
+/// The simulator's record: sends per (recipient, campaign message).
+fn sim_sends(dir: &Path) -> HashMap<String, u32> {
+    let record = std::fs::read_to_string(dir.join("sim.jsonl")).expect("sim record");
+    let mut per_recipient: HashMap<String, u32> = HashMap::new();
+    for line in record.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).expect("record line");
+        let key = format!("{}|{}", v["to"], v["callback_data"]);
+        *per_recipient.entry(key).or_default() += 1;
+    }
+    per_recipient
+}
+
+/// Every recipient in one final state, nothing open.
+fn assert_complete(st: &serde_json::Value) -> impl Fn(&str) -> u64 + '_ {
     let counts = &st["counts"];
-    let n = |k: &str| counts[k].as_u64().unwrap_or(0);
+    let n = move |k: &str| counts[k].as_u64().unwrap_or(0);
     assert_eq!(st["campaign"]["state"], "finished", "{st}");
     assert_eq!(
         n("pending") + n("in_flight"),
@@ -215,21 +295,48 @@ fn sigkill_at_random_points_never_duplicates_or_loses_a_recipient() {
         decided, RECIPIENTS as u64,
         "every recipient in one final state: {counts}"
     );
+    n
+}
+
+#[test]
+fn sigkill_of_the_daemon_at_random_points_never_duplicates_or_loses_a_recipient() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sim = start_sim(dir.path());
+    let config = write_config(dir.path(), sim.port);
+    let mut daemon = Daemon::start(dir.path(), &config);
+    import_and_send(dir.path(), &config);
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0xB07E);
+    let mut kills = 0;
+    for round in 0..5 {
+        let wait = match round {
+            0 => rng.gen_range(300..1200),
+            _ => rng.gen_range(200..900),
+        };
+        std::thread::sleep(Duration::from_millis(wait));
+        if status(&config)["campaign"]["state"] == "finished" {
+            break;
+        }
+        daemon.kill9();
+        kills += 1;
+        // The next daemon repairs what the crash left and continues alone.
+        daemon = Daemon::start(dir.path(), &config);
+    }
+    let st = wait_finished(&config);
+    let n = assert_complete(&st);
     assert!(
         n("unknown") <= kills * (BATCH + WORKERS) as u64,
         "{} unknown after {kills} kills",
         n("unknown")
     );
+    assert_eq!(
+        daemon.term().code(),
+        Some(0),
+        "a SIGTERM ends the daemon cleanly"
+    );
 
-    // The simulator's own record: at most once per (recipient, campaign message).
     drop(sim);
-    let record = std::fs::read_to_string(dir.path().join("sim.jsonl")).expect("sim record");
-    let mut per_recipient: HashMap<String, u32> = HashMap::new();
-    for line in record.lines().filter(|l| !l.trim().is_empty()) {
-        let v: serde_json::Value = serde_json::from_str(line).expect("record line");
-        let key = format!("{}|{}", v["to"], v["callback_data"]);
-        *per_recipient.entry(key).or_default() += 1;
-    }
+    let per_recipient = sim_sends(dir.path());
     let dups: Vec<_> = per_recipient.iter().filter(|(_, c)| **c > 1).collect();
     assert!(dups.is_empty(), "duplicates at the simulator: {dups:?}");
     let accepted = n("accepted") + n("sent") + n("delivered") + n("read");
@@ -243,8 +350,68 @@ fn sigkill_at_random_points_never_duplicates_or_loses_a_recipient() {
         "the sim saw sends bote neither accepted nor marked unknown"
     );
     eprintln!(
-        "{kills} SIGKILLs; final counts {counts}; the sim saw {} recipients",
+        "{kills} SIGKILLs; final counts {}; the sim saw {} recipients",
+        st["counts"],
         per_recipient.len()
     );
-    assert!(kills >= 1, "the test must actually kill bote at least once");
+    assert!(
+        kills >= 1,
+        "the test must actually kill the daemon at least once"
+    );
+}
+
+#[test]
+fn sigterm_mid_send_leaves_no_unknown_and_the_next_daemon_sends_the_rest_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sim = start_sim(dir.path());
+    let config = write_config(dir.path(), sim.port);
+    let daemon = Daemon::start(dir.path(), &config);
+    import_and_send(dir.path(), &config);
+    // Mid-send: some accepted, most still pending (600 at 300/s take 2 s).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let st = status(&config);
+        let c = &st["counts"];
+        if c["accepted"].as_u64().unwrap_or(0) + c["sent"].as_u64().unwrap_or(0) >= 50 {
+            assert_ne!(
+                st["campaign"]["state"], "finished",
+                "stopped too late: {st}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "the send did not start: {st}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(daemon.term().code(), Some(0), "SIGTERM exits 0");
+
+    let stopped = counts_offline(dir.path());
+    let get = |k: &str| stopped.get(k).copied().unwrap_or(0);
+    assert_eq!(
+        get("unknown"),
+        0,
+        "a graceful stop leaves no unknown: {stopped:?}"
+    );
+    assert_eq!(
+        get("in_flight"),
+        0,
+        "nothing left marked in flight: {stopped:?}"
+    );
+    assert!(get("pending") > 0, "the stop came mid-send: {stopped:?}");
+
+    let daemon = Daemon::start(dir.path(), &config);
+    let st = wait_finished(&config);
+    let n = assert_complete(&st);
+    assert_eq!(n("unknown"), 0, "{}", st["counts"]);
+    assert_eq!(daemon.term().code(), Some(0));
+
+    drop(sim);
+    let per_recipient = sim_sends(dir.path());
+    let dups: Vec<_> = per_recipient.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(dups.is_empty(), "duplicates at the simulator: {dups:?}");
+    let accepted = n("accepted") + n("sent") + n("delivered") + n("read");
+    assert_eq!(
+        per_recipient.len() as u64,
+        accepted,
+        "the sim saw exactly the sends bote accepted"
+    );
 }

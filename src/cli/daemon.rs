@@ -53,12 +53,10 @@ pub(super) fn run(ctx: Context, args: DaemonArgs, verbose: u8) -> Result<Exit> {
             Ok(Exit::Ok)
         }
         Some(DaemonAction::Status) => rt.block_on(async {
-            let sock = daemon::socket_path(&ctx.store_dir);
-            if !sock.exists() {
+            let Some(c) = crate::service::client::Client::running(&ctx).await? else {
                 println!("no daemon runs for {}", ctx.store_dir.display());
                 return Ok(Exit::Ok);
-            }
-            let c = ctx.client().await?;
+            };
             println!("{}", c.hello.banner);
             println!(
                 "daemon pid {} · you are {} ({})",
@@ -69,12 +67,10 @@ pub(super) fn run(ctx: Context, args: DaemonArgs, verbose: u8) -> Result<Exit> {
             Ok(Exit::Ok)
         }),
         Some(DaemonAction::Stop) => rt.block_on(async {
-            let sock = daemon::socket_path(&ctx.store_dir);
-            if !sock.exists() {
+            let Some(c) = crate::service::client::Client::running(&ctx).await? else {
                 println!("no daemon runs for {}", ctx.store_dir.display());
                 return Ok(Exit::Ok);
-            }
-            let c = ctx.client().await?;
+            };
             let _: serde_json::Value = c.call(&Request::Shutdown, None).await?;
             let proc_dir = std::path::PathBuf::from(format!("/proc/{}", c.hello.pid));
             let deadline = Instant::now() + daemon::SETTLE + Duration::from_secs(10);

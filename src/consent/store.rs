@@ -203,25 +203,33 @@ impl Store {
         };
         create_private_dir(dir).map_err(io(dir))?;
         let db_dir = dir.join("db");
-        let db = match sled::Config::new()
-            .path(&db_dir)
-            .cache_capacity(cache_bytes)
-            .open()
-        {
-            Ok(db) => db,
-            Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                return Err(StoreError::Locked {
-                    path: dir.to_owned(),
-                    pid: read_pid(dir),
-                })
+        // A store just dropped in this process keeps its lock until sled's
+        // flusher thread lets go of the tree; no owner on record means
+        // nobody else holds it, so wait for that a little.
+        let mut attempts = 0;
+        let db = loop {
+            let opened = sled::Config::new()
+                .path(&db_dir)
+                .cache_capacity(cache_bytes)
+                .open();
+            match opened {
+                Ok(db) => break db,
+                Err(sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.to_string().contains("lock") =>
+                {
+                    let pid = read_pid(dir);
+                    attempts += 1;
+                    if pid.is_some() || attempts > 50 {
+                        return Err(StoreError::Locked {
+                            path: dir.to_owned(),
+                            pid,
+                        });
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(sled::Error::Io(e)) if e.to_string().contains("lock") => {
-                return Err(StoreError::Locked {
-                    path: dir.to_owned(),
-                    pid: read_pid(dir),
-                })
-            }
-            Err(e) => return Err(e.into()),
         };
         restrict_tree(&db_dir).map_err(io(&db_dir))?;
         write_pid(dir).map_err(io(dir))?;
@@ -630,7 +638,6 @@ impl Drop for Store {
     }
 }
 
-/// Creates `dir` (and parents) with mode 0700 where new.
 /// Creates `dir` (and parents) owner-only, or restricts it.
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]

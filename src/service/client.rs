@@ -109,6 +109,11 @@ impl Client {
         }
     }
 
+    /// The daemon running for `ctx`'s store, if any; never starts one.
+    pub async fn running(ctx: &Context) -> Result<Option<Self>> {
+        Self::try_hello(&socket_path(&ctx.store_dir)).await
+    }
+
     async fn try_hello(socket: &Path) -> Result<Option<Self>> {
         let mut c = Self {
             socket: socket.to_owned(),

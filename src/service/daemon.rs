@@ -219,30 +219,45 @@ fn own_uid() -> u32 {
         .unwrap_or(u32::MAX)
 }
 
-/// A file received from a client, removed when the request ends.
+/// A file received from a client, removed (with its private directory)
+/// when the request ends.
 struct Spooled(PathBuf);
 
 impl Drop for Spooled {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
 }
 
-fn spool_path(dir: &Path, what: &str) -> PathBuf {
-    dir.join(format!("{what}-{:016x}", rand::random::<u64>()))
+/// A fresh private directory in the spool holding `name`'s last component,
+/// so that what the import records as the file is the operator's name.
+fn spool_path(dir: &Path, what: &str, name: &str) -> Result<PathBuf, Failure> {
+    let sub = dir.join(format!("{what}-{:016x}", rand::random::<u64>()));
+    crate::consent::store::create_private_dir(&sub)
+        .map_err(|e| Failure::Error(format!("spooling the upload: {e}")))?;
+    let base = Path::new(name)
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(|| what.to_string());
+    Ok(sub.join(base))
 }
 
 async fn receive(
     reader: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
     dir: &Path,
-    len: u64,
+    upload: &wire::Upload,
 ) -> Result<Spooled, Failure> {
+    let len = upload.len;
     if len > MAX_ATTACHMENT {
         return Err(Failure::Error(format!(
             "the file is {len} bytes; the daemon takes at most {MAX_ATTACHMENT}"
         )));
     }
-    let path = spool_path(dir, "upload");
+    let path = spool_path(dir, "upload", &upload.name)?;
     let mut opts = tokio::fs::OpenOptions::new();
     opts.write(true).create_new(true).mode(0o600);
     let spooled = Spooled(path.clone());
@@ -278,13 +293,14 @@ async fn connection(state: &Arc<State>, stream: UnixStream) -> std::io::Result<(
         }
     };
     let upload = match request.upload() {
-        Some(u) => match receive(&mut reader, &state.spool, u.len).await {
+        Some(u) => match receive(&mut reader, &state.spool, u).await {
             Ok(s) => Some(s),
             Err(f) => return wire::write_frame(&mut w, &Frame::Done { result: Err(f) }).await,
         },
         None => None,
     };
-    let result = answer(
+    let name = request.upload().map(|u| u.name.clone());
+    let mut result = answer(
         state,
         &caller,
         request,
@@ -292,6 +308,10 @@ async fn connection(state: &Arc<State>, stream: UnixStream) -> std::io::Result<(
         &mut w,
     )
     .await;
+    // Errors name the file as the operator gave it, not the spool copy.
+    if let (Some(spooled), Some(name), Err(f)) = (&upload, name, &mut result) {
+        f.rename(&spooled.0.display().to_string(), &name);
+    }
     wire::write_frame(&mut w, &Frame::Done { result }).await
 }
 
@@ -385,7 +405,10 @@ async fn answer(
             let Some(path) = upload else {
                 return Err(Failure::Error("the import carried no file".into()));
             };
-            let rejects = rejects.then(|| Spooled(spool_path(&state.spool, "rejects")));
+            let rejects = match rejects {
+                true => Some(Spooled(spool_path(&state.spool, "rejects", "rejects.csv")?)),
+                false => None,
+            };
             blocking(engine, move |e| {
                 let r = e.import(
                     &c,

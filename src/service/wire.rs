@@ -161,6 +161,17 @@ pub enum Failure {
     Error(String),
 }
 
+impl Failure {
+    /// Replaces `from` with `to` in the message (a spool path by the name
+    /// the operator gave).
+    pub fn rename(&mut self, from: &str, to: &str) {
+        let (Self::Refused(m) | Self::Error(m)) = self;
+        if m.contains(from) {
+            *m = m.replace(from, to);
+        }
+    }
+}
+
 /// One line of an answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "frame", rename_all = "snake_case")]

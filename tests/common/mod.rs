@@ -71,6 +71,22 @@ impl Out {
     }
 }
 
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        // A test's daemon ends with the test, not 2 s after its temp dir.
+        if self.store().join("bote.sock").exists() {
+            let _ = Command::new(BIN)
+                .arg("--store")
+                .arg(self.store())
+                .arg("--config")
+                .arg(self.dir.path().join("bote.toml"))
+                .args(["daemon", "stop"])
+                .env_remove("BOTE_TOKEN")
+                .output();
+        }
+    }
+}
+
 impl Default for Sandbox {
     fn default() -> Self {
         Self::new()
@@ -108,7 +124,8 @@ impl Sandbox {
     }
 
     /// Runs `bote --store … --config … --templates … ARGS` in the temp dir,
-    /// without a token (sandbox mode) and with a fixed actor.
+    /// without a token (sandbox mode). The actor is the OS user: the daemon
+    /// takes it from the socket's peer credentials.
     pub fn bote<I, S>(&self, args: I) -> Out
     where
         I: IntoIterator<Item = S>,
@@ -128,7 +145,6 @@ impl Sandbox {
             .env_remove("BOTE_STORE")
             .env_remove("BOTE_CONFIG")
             .env_remove("BOTE_LOG")
-            .env("BOTE_ACTOR", "tester")
             .env("NO_COLOR", "1")
             .output()
             .expect("run bote");
@@ -190,10 +206,19 @@ impl Sandbox {
         self.bote(all).expect_code(0).json()
     }
 
+    /// Stops the store's daemon (auto-started by the first command), if one
+    /// runs, and waits until it has let go of the store.
+    pub fn stop_daemon(&self) {
+        if self.store().join("bote.sock").exists() {
+            self.bote(["daemon", "stop"]).expect_code(0);
+        }
+    }
+
     /// Opens the store in this process (for what the CLI cannot do yet:
     /// suppressions, recorded sends). sled allows one process per store, so
     /// the store is closed again before this returns.
     pub fn with_store<T>(&self, f: impl FnOnce(&bote::consent::Store) -> T) -> T {
+        self.stop_daemon();
         let store = bote::consent::Store::open(&self.store()).expect("open store");
         let out = f(&store);
         store.flush().expect("flush");
