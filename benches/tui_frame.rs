@@ -300,25 +300,38 @@ async fn input_bench() -> Res<()> {
     };
     bote::consent::import::import(&engine.store, &engine.config, &csv, &opts, None, &|_, _| {})?;
 
-    let ui = UiConfig::from_engine(&engine, true, utc(), Theme::COLOR);
+    // The TUI is a client: serve the engine on the store's socket, here.
+    let service = bote::service::daemon::Service::bind(Arc::new(engine), &store)?;
+    let opts = bote::service::daemon::DaemonOptions {
+        auto: false,
+        idle: Duration::from_secs(600),
+    };
+    let daemon = tokio::spawn(service.run(opts, std::future::pending()));
+    let client =
+        bote::service::client::Client::at(&bote::service::daemon::socket_path(&store)).await?;
+    let setup: bote::engine::reads::Setup = client
+        .call(&bote::service::wire::Request::Setup, None)
+        .await?;
+    let ui = UiConfig::from_setup(setup, utc(), Theme::COLOR);
     let mut app = App::new(ui, Utc::now());
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let ctx = Ctx {
-        engine: Arc::new(engine),
-        sandbox: true,
+        client: client.clone(),
         clock: Clock::System,
         out_dir: dir.path().to_owned(),
-        actor: "bench".into(),
     };
     let request = PlanRequest {
         template: "herbst_sale".into(),
         topic: "sale".into(),
         ..Default::default()
     };
-    let view = jobs::plan(&ctx, &request)?;
+    let view = jobs::plan(&ctx, &request).await?;
     let eligible = view.plan.eligible.len();
     let mut exec = Executor::new(ctx, tx);
-    exec.run(vec![Effect::CreateAndStart(Arc::new(view))]);
+    exec.run(vec![Effect::CreateAndStart {
+        plan: Arc::new(view),
+        typed: "y".into(),
+    }]);
 
     let probe = Arc::new(Mutex::new(Probe::default()));
     let backend = ProbeBackend {
@@ -340,7 +353,7 @@ async fn input_bench() -> Res<()> {
             let _ = keys.unbounded_send(key(KeyCode::Char('f')));
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
-        // Ctrl-C: the loop pauses the campaign (resumable) and quits.
+        // Ctrl-C: the TUI quits; the campaign goes on in the daemon.
         let _ = keys.unbounded_send(Ok(Event::Key(KeyEvent::new(
             KeyCode::Char('c'),
             KeyModifiers::CONTROL,
@@ -350,6 +363,13 @@ async fn input_bench() -> Res<()> {
     bote::tui::event::run(&mut terminal, &mut app, &mut exec, &mut rx, input).await?;
     let elapsed = started.elapsed();
     driver.await?;
+    let _: serde_json::Value = client
+        .call(
+            &bote::service::wire::Request::Pause { id: CampaignId(1) },
+            None,
+        )
+        .await?;
+    daemon.abort();
     let (mut lat, frames) = match probe.lock() {
         Ok(p) => (p.latencies.clone(), p.frames),
         Err(_) => (Vec::new(), 0),

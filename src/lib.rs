@@ -6,6 +6,7 @@
 pub mod audience;
 pub mod campaign;
 pub mod cli;
+pub mod clock;
 pub mod cloud;
 pub mod config;
 pub mod consent;

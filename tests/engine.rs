@@ -83,7 +83,7 @@ async fn setup(n: usize, rate: u32, sim_mps: u32, tune: impl FnOnce(&mut SimConf
         config,
         catalog,
         Arc::new(client),
-        Backend::Sandbox(Box::new(sim)),
+        Backend::Sandbox(Some(Box::new(sim))),
         "test".into(),
     )
     .expect("engine");

@@ -315,7 +315,7 @@ impl Context {
                     ..sim.api_config()
                 };
                 let client = Client::new(&api, &self.config.send, token)?;
-                Ok((client, Backend::Sandbox(Box::new(sim))))
+                Ok((client, Backend::Sandbox(Some(Box::new(sim)))))
             }
         }
     }
@@ -446,34 +446,10 @@ fn tui(ctx: &Context) -> Result<Exit> {
         return campaign::sample(ctx);
     }
     tokio::runtime::Runtime::new()?.block_on(async {
-        wait_for_idle_daemon(ctx).await?;
-        let engine = ctx.engine().await?;
-        crate::tui::run(engine).await
+        let client = ctx.client().await?;
+        crate::tui::run(client, &ctx.store_dir).await
     })?;
     Ok(Exit::Ok)
-}
-
-/// The TUI still opens the store itself: an auto-started daemon that is
-/// idle goes away by itself within its idle time; one that stays (a
-/// campaign runs in it, or it was started by hand) owns the store.
-async fn wait_for_idle_daemon(ctx: &Context) -> Result<()> {
-    let sock = crate::service::daemon::socket_path(&ctx.store_dir);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while sock.exists() {
-        if std::os::unix::net::UnixStream::connect(&sock).is_err() {
-            return Ok(());
-        }
-        if std::time::Instant::now() > deadline {
-            anyhow::bail!(
-                "the bote daemon owns the store {} (a campaign may be running in it); the TUI \
-                 cannot attach to a daemon yet: use `bote campaign list` and `bote campaign watch ID`, \
-                 or `bote daemon stop` first",
-                ctx.store_dir.display()
-            );
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    Ok(())
 }
 
 /// Whether this command line opens the TUI (then logs go to a file).

@@ -4,6 +4,7 @@
 //! same methods and watch the same [`Progress`](crate::dispatch::progress::Progress) events.
 
 pub mod ops;
+pub mod reads;
 pub mod runs;
 
 use std::sync::Arc;
@@ -21,8 +22,9 @@ use runs::Runs;
 
 /// Sandbox or live, with what each needs.
 pub enum Backend {
-    /// The in-process simulator; nothing leaves the machine.
-    Sandbox(Box<crate::sim::SimHandle>),
+    /// Nothing leaves the machine: the in-process simulator (or, in tests
+    /// of the views, whatever messenger the engine was given).
+    Sandbox(Option<Box<crate::sim::SimHandle>>),
     /// The configured Cloud API endpoint.
     Live,
 }
@@ -44,6 +46,8 @@ pub struct Engine {
     receiver: Option<crate::webhook::ReceiverHandle>,
     /// The campaigns running in this process.
     runs: Runs,
+    /// Where "now" comes from.
+    clock: crate::clock::Clock,
 }
 
 impl Engine {
@@ -80,6 +84,7 @@ impl Engine {
             actor,
             receiver: None,
             runs: Runs::default(),
+            clock: crate::clock::Clock::System,
         })
     }
 
@@ -87,6 +92,17 @@ impl Engine {
     pub fn with_receiver(mut self, receiver: crate::webhook::ReceiverHandle) -> Self {
         self.receiver = Some(receiver);
         self
+    }
+
+    /// Reads "now" from `clock` (tests fix it).
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, by the engine's clock.
+    pub fn now(&self) -> chrono::DateTime<Utc> {
+        self.clock.now()
     }
 
     /// The webhook receiver, when this process hosts one.
@@ -102,7 +118,7 @@ impl Engine {
     /// The simulator, in sandbox mode.
     pub fn sim(&self) -> Option<&crate::sim::SimHandle> {
         match &self.backend {
-            Backend::Sandbox(s) => Some(s),
+            Backend::Sandbox(s) => s.as_deref(),
             Backend::Live => None,
         }
     }
@@ -119,14 +135,14 @@ impl Engine {
             &self.config,
             &self.catalog,
             request,
-            Utc::now(),
+            self.now(),
         )
     }
 
     /// Freezes a plan into a campaign.
     pub fn create(&self, plan: &Plan) -> Result<CampaignMeta, StoreError> {
         let mode = if self.is_sandbox() { "sandbox" } else { "live" };
-        self.campaigns.create(plan, mode, &self.actor, Utc::now())
+        self.campaigns.create(plan, mode, &self.actor, self.now())
     }
 
     /// Starts or resumes sending a campaign.
@@ -195,6 +211,6 @@ impl Engine {
 
     /// Cancels a campaign that is not running: everyone pending is skipped.
     pub fn cancel(&self, id: CampaignId) -> Result<CampaignMeta, CampaignError> {
-        Ok(self.campaigns.cancel(id, &self.actor, Utc::now())?.0)
+        Ok(self.campaigns.cancel(id, &self.actor, self.now())?.0)
     }
 }

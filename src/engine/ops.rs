@@ -212,7 +212,7 @@ impl Engine {
         let mode = self.mode();
         let meta = self
             .campaigns
-            .create(&plan, mode, &caller.user, Utc::now())
+            .create(&plan, mode, &caller.user, self.now())
             .map_err(error)?;
         self.run(meta.id, &caller.user)?;
         tracing::info!(campaign = %meta.id, actor = %caller.user, recipients = meta.eligible, "campaign created and started");
@@ -248,7 +248,7 @@ impl Engine {
     }
 
     fn requeue_unknown(&self, id: CampaignId, actor: &str) -> Result<u64, Failure> {
-        let now = Utc::now();
+        let now = self.now();
         let journal = self.campaigns.journal(id).map_err(error)?;
         journal.repair(now).map_err(error)?;
         let n = journal.requeue_unknown(now, actor).map_err(error)?;
@@ -279,7 +279,7 @@ impl Engine {
             .map_err(refused)?;
         if !self.runs.cancel(id) {
             self.campaigns
-                .cancel(id, &caller.user, Utc::now())
+                .cancel(id, &caller.user, self.now())
                 .map_err(error)?;
         }
         self.status(caller, id)
@@ -425,7 +425,7 @@ impl Engine {
                 phone,
                 topic,
                 &Revocation {
-                    at: Utc::now(),
+                    at: self.now(),
                     origin: format!("operator:{}", caller.user),
                     actor: caller.user.clone(),
                     reason: "operator revocation".into(),
@@ -456,7 +456,7 @@ impl Engine {
             source,
             dry_run,
             actor: caller.user.clone(),
-            now: Utc::now(),
+            now: self.now(),
         };
         let rejects = rejects_at
             .map(RejectsFile::create)

@@ -109,6 +109,13 @@ impl Client {
         }
     }
 
+    /// The daemon listening on `socket` (an in-process one, in tests).
+    pub async fn at(socket: &Path) -> Result<Self> {
+        Self::try_hello(socket)
+            .await?
+            .ok_or_else(|| anyhow!("no bote daemon listens on {}", socket.display()))
+    }
+
     /// The daemon running for `ctx`'s store, if any; never starts one.
     pub async fn running(ctx: &Context) -> Result<Option<Self>> {
         Self::try_hello(&socket_path(&ctx.store_dir)).await

@@ -117,91 +117,130 @@ pub async fn serve(mut ctx: Context, opts: DaemonOptions) -> Result<()> {
     } else {
         ctx.engine().await?
     };
-    let store_dir = ctx.store_dir.clone();
-    let sock = socket_path(&store_dir);
-    // We hold the store's lock: a socket file still there is a dead daemon's.
-    let _ = std::fs::remove_file(&sock);
-    let listener =
-        UnixListener::bind(&sock).with_context(|| format!("listening on {}", sock.display()))?;
-    restrict(&sock, 0o600)?;
-    let spool = store_dir.join("spool");
-    crate::consent::store::create_private_dir(&spool)
-        .with_context(|| format!("creating {}", spool.display()))?;
-    let state = Arc::new(State {
-        engine: Arc::new(engine),
-        clients: AtomicUsize::new(0),
-        stop: Notify::new(),
-        own_uid: own_uid(),
-        spool,
-    });
-    let continued = state.engine.continue_interrupted();
-    tracing::info!(
-        store = %store_dir.display(),
-        mode = state.engine.mode(),
-        socket = %sock.display(),
-        webhook = state.engine.receiver().map(|r| r.url()).unwrap_or_default(),
-        continued = ?continued,
-        auto = opts.auto,
-        "bote daemon ready"
-    );
-    eprintln!("{}", state.engine.banner());
+    let engine = Arc::new(engine);
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let signals = async move {
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+        }
+    };
+    let service = Service::bind(Arc::clone(&engine), &ctx.store_dir)?;
+    eprintln!("{}", engine.banner());
     eprintln!(
         "bote daemon {} listening on {}{}",
         std::process::id(),
-        sock.display(),
-        state
-            .engine
+        service.socket.display(),
+        engine
             .receiver()
             .map(|r| format!(", webhooks at {}", r.url()))
             .unwrap_or_default()
     );
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut idle_since = Instant::now();
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
-    let why = loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    state.clients.fetch_add(1, Ordering::SeqCst);
-                    let st = Arc::clone(&state);
-                    tokio::spawn(async move {
-                        if let Err(e) = connection(&st, stream).await {
-                            tracing::debug!("client connection: {e}");
-                        }
-                        st.clients.fetch_sub(1, Ordering::SeqCst);
-                    });
-                }
-                Err(e) => tracing::warn!("accepting a client: {e}"),
-            },
-            _ = term.recv() => break "SIGTERM",
-            _ = tokio::signal::ctrl_c() => break "SIGINT",
-            () = state.stop.notified() => break "asked to stop",
-            _ = tick.tick() => {
-                let busy = state.clients.load(Ordering::SeqCst) > 0 || !state.engine.runs().is_empty();
-                if busy {
-                    idle_since = Instant::now();
-                } else if opts.auto && idle_since.elapsed() >= opts.idle {
-                    break "idle";
+    service.run(opts, signals).await
+}
+
+/// The socket of one engine, bound and ready to serve.
+pub struct Service {
+    state: Arc<State>,
+    listener: UnixListener,
+    socket: PathBuf,
+}
+
+impl Service {
+    /// Binds the socket beside the engine's store (the caller holds the
+    /// store, so a socket file still there is a dead daemon's).
+    pub fn bind(engine: Arc<Engine>, store_dir: &Path) -> Result<Self> {
+        let socket = socket_path(store_dir);
+        let _ = std::fs::remove_file(&socket);
+        let listener = UnixListener::bind(&socket)
+            .with_context(|| format!("listening on {}", socket.display()))?;
+        restrict(&socket, 0o600)?;
+        let spool = store_dir.join("spool");
+        crate::consent::store::create_private_dir(&spool)
+            .with_context(|| format!("creating {}", spool.display()))?;
+        let state = Arc::new(State {
+            engine,
+            clients: AtomicUsize::new(0),
+            stop: Notify::new(),
+            own_uid: own_uid(),
+            spool,
+        });
+        Ok(Self {
+            state,
+            listener,
+            socket,
+        })
+    }
+
+    /// Serves until `stop` resolves (naming why), `daemon stop`, or — when
+    /// auto-started — idleness; then stops every run gracefully and flushes.
+    pub async fn run(
+        self,
+        opts: DaemonOptions,
+        stop: impl std::future::Future<Output = &'static str>,
+    ) -> Result<()> {
+        let Self {
+            state,
+            listener,
+            socket,
+        } = self;
+        let continued = state.engine.continue_interrupted();
+        tracing::info!(
+            store = %state.engine.store.dir().display(),
+            mode = state.engine.mode(),
+            socket = %socket.display(),
+            webhook = state.engine.receiver().map(|r| r.url()).unwrap_or_default(),
+            continued = ?continued,
+            auto = opts.auto,
+            "bote daemon ready"
+        );
+        tokio::pin!(stop);
+        let mut idle_since = Instant::now();
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        let why = loop {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        state.clients.fetch_add(1, Ordering::SeqCst);
+                        let st = Arc::clone(&state);
+                        tokio::spawn(async move {
+                            if let Err(e) = connection(&st, stream).await {
+                                tracing::debug!("client connection: {e}");
+                            }
+                            st.clients.fetch_sub(1, Ordering::SeqCst);
+                        });
+                    }
+                    Err(e) => tracing::warn!("accepting a client: {e}"),
+                },
+                why = &mut stop => break why,
+                () = state.stop.notified() => break "asked to stop",
+                _ = tick.tick() => {
+                    let busy = state.clients.load(Ordering::SeqCst) > 0 || !state.engine.runs().is_empty();
+                    if busy {
+                        idle_since = Instant::now();
+                    } else if opts.auto && idle_since.elapsed() >= opts.idle {
+                        break "idle";
+                    }
                 }
             }
+        };
+        tracing::info!(reason = why, "bote daemon stopping");
+        let _ = std::fs::remove_file(&socket);
+        drop(listener);
+        state
+            .engine
+            .runs()
+            .stop_all(&state.engine.campaigns, SETTLE)
+            .await;
+        // Watchers see their campaign end; give them a moment to say so.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while state.clients.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    };
-    tracing::info!(reason = why, "bote daemon stopping");
-    let _ = std::fs::remove_file(&sock);
-    drop(listener);
-    state
-        .engine
-        .runs()
-        .stop_all(&state.engine.campaigns, SETTLE)
-        .await;
-    // Watchers see their campaign end; give them a moment to say so.
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while state.clients.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        state.engine.store.flush().context("flushing the store")?;
+        tracing::info!(reason = why, "bote daemon stopped");
+        Ok(())
     }
-    state.engine.store.flush().context("flushing the store")?;
-    tracing::info!(reason = why, "bote daemon stopped");
-    Ok(())
 }
 
 fn restrict(path: &Path, mode: u32) -> Result<()> {
@@ -377,6 +416,15 @@ async fn answer(
             watch(engine, id, w).await;
             blocking(engine, move |e| e.status(&c, id)).await
         }
+        Request::Setup => blocking(engine, move |e| e.setup(&c)).await,
+        Request::Home => blocking(engine, move |e| e.home(&c)).await,
+        Request::PlanFull { mut request, .. } => {
+            request.list = upload;
+            blocking(engine, move |e| e.plan_full(&c, &request)).await
+        }
+        Request::Journal { id, from, len } => {
+            blocking(engine, move |e| e.journal_page(&c, id, from, len)).await
+        }
         Request::Campaigns => blocking(engine, move |e| e.campaign_list(&c)).await,
         Request::Status { id } => blocking(engine, move |e| e.status(&c, id)).await,
         Request::Export { id, format } => {
@@ -454,6 +502,22 @@ async fn watch(
     w: &mut tokio::net::unix::OwnedWriteHalf,
 ) {
     let Some((mut events, snapshot)) = engine.runs().subscribe(id) else {
+        // Not running (any more): a late watcher still gets the final numbers.
+        let e = Arc::clone(engine);
+        let last = tokio::task::spawn_blocking(move || {
+            let meta = e.campaigns.require(id).ok()?;
+            let counts = e.campaigns.journal(id).and_then(|j| j.counts()).ok()?;
+            Some(crate::dispatch::progress::SnapshotData {
+                counts,
+                state: Some(meta.state),
+                reason: meta.state_reason,
+                ..Default::default()
+            })
+        })
+        .await;
+        if let Ok(Some(snapshot)) = last {
+            let _ = wire::write_frame(w, &Frame::Snapshot { snapshot }).await;
+        }
         return;
     };
     let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -472,8 +536,21 @@ async fn watch(
         let frame = tokio::select! {
             ev = events.recv() => match ev {
                 Ok(event) => {
-                    let last = matches!(event, crate::dispatch::progress::Progress::Finished { .. });
-                    if wire::write_frame(w, &Frame::Event { event }).await.is_err() || last {
+                    let last = match &event {
+                        crate::dispatch::progress::Progress::Finished { state, counts } => {
+                            let mut s = snapshot.get();
+                            s.state = Some(*state);
+                            s.counts = *counts;
+                            Some(s)
+                        }
+                        _ => None,
+                    };
+                    if wire::write_frame(w, &Frame::Event { event }).await.is_err() {
+                        return;
+                    }
+                    // The numbers a watcher ends with are the final ones.
+                    if let Some(snapshot) = last {
+                        let _ = wire::write_frame(w, &Frame::Snapshot { snapshot }).await;
                         return;
                     }
                     continue;

@@ -79,6 +79,26 @@ pub enum Request {
         /// Campaign.
         id: CampaignId,
     },
+    /// The configuration and catalog a view is drawn with.
+    Setup,
+    /// Campaigns, consent totals and tier use, for the TUI's home screen.
+    Home,
+    /// The whole dry run (every preview, every exclusion), for the TUI.
+    PlanFull {
+        /// What to plan.
+        request: PlanRequest,
+        /// The `--list` file.
+        list: Option<Upload>,
+    },
+    /// A page of a campaign's journal.
+    Journal {
+        /// Campaign.
+        id: CampaignId,
+        /// First row.
+        from: usize,
+        /// Rows at most.
+        len: usize,
+    },
     /// Campaigns with counts.
     Campaigns,
     /// One campaign with counts.
@@ -142,7 +162,9 @@ impl Request {
     /// The attachment that follows the line, if any.
     pub fn upload(&self) -> Option<&Upload> {
         match self {
-            Self::Plan { list, .. } | Self::Send { list, .. } => list.as_ref(),
+            Self::Plan { list, .. } | Self::PlanFull { list, .. } | Self::Send { list, .. } => {
+                list.as_ref()
+            }
             Self::Import { file, .. } => Some(file),
             _ => None,
         }

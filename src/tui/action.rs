@@ -12,13 +12,13 @@ use chrono::{DateTime, Utc};
 
 use crate::audience::{Plan, PlanRequest};
 use crate::campaign::export::Format;
-use crate::campaign::journal::{Counts, RecipientRecord};
 use crate::campaign::{CampaignId, CampaignMeta, CampaignState};
 use crate::consent::import::ImportReport;
-use crate::consent::store::TopicTotals;
 use crate::consent::{ConsentEvent, Contact};
 use crate::dispatch::progress::{Progress, SnapshotData};
 use crate::phone::Phone;
+
+pub use crate::engine::reads::{Home as HomeData, JournalPage};
 
 /// A key, after the key map read it for the current screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,17 +98,6 @@ pub enum InputKey {
     Clear,
 }
 
-/// Home screen data, read in one go off the draw path.
-#[derive(Debug, Clone, Default)]
-pub struct HomeData {
-    /// Campaigns, newest first, with their journal counts.
-    pub campaigns: Vec<(CampaignMeta, Counts)>,
-    /// Consent totals per topic.
-    pub totals: Vec<(String, TopicTotals)>,
-    /// Unique recipients messaged in the last 24 h.
-    pub tier_used: u64,
-}
-
 /// One exclusion reason of a plan, with the indexes of its recipients.
 #[derive(Debug, Clone)]
 pub struct ReasonGroup {
@@ -127,19 +116,6 @@ pub struct PlanView {
     pub plan: Plan,
     /// Exclusions grouped per reason, most frequent first.
     pub reasons: Vec<ReasonGroup>,
-}
-
-/// A page of a campaign's journal.
-#[derive(Debug, Clone)]
-pub struct JournalPage {
-    /// The campaign, as stored.
-    pub meta: CampaignMeta,
-    /// Counts per state.
-    pub counts: Counts,
-    /// Index of the first row.
-    pub from: usize,
-    /// The rows.
-    pub rows: Vec<(u32, RecipientRecord)>,
 }
 
 /// One number's consent state and history.
@@ -221,8 +197,13 @@ pub enum Effect {
         /// What to plan.
         request: PlanRequest,
     },
-    /// Freeze the plan into a campaign and start sending.
-    CreateAndStart(Arc<PlanView>),
+    /// Send the planned campaign (the daemon plans again and checks `typed`).
+    CreateAndStart {
+        /// The dry run the operator confirmed.
+        plan: Arc<PlanView>,
+        /// What the operator answered (y, or the recipient count when live).
+        typed: String,
+    },
     /// Start or resume a campaign; optionally requeue its unknowns first.
     Start {
         /// Campaign.
@@ -236,8 +217,6 @@ pub enum Effect {
     Resume,
     /// Cancel the running campaign.
     Cancel,
-    /// Stop the running campaign, resumable (before quitting).
-    Detach,
     /// Read a page of a journal.
     LoadJournal {
         /// Campaign.

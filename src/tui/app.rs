@@ -51,8 +51,8 @@ pub enum Confirm {
         /// One topic, or all.
         topic: Option<String>,
     },
-    /// Pause the running campaign and quit.
-    QuitDetach,
+    /// Quit; the running campaign goes on in the daemon.
+    QuitWhileSending,
 }
 
 /// A question that must be answered before anything else.
@@ -117,8 +117,6 @@ pub struct App {
     pub status: Option<StatusLine>,
     /// The campaign this process is sending, if any.
     pub running: Option<CampaignId>,
-    /// Quit as soon as the running campaign has stopped.
-    pub quitting: bool,
     /// Leave the event loop.
     pub quit: bool,
 }
@@ -140,7 +138,6 @@ impl App {
             help: false,
             status: None,
             running: None,
-            quitting: false,
             quit: false,
         }
     }
@@ -181,10 +178,10 @@ impl App {
             self.modal = Some(Modal {
                 title: "Quit while sending?".into(),
                 lines: vec![
-                    "A campaign is sending. Quitting pauses it; nothing is lost and".into(),
-                    "it resumes from its detail screen (r) or `bote campaign resume`.".into(),
+                    "The campaign goes on sending in the bote daemon after you quit;".into(),
+                    "a new TUI or `bote campaign watch ID` shows it again.".into(),
                 ],
-                confirm: Confirm::QuitDetach,
+                confirm: Confirm::QuitWhileSending,
                 expected: None,
                 input: TextInput::default(),
             });
@@ -273,14 +270,9 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     }
 }
 
-/// Ctrl-C: leave now; a running campaign is detached (paused, resumable).
+/// Ctrl-C: leave now; a running campaign goes on in the daemon.
 fn quit_now(app: &mut App) -> Vec<Effect> {
     app.modal = None;
-    if app.running.is_some() && !app.quitting {
-        app.quitting = true;
-        app.say("pausing the campaign before quitting…");
-        return vec![Effect::Detach];
-    }
     app.quit = true;
     vec![Effect::Quit]
 }
@@ -304,7 +296,7 @@ fn modal_cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
                     requeue_unknown: true,
                 }],
                 Confirm::Revoke { phone, topic } => vec![Effect::Revoke { phone, topic }],
-                Confirm::QuitDetach => quit_now(app),
+                Confirm::QuitWhileSending => quit_now(app),
             }
         }
         Cmd::No | Cmd::Back => vec![],

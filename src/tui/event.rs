@@ -60,7 +60,7 @@ where
                 Some(Err(e)) => return Err(e).context("reading the terminal"),
                 None => break,
             },
-            Some(msg) = rx.recv() => Some(exec.accept(msg)),
+            Some(msg) = rx.recv() => exec.accept(msg),
             _ = tick.tick() => Some(Action::Tick(exec.ctx().clock.now())),
             _ = frame.tick() => {
                 if let Some(a) = exec.drain() {

@@ -1,43 +1,50 @@
-//! The runner's hands: performs [`Effect`]s and owns the running
-//! campaign's [`CampaignHandle`].
+//! The runner's hands: performs [`Effect`]s as requests to the daemon and
+//! watches the campaign on screen.
 //!
-//! Store jobs go to the blocking pool and come back as [`Msg`]s on a
-//! channel; engine controls (pause, resume, cancel, detach) are calls on
-//! the handle and return at once. Once per frame [`Executor::drain`] empties
-//! the campaign's broadcast receiver with `try_recv` — a bounded amount of
-//! work, never a wait — so the engine is never slowed by the view.
+//! Jobs run as tasks and come back as [`Msg`]s on a channel. A campaign
+//! runs in the daemon, not here: the TUI watches it over a stream of
+//! frames that a task forwards into a channel, and once per frame
+//! [`Executor::drain`] empties that channel with `try_recv` — a bounded
+//! amount of work, never a wait — so a slow view never slows the send.
+//! Quitting the TUI leaves the campaign sending; a new TUI attaches to it.
 
-use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TryRecvError;
 
-use tokio::sync::broadcast::error::TryRecvError;
-use tokio::sync::{broadcast, mpsc};
-
-use super::action::{Action, Effect, PlanView, ProgressBatch};
+use super::action::{Action, Effect, ProgressBatch};
 use super::jobs::{self, Ctx};
 use crate::campaign::{CampaignId, CampaignMeta};
-use crate::dispatch::progress::{Progress, Snapshot, SnapshotData};
-use crate::dispatch::CampaignHandle;
+use crate::dispatch::progress::SnapshotData;
+use crate::engine::ops::CampaignStatus;
+use crate::service::wire::{Frame, Request};
 
-/// Events taken per frame at most (a frame at 1000 mps holds ~33).
+/// Frames taken per drawn frame at most (a frame at 1000 mps holds ~33).
 const MAX_EVENTS_PER_FRAME: usize = 20_000;
 
 /// What background work reports.
 pub enum Msg {
     /// A finished job.
     Action(Action),
-    /// A campaign started sending (subscribed right after the start).
-    Started(Box<(CampaignMeta, CampaignHandle, broadcast::Receiver<Progress>)>),
+    /// A campaign is running in the daemon: watch it.
+    Started(Box<CampaignMeta>),
+    /// A job that reports nothing on success (pause, resume, cancel).
+    Done,
+}
+
+/// What the watch task forwards.
+enum Watched {
+    Frame(Frame),
+    Ended(Result<Box<CampaignStatus>, String>),
 }
 
 struct Running {
     id: CampaignId,
-    handle: CampaignHandle,
-    events: broadcast::Receiver<Progress>,
-    snapshot: Snapshot,
+    frames: mpsc::UnboundedReceiver<Watched>,
+    snapshot: SnapshotData,
     last: Option<SnapshotData>,
 }
 
-/// Performs effects; holds the running campaign.
+/// Performs effects; watches the campaign on screen.
 pub struct Executor {
     ctx: Ctx,
     tx: mpsc::UnboundedSender<Msg>,
@@ -60,12 +67,12 @@ impl Executor {
         }
     }
 
-    /// The job context (engine, clock).
+    /// The job context (the daemon client).
     pub fn ctx(&self) -> &Ctx {
         &self.ctx
     }
 
-    /// Whether a campaign is being sent by this process.
+    /// Whether a campaign is being watched.
     pub fn is_running(&self) -> bool {
         self.running.is_some()
     }
@@ -77,28 +84,50 @@ impl Executor {
         }
     }
 
-    fn spawn_job(&mut self, f: impl FnOnce(&Ctx) -> Msg + Send + 'static) {
+    fn spawn_job<F>(&mut self, f: impl FnOnce(Ctx) -> F + Send + 'static)
+    where
+        F: std::future::Future<Output = Msg> + Send + 'static,
+    {
         self.pending += 1;
         let ctx = self.ctx.clone();
         let tx = self.tx.clone();
-        tokio::task::spawn_blocking(move || {
-            let _ = tx.send(f(&ctx));
+        tokio::spawn(async move {
+            let _ = tx.send(f(ctx).await);
+        });
+    }
+
+    fn control(&mut self, request: impl FnOnce(CampaignId) -> Request) {
+        let Some(id) = self.running.as_ref().map(|r| r.id) else {
+            return;
+        };
+        let request = request(id);
+        self.spawn_job(move |ctx| async move {
+            match ctx.client.call::<serde_json::Value>(&request, None).await {
+                Ok(_) => Msg::Done,
+                Err(e) => Msg::Action(Action::Failed(format!("campaign {id}: {e:#}"))),
+            }
         });
     }
 
     fn perform(&mut self, effect: Effect) {
-        let handle = self.running.as_ref().map(|r| &r.handle);
         match effect {
-            Effect::Pause => handle.into_iter().for_each(CampaignHandle::pause),
-            Effect::Resume => handle.into_iter().for_each(CampaignHandle::resume),
-            Effect::Cancel => handle.into_iter().for_each(CampaignHandle::cancel),
-            Effect::Detach => handle.into_iter().for_each(CampaignHandle::detach),
+            Effect::Pause => self.control(|id| Request::Pause { id }),
+            Effect::Resume => self.control(|id| Request::Resume {
+                id,
+                resend_unknown: false,
+            }),
+            Effect::Cancel => self.control(|id| Request::Cancel { id }),
             Effect::Quit => self.quit = true,
-            Effect::CreateAndStart(plan) => {
+            Effect::CreateAndStart { plan, typed } => {
                 if self.refuse_second() {
                     return;
                 }
-                self.spawn_job(move |ctx| start(ctx, StartWhat::Plan(plan)));
+                self.spawn_job(move |ctx| async move {
+                    match jobs::send(&ctx, &plan.plan.request, typed).await {
+                        Ok(meta) => Msg::Started(Box::new(meta)),
+                        Err(e) => Msg::Action(Action::Failed(e)),
+                    }
+                });
             }
             Effect::Start {
                 id,
@@ -107,11 +136,19 @@ impl Executor {
                 if self.refuse_second() {
                     return;
                 }
-                self.spawn_job(move |ctx| start(ctx, StartWhat::Id(id, requeue_unknown)));
+                self.spawn_job(move |ctx| async move {
+                    match jobs::resume(&ctx, id, requeue_unknown).await {
+                        Ok(meta) => Msg::Started(Box::new(meta)),
+                        Err(e) => {
+                            Msg::Action(Action::Failed(format!("starting campaign {id}: {e}")))
+                        }
+                    }
+                });
             }
-            job => self.spawn_job(move |ctx| {
+            job => self.spawn_job(move |ctx| async move {
                 Msg::Action(
-                    jobs::perform(ctx, job)
+                    jobs::perform(&ctx, job)
+                        .await
                         .unwrap_or_else(|| Action::Failed("internal: effect is not a job".into())),
                 )
             }),
@@ -130,150 +167,96 @@ impl Executor {
         false
     }
 
-    /// Stops a campaign still running (resumable) and waits briefly for it.
-    pub async fn shutdown(&mut self) {
-        if let Some(run) = self.running.take() {
-            run.handle.detach();
-            let _ =
-                tokio::time::timeout(std::time::Duration::from_secs(10), run.handle.wait()).await;
-        }
+    /// Starts watching campaign `id` in the daemon.
+    fn watch(&mut self, id: CampaignId) {
+        let (tx, frames) = mpsc::unbounded_channel();
+        let client = self.ctx.client.clone();
+        tokio::spawn(async move {
+            let forward = tx.clone();
+            let result = client
+                .stream::<CampaignStatus>(&Request::Watch { id }, None, move |f| {
+                    let _ = forward.send(Watched::Frame(f));
+                })
+                .await
+                .map(Box::new)
+                .map_err(|e| format!("{e:#}"));
+            let _ = tx.send(Watched::Ended(result));
+        });
+        self.running = Some(Running {
+            id,
+            frames,
+            snapshot: SnapshotData::default(),
+            last: None,
+        });
     }
 
-    /// Turns a background message into the action for `update`.
-    pub fn accept(&mut self, msg: Msg) -> Action {
+    /// Turns a background message into the action for `update`, if any.
+    pub fn accept(&mut self, msg: Msg) -> Option<Action> {
         self.pending = self.pending.saturating_sub(1);
         match msg {
-            Msg::Action(a) => a,
-            Msg::Started(started) => {
-                let (meta, handle, events) = *started;
-                self.running = Some(Running {
-                    id: meta.id,
-                    snapshot: handle.snapshot(),
-                    handle,
-                    events,
-                    last: None,
-                });
-                Action::Started(Box::new(meta))
+            Msg::Action(Action::Home(Ok(home))) => {
+                // Another client's campaign, or one this TUI left running:
+                // attach to it, with its live dashboard.
+                if self.running.is_none() {
+                    let attach = home.running.first().and_then(|id| {
+                        home.campaigns
+                            .iter()
+                            .find(|(m, _)| m.id == *id)
+                            .map(|(m, _)| m.clone())
+                    });
+                    if let Some(meta) = attach {
+                        self.pending += 1;
+                        let _ = self.tx.send(Msg::Started(Box::new(meta)));
+                    }
+                }
+                Some(Action::Home(Ok(home)))
+            }
+            Msg::Action(a) => Some(a),
+            Msg::Done => None,
+            Msg::Started(meta) => {
+                if self.running.as_ref().is_some_and(|r| r.id != meta.id) {
+                    return None;
+                }
+                if self.running.is_none() {
+                    self.watch(meta.id);
+                }
+                Some(Action::Started(meta))
             }
         }
     }
 
-    /// This frame's engine events and snapshot, if anything changed. When
-    /// the run has ended, its handle is awaited in the background and
-    /// reported as [`Action::RunEnded`].
+    /// This frame's campaign events and numbers, if anything changed. When
+    /// the watch has ended, the final state is reported as [`Action::RunEnded`].
     pub fn drain(&mut self) -> Option<Action> {
         let run = self.running.as_mut()?;
         let mut batch = ProgressBatch::default();
-        let mut closed = false;
+        let mut ended = None;
         while batch.events.len() < MAX_EVENTS_PER_FRAME {
-            match run.events.try_recv() {
-                Ok(ev) => {
-                    let last = matches!(ev, Progress::Finished { .. });
-                    batch.events.push(ev);
-                    if last {
-                        closed = true;
-                        break;
-                    }
+            match run.frames.try_recv() {
+                Ok(Watched::Frame(Frame::Event { event })) => batch.events.push(event),
+                Ok(Watched::Frame(Frame::Snapshot { snapshot })) => run.snapshot = snapshot,
+                Ok(Watched::Frame(Frame::Done { .. })) => {}
+                Ok(Watched::Ended(result)) => {
+                    ended = Some(result);
+                    break;
                 }
                 Err(TryRecvError::Empty) => break,
-                // Lost events: the snapshot below still has the true counts.
-                Err(TryRecvError::Lagged(_)) => batch.lagged = true,
-                Err(TryRecvError::Closed) => {
-                    closed = true;
+                Err(TryRecvError::Disconnected) => {
+                    ended = Some(Err("the daemon stopped answering".into()));
                     break;
                 }
             }
         }
-        batch.snapshot = run.snapshot.get();
-        let changed =
-            !batch.events.is_empty() || batch.lagged || run.last.as_ref() != Some(&batch.snapshot);
+        batch.snapshot = run.snapshot.clone();
+        let changed = !batch.events.is_empty() || run.last.as_ref() != Some(&batch.snapshot);
         run.last = Some(batch.snapshot.clone());
-        if closed {
-            if let Some(run) = self.running.take() {
-                self.pending += 1;
-                let tx = self.tx.clone();
-                tokio::spawn(async move {
-                    let result = run.handle.wait().await.map_err(|e| e.to_string());
-                    let _ = tx.send(Msg::Action(Action::RunEnded { id: run.id, result }));
-                });
-            }
+        if let Some(result) = ended {
+            let id = run.id;
+            self.running = None;
+            self.pending += 1;
+            let result = result.map(|st| st.campaign.state);
+            let _ = self.tx.send(Msg::Action(Action::RunEnded { id, result }));
         }
         changed.then(|| Action::Progress(Box::new(batch)))
     }
-}
-
-enum StartWhat {
-    Plan(Arc<PlanView>),
-    Id(CampaignId, bool),
-}
-
-/// Creates (from a plan) or resumes a campaign and starts sending; runs on
-/// the blocking pool, inside the runtime, so the dispatcher can spawn.
-fn start(ctx: &Ctx, what: StartWhat) -> Msg {
-    let fail = |e: String| Msg::Action(Action::Failed(e));
-    if let Err(e) = jobs::may_send(ctx) {
-        return fail(format!("refused: {e}"));
-    }
-    let e = &ctx.engine;
-    let now = ctx.clock.now();
-    let id = match what {
-        StartWhat::Plan(view) => {
-            if view.plan.eligible.is_empty() {
-                return fail("nobody in this audience may receive the message".into());
-            }
-            let mode = if ctx.sandbox { "sandbox" } else { "live" };
-            match e.campaigns.create(&view.plan, mode, &ctx.actor, now) {
-                Ok(meta) => meta.id,
-                Err(err) => return fail(format!("creating the campaign: {err}")),
-            }
-        }
-        StartWhat::Id(id, requeue) => {
-            if requeue {
-                match requeue_unknown(ctx, id) {
-                    Ok(n) => {
-                        tracing::info!(campaign = %id, n, "unknown outcomes requeued by the operator")
-                    }
-                    Err(err) => return fail(format!("requeueing unknown outcomes: {err}")),
-                }
-            }
-            id
-        }
-    };
-    let handle = match e.start(id) {
-        Ok(h) => h,
-        Err(err) => return fail(format!("starting campaign {id}: {err}")),
-    };
-    let events = handle.subscribe();
-    match e.campaigns.get(id) {
-        Ok(Some(meta)) => {
-            tracing::info!(campaign = %id, sandbox = ctx.sandbox, "campaign started from the TUI");
-            Msg::Started(Box::new((meta, handle, events)))
-        }
-        _ => {
-            handle.detach();
-            fail(format!("campaign {id} vanished from the store"))
-        }
-    }
-}
-
-/// Requeues a campaign's unknown outcomes (the operator asked twice). A
-/// finished campaign is reopened as paused, since the dispatcher refuses to
-/// start a finished one and `Journal::requeue_unknown` leaves the meta as it
-/// is — an engine gap this works around with the public API.
-fn requeue_unknown(ctx: &Ctx, id: CampaignId) -> Result<u64, String> {
-    let e = &ctx.engine;
-    let now = ctx.clock.now();
-    let journal = e.campaigns.journal(id).map_err(|x| x.to_string())?;
-    journal.repair(now).map_err(|x| x.to_string())?;
-    let n = journal
-        .requeue_unknown(now, &ctx.actor)
-        .map_err(|x| x.to_string())?;
-    let mut meta = e.campaigns.require(id).map_err(|x| x.to_string())?;
-    if n > 0 && meta.state == crate::campaign::CampaignState::Finished {
-        meta.state = crate::campaign::CampaignState::Paused;
-        meta.state_reason = Some(format!("{n} unknown outcome(s) requeued by {}", ctx.actor));
-        meta.finished_at = None;
-        e.campaigns.save(&meta).map_err(|x| x.to_string())?;
-    }
-    Ok(n)
 }

@@ -1,119 +1,94 @@
-//! The blocking jobs behind [`Effect`]s: every store read and write the TUI
-//! makes happens here, on tokio's blocking pool, never while drawing. Each
-//! job turns into exactly one [`Action`], errors included, so a failing
-//! store becomes a message on screen rather than a crash.
+//! The jobs behind [`Effect`]s: each is one request to the store's daemon,
+//! made in the background, never while drawing. Each job turns into
+//! exactly one [`Action`], errors included, so a failing daemon becomes a
+//! message on screen rather than a crash. The TUI decides nothing here:
+//! roles, the live-send gate and the confirmation rule are the daemon's.
 
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
-
 use super::action::{Action, ConsentLookup, Effect, HomeData, JournalPage, PlanView, ReasonGroup};
-use crate::audience::{self, Plan, PlanRequest};
-use crate::campaign::export::{self, Format};
-use crate::campaign::CampaignId;
-use crate::consent::import::{self, ImportOptions};
-use crate::consent::store::TopicTotals;
-use crate::consent::Revocation;
-use crate::engine::Engine;
+use crate::audience::{Plan, PlanRequest};
+use crate::campaign::export::Format;
+use crate::campaign::{CampaignId, CampaignMeta};
+pub use crate::clock::Clock;
+use crate::consent::import::ImportReport;
+use crate::engine::ops::{self, CampaignStatus, ImportResult, Revoked};
 use crate::phone::Phone;
-
-/// Where "now" comes from: the system, or a fixed instant (tests).
-#[derive(Debug, Clone, Copy)]
-pub enum Clock {
-    /// `Utc::now()`.
-    System,
-    /// Always this instant.
-    Fixed(DateTime<Utc>),
-}
-
-impl Clock {
-    /// Now.
-    pub fn now(self) -> DateTime<Utc> {
-        match self {
-            Self::System => Utc::now(),
-            Self::Fixed(t) => t,
-        }
-    }
-}
+use crate::service::client::{Attachment, Client};
+use crate::service::wire::{Confirmation, Request, Upload};
 
 /// What the jobs share.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Ctx {
-    /// The engine.
-    pub engine: Arc<Engine>,
-    /// Whether sends go to the simulator.
-    pub sandbox: bool,
-    /// Now.
-    pub clock: Clock,
+    /// The daemon of the store.
+    pub client: Client,
     /// Where exports are written.
     pub out_dir: PathBuf,
-    /// Who acts (G13).
-    pub actor: String,
+    /// The view's "now" (ticks, ETAs); the daemon keeps its own.
+    pub clock: Clock,
 }
 
 fn err(e: impl std::fmt::Display) -> String {
-    e.to_string()
+    format!("{e:#}")
 }
 
-/// Runs a blocking effect; `None` for effects that are not jobs.
-pub fn perform(ctx: &Ctx, effect: Effect) -> Option<Action> {
+/// Runs a request-only effect; `None` for effects that are not jobs.
+pub async fn perform(ctx: &Ctx, effect: Effect) -> Option<Action> {
     Some(match effect {
-        Effect::LoadHome => Action::Home(load_home(ctx)),
+        Effect::LoadHome => Action::Home(load_home(ctx).await),
         Effect::Plan { seq, request } => Action::Planned {
             seq,
-            result: plan(ctx, &request).map(Arc::new),
+            result: plan(ctx, &request).await.map(Arc::new),
         },
         Effect::LoadJournal { id, from, len } => {
-            Action::Journal(journal_page(ctx, id, from, len).map(Box::new))
+            Action::Journal(journal_page(ctx, id, from, len).await.map(Box::new))
         }
-        Effect::Export { id, format } => Action::Exported(export_file(ctx, id, format)),
-        Effect::LookupConsent(input) => Action::Consent(lookup(ctx, &input).map(Box::new)),
-        Effect::Revoke { phone, topic } => Action::Revoked(revoke(ctx, phone, topic.as_deref())),
-        Effect::Import(path) => Action::Imported(import_file(ctx, &path).map(Box::new)),
+        Effect::Export { id, format } => Action::Exported(export_file(ctx, id, format).await),
+        Effect::LookupConsent(input) => Action::Consent(lookup(ctx, &input).await.map(Box::new)),
+        Effect::Revoke { phone, topic } => Action::Revoked(revoke(ctx, phone, topic).await),
+        Effect::Import(path) => Action::Imported(import_file(ctx, &path).await.map(Box::new)),
         _ => return None,
     })
 }
 
-/// Campaigns with counts, consent totals (configured topics first), tier use.
-pub fn load_home(ctx: &Ctx) -> Result<HomeData, String> {
-    let e = &ctx.engine;
-    let mut campaigns = Vec::new();
-    for meta in e.campaigns.list().map_err(err)? {
-        let counts = e
-            .campaigns
-            .journal(meta.id)
-            .and_then(|j| j.counts())
-            .map_err(err)?;
-        campaigns.push((meta, counts));
-    }
-    let mut stored = e.store.totals().map_err(err)?;
-    let mut totals: Vec<(String, TopicTotals)> = e
-        .config
-        .consent
-        .topics
-        .iter()
-        .map(|t| (t.clone(), stored.remove(t).unwrap_or_default()))
-        .collect();
-    totals.extend(stored);
-    let since = ctx.clock.now() - Duration::hours(24);
-    let tier_used = e.store.unique_recipients_since(since).map_err(err)?.len() as u64;
-    Ok(HomeData {
-        campaigns,
-        totals,
-        tier_used,
-    })
+/// The `--list` file of a request, to send along (the daemon never opens
+/// a client's path).
+fn list_of(request: &PlanRequest) -> Result<Option<(Attachment, Upload)>, String> {
+    request
+        .list
+        .as_deref()
+        .map(Attachment::open)
+        .transpose()
+        .map_err(err)
 }
 
-/// The dry run (with the injected clock: the same call `Engine::plan`
-/// makes), grouped per exclusion reason for the drill-down.
-pub fn plan(ctx: &Ctx, request: &PlanRequest) -> Result<PlanView, String> {
-    let e = &ctx.engine;
-    let plan =
-        audience::plan(&e.store, &e.config, &e.catalog, request, ctx.clock.now()).map_err(err)?;
+/// Campaigns with counts, consent totals (configured topics first), tier use.
+pub async fn load_home(ctx: &Ctx) -> Result<HomeData, String> {
+    ctx.client.call(&Request::Home, None).await.map_err(err)
+}
+
+/// The dry run, as the daemon makes it, grouped for the drill-down.
+pub async fn plan(ctx: &Ctx, request: &PlanRequest) -> Result<PlanView, String> {
+    let list = list_of(request)?;
+    let (attachment, upload) = match list {
+        Some((a, u)) => (Some(a), Some(u)),
+        None => (None, None),
+    };
+    let plan: Plan = ctx
+        .client
+        .call(
+            &Request::PlanFull {
+                request: request.clone(),
+                list: upload,
+            },
+            attachment.as_ref(),
+        )
+        .await
+        .map_err(err)?;
     Ok(view(plan))
 }
 
@@ -142,34 +117,36 @@ pub fn view(plan: Plan) -> PlanView {
 }
 
 /// A page of a journal, with the campaign and its counts.
-pub fn journal_page(
+pub async fn journal_page(
     ctx: &Ctx,
     id: CampaignId,
     from: usize,
     len: usize,
 ) -> Result<JournalPage, String> {
-    let e = &ctx.engine;
-    let meta = e.campaigns.require(id).map_err(err)?;
-    let journal = e.campaigns.journal(id).map_err(err)?;
-    let counts = journal.counts().map_err(err)?;
-    let rows = journal
-        .iter()
-        .skip(from)
-        .take(len)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(err)?;
-    Ok(JournalPage {
-        meta,
-        counts,
-        from,
-        rows,
-    })
+    ctx.client
+        .call(&Request::Journal { id, from, len }, None)
+        .await
+        .map_err(err)
 }
 
-/// Exports to `bote-campaign-ID.csv` (or `.jsonl`) in the output dir, never
-/// overwriting: an existing name gets `-2`, `-3` …; owner-only, as it holds numbers.
-pub fn export_file(ctx: &Ctx, id: CampaignId, format: Format) -> Result<(PathBuf, u64), String> {
-    let journal = ctx.engine.campaigns.journal(id).map_err(err)?;
+/// The daemon renders the export; it is written to `bote-campaign-ID.csv`
+/// (or `.jsonl`) in the output dir, never overwriting: an existing name gets
+/// `-2`, `-3` …; owner-only, as it holds numbers.
+pub async fn export_file(
+    ctx: &Ctx,
+    id: CampaignId,
+    format: Format,
+) -> Result<(PathBuf, u64), String> {
+    #[derive(serde::Deserialize)]
+    struct Rendered {
+        rows: u64,
+        text: String,
+    }
+    let r: Rendered = ctx
+        .client
+        .call(&Request::Export { id, format }, None)
+        .await
+        .map_err(err)?;
     let ext = match format {
         Format::Csv => "csv",
         Format::Json => "jsonl",
@@ -187,15 +164,15 @@ pub fn export_file(ctx: &Ctx, id: CampaignId, format: Format) -> Result<(PathBuf
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
-        let file = match opts.open(&path) {
+        let mut file = match opts.open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(format!("{}: {e}", path.display())),
         };
-        let mut out = BufWriter::new(file);
-        let rows = export::export(&journal, format, &mut out).map_err(err)?;
-        out.flush().map_err(err)?;
-        return Ok((path, rows));
+        file.write_all(r.text.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        return Ok((path, r.rows));
     }
     Err(format!(
         "too many exports of campaign {id} in {}",
@@ -204,73 +181,102 @@ pub fn export_file(ctx: &Ctx, id: CampaignId, format: Format) -> Result<(PathBuf
 }
 
 /// One number's state and history.
-pub fn lookup(ctx: &Ctx, input: &str) -> Result<ConsentLookup, String> {
-    let store = &ctx.engine.store;
-    let phone = Phone::parse(input, &ctx.engine.config.consent.default_region).map_err(err)?;
+pub async fn lookup(ctx: &Ctx, input: &str) -> Result<ConsentLookup, String> {
+    let found: ops::ConsentLookup = ctx
+        .client
+        .call(
+            &Request::Consent {
+                phone: input.to_string(),
+            },
+            None,
+        )
+        .await
+        .map_err(err)?;
+    let phone = Phone::from_e164(&found.phone)
+        .ok_or_else(|| format!("the daemon answered an invalid number {:?}", found.phone))?;
     Ok(ConsentLookup {
         phone,
-        contact: store.contact(phone).map_err(err)?,
-        history: store.history(phone).map_err(err)?,
-        suppressed: store.suppressed_since(phone).map_err(err)?,
+        contact: found.contact,
+        history: found.history,
+        suppressed: found.suppressed_since,
     })
 }
 
 /// The operator revokes (G5): one topic or all, durable before it returns.
-pub fn revoke(ctx: &Ctx, phone: Phone, topic: Option<&str>) -> Result<usize, String> {
-    let store = &ctx.engine.store;
-    let n = store
-        .revoke(
-            phone,
-            topic,
-            &Revocation {
-                at: ctx.clock.now(),
-                actor: ctx.actor.clone(),
-                origin: format!("operator:{}", ctx.actor),
-                reason: "revoked by the operator in the TUI".into(),
+pub async fn revoke(ctx: &Ctx, phone: Phone, topic: Option<String>) -> Result<usize, String> {
+    let r: Revoked = ctx
+        .client
+        .call(
+            &Request::Revoke {
+                phone: phone.e164(),
+                topic,
             },
+            None,
         )
+        .await
         .map_err(err)?;
-    store.flush().map_err(err)?;
-    tracing::info!(topics = n, "consent revoked by the operator");
-    Ok(n)
+    Ok(r.topics)
 }
 
-/// Imports a consent CSV.
-pub fn import_file(ctx: &Ctx, path: &Path) -> Result<import::ImportReport, String> {
-    let e = &ctx.engine;
-    let opts = ImportOptions {
-        source: None,
-        dry_run: false,
-        actor: ctx.actor.clone(),
-        now: ctx.clock.now(),
+/// Imports a consent CSV (the file travels to the daemon).
+pub async fn import_file(ctx: &Ctx, path: &Path) -> Result<ImportReport, String> {
+    let (attachment, file) = Attachment::open(path).map_err(err)?;
+    let r: ImportResult = ctx
+        .client
+        .call(
+            &Request::Import {
+                file,
+                source: None,
+                dry_run: false,
+                rejects: false,
+            },
+            Some(&attachment),
+        )
+        .await
+        .map_err(err)?;
+    Ok(r.report)
+}
+
+/// Sends the planned campaign: the daemon plans again, checks the gate and
+/// what the operator typed, creates and starts it.
+pub async fn send(ctx: &Ctx, request: &PlanRequest, typed: String) -> Result<CampaignMeta, String> {
+    #[derive(serde::Deserialize)]
+    struct Sent {
+        campaign: CampaignMeta,
+    }
+    let list = list_of(request)?;
+    let (attachment, upload) = match list {
+        Some((a, u)) => (Some(a), Some(u)),
+        None => (None, None),
     };
-    let report = import::import(&e.store, &e.config, path, &opts, None, &|_, _| {}).map_err(err)?;
-    e.store.flush().map_err(err)?;
-    tracing::info!(file = %path.display(), imported = report.imported, rejected = report.rejected, "consent import");
-    Ok(report)
+    let sent: Sent = ctx
+        .client
+        .call(
+            &Request::Send {
+                request: request.clone(),
+                list: upload,
+                confirm: Confirmation {
+                    yes: false,
+                    typed: Some(typed),
+                },
+            },
+            attachment.as_ref(),
+        )
+        .await
+        .map_err(err)?;
+    Ok(sent.campaign)
 }
 
-/// Live sends need the operator role and a processing agreement on record
-/// (G12, G16), as `campaign send` checks; the sandbox needs neither.
-pub fn may_send(ctx: &Ctx) -> Result<(), String> {
-    if ctx.sandbox {
-        return Ok(());
-    }
-    let c = &ctx.engine.config;
-    match c.roles.role_of(&ctx.actor) {
-        Some(r) if r >= crate::config::Role::Operator => {}
-        _ => {
-            return Err(format!(
-                "live sending needs the operator role; {} has not (see [roles])",
-                ctx.actor
-            ))
-        }
-    }
-    if c.compliance.dpa_signed_at.is_none() || c.compliance.processor.is_none() {
-        return Err("live sending needs a processing agreement on record (G16): set [compliance] processor and dpa_signed_at".into());
-    }
-    if c.api.phone_number_id.is_empty() {
-        return Err("live sending needs [api] phone_number_id".into());
-    }
-    Ok(())
+/// Resumes (or restarts) a campaign; unknown outcomes go again only when asked.
+pub async fn resume(
+    ctx: &Ctx,
+    id: CampaignId,
+    resend_unknown: bool,
+) -> Result<CampaignMeta, String> {
+    let st: CampaignStatus = ctx
+        .client
+        .call(&Request::Resume { id, resend_unknown }, None)
+        .await
+        .map_err(err)?;
+    Ok(st.campaign)
 }

@@ -1,20 +1,21 @@
-//! The operator's TUI: a view over the same [`Engine`] and the same
-//! [`Progress`](crate::dispatch::progress::Progress) events as the headless
-//! CLI.
+//! The operator's TUI: a client of the store's daemon, like the headless
+//! CLI, watching the same [`Progress`](crate::dispatch::progress::Progress)
+//! events.
 //!
 //! ```text
 //!  crossterm keys ──► keys::map ──► Action ─┐
-//!  background jobs (jobs.rs, blocking pool) ─┼─► app::update(&mut App, Action) ─► Vec<Effect> ─► exec
-//!  engine events (drained once per frame) ───┘            │
+//!  daemon answers (jobs.rs, as tasks) ─────┼─► app::update(&mut App, Action) ─► Vec<Effect> ─► exec
+//!  daemon frames (drained once per frame) ──┘            │
 //!                                                         ▼
 //!                                         draw(&App, &mut Frame) every ≤ 33 ms, if changed
 //! ```
 //!
 //! `update` and `draw` are pure — no terminal, no clock, no store — so
 //! every screen is tested on ratatui's `TestBackend` by feeding actions
-//! (`tests/`), and the event loop (`event.rs`) is a thin shell. The engine
-//! never waits for the view: the campaign's broadcast receiver is drained
-//! with `try_recv`, and a view that lags re-reads the engine's snapshot.
+//! (`tests/`, against a daemon serving a test engine in-process), and the
+//! event loop (`event.rs`) is a thin shell. The engine never waits for the
+//! view: the daemon streams events and numbers, and the TUI drains what
+//! arrived with `try_recv` once per frame.
 
 pub mod action;
 pub mod app;
@@ -31,8 +32,7 @@ pub mod widgets;
 #[cfg(test)]
 mod tests;
 
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 
 use chrono::{Offset, Utc};
 use ratatui::layout::{Constraint, Layout};
@@ -41,31 +41,33 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 use tokio::sync::mpsc;
 
-use crate::engine::Engine;
+use crate::engine::reads::Setup;
+use crate::service::client::Client;
+use crate::service::wire::Request;
 use app::{App, UiConfig};
 use exec::Executor;
-use jobs::{Clock, Ctx};
+use jobs::Ctx;
 use theme::Theme;
 
 /// Smallest area the screens are laid out in; below it a notice shows.
 pub const MIN_SIZE: (u16, u16) = (20, 6);
 
-/// Runs the TUI until the operator quits. Logs go to the store's log dir;
-/// the terminal is restored on every exit path, panics included.
-pub async fn run(engine: Engine) -> anyhow::Result<()> {
-    let log = terminal::init_logging(engine.store.dir());
-    let sandbox = engine.is_sandbox();
+/// Runs the TUI, a client of the store's daemon, until the operator
+/// quits. Logs go to the store's log dir; the terminal is restored on
+/// every exit path, panics included. A campaign running in the daemon goes
+/// on after the TUI has gone.
+pub async fn run(client: Client, store_dir: &Path) -> anyhow::Result<()> {
+    let log = terminal::init_logging(store_dir);
+    let setup: Setup = client.call(&Request::Setup, None).await?;
     let offset = chrono::Local::now().offset().fix();
-    let ui = UiConfig::from_engine(&engine, sandbox, offset, Theme::from_env());
-    tracing::info!(sandbox, log = ?log, "TUI started");
+    let ui = UiConfig::from_setup(setup, offset, Theme::from_env());
+    tracing::info!(sandbox = ui.sandbox, log = ?log, daemon = client.hello.pid, "TUI started");
     let mut app = App::new(ui, Utc::now());
     let (tx, mut rx) = mpsc::unbounded_channel();
     let ctx = Ctx {
-        engine: Arc::new(engine),
-        sandbox,
-        clock: Clock::System,
+        client,
         out_dir: PathBuf::from("."),
-        actor: crate::consent::current_actor(),
+        clock: jobs::Clock::System,
     };
     let mut exec = Executor::new(ctx, tx);
     let result = {
@@ -73,8 +75,6 @@ pub async fn run(engine: Engine) -> anyhow::Result<()> {
         let input = crossterm::event::EventStream::new();
         event::run(&mut terminal, &mut app, &mut exec, &mut rx, input).await
     };
-    // An error left the loop with a campaign running: stop it resumably.
-    exec.shutdown().await;
     tracing::info!("TUI stopped");
     result
 }

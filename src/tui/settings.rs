@@ -1,10 +1,10 @@
 //! What the screens need to know about the configuration and the catalog,
-//! copied once at start-up so drawing never reaches into the engine.
+//! asked of the daemon once at start-up so drawing never waits for it.
 
 use chrono::FixedOffset;
 
 use super::theme::Theme;
-use crate::engine::Engine;
+use crate::engine::reads::Setup;
 use crate::template::{Lint, Status, Template};
 
 /// A template as the wizard offers it.
@@ -47,31 +47,19 @@ pub struct UiConfig {
 }
 
 impl UiConfig {
-    /// From the engine (the catalog and config are in memory: no I/O).
-    pub fn from_engine(engine: &Engine, sandbox: bool, offset: FixedOffset, theme: Theme) -> Self {
-        let c = &engine.config;
+    /// From the daemon's set-up (copied once: drawing never asks again).
+    pub fn from_setup(setup: Setup, offset: FixedOffset, theme: Theme) -> Self {
         Self {
-            sandbox,
-            mode_line: if sandbox {
-                "local simulator · nothing leaves this machine".into()
-            } else {
-                format!(
-                    "{} · phone number {}",
-                    c.api.base_url, c.api.phone_number_id
-                )
-            },
-            rate: c.send.rate,
-            workers: crate::dispatch::EngineConfig::from_config(c, engine.actor()).workers,
-            tier: c.api.messaging_tier,
-            topics: c.consent.topics.clone(),
-            templates: engine
-                .catalog
-                .list()
+            sandbox: setup.mode == "sandbox",
+            mode_line: setup.mode_line,
+            rate: setup.rate,
+            workers: setup.workers,
+            tier: setup.tier,
+            topics: setup.topics,
+            templates: setup
+                .templates
                 .into_iter()
-                .map(|t| TemplateView {
-                    lints: t.lint(&c.consent),
-                    template: t.clone(),
-                })
+                .map(|(template, lints)| TemplateView { template, lints })
                 .collect(),
             offset,
             theme,

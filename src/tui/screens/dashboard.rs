@@ -255,10 +255,6 @@ pub fn ended(app: &mut App, id: CampaignId, result: Result<CampaignState, String
     if let Err(e) = result {
         app.fail(format!("campaign {id}: {e}"));
     }
-    if app.quitting {
-        app.quit = true;
-        return vec![Effect::Quit];
-    }
     vec![Effect::LoadHome]
 }
 

@@ -318,25 +318,18 @@ fn confirm_cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
     let Some(plan) = app.wizard.plan.clone() else {
         return app.back();
     };
-    let expected = plan.plan.eligible.len().to_string();
-    let go = match (app.ui.sandbox, cmd) {
+    // What the operator answered goes to the daemon, which alone decides
+    // whether it confirms (y in the sandbox, the recipient count live).
+    let typed = match (app.ui.sandbox, cmd) {
         (_, Cmd::Back | Cmd::No) => return app.back(),
-        (true, Cmd::Yes | Cmd::Enter) => true,
-        (false, Cmd::Enter) => {
-            let ok = app.wizard.confirm.get() == Some(expected.as_str());
-            if !ok {
-                app.fail(format!(
-                    "type {expected} (the number of recipients) to send"
-                ));
-            }
-            ok
-        }
-        _ => false,
+        (true, Cmd::Yes | Cmd::Enter) => "y".to_string(),
+        (false, Cmd::Enter) => app.wizard.confirm.get().unwrap_or_default().to_string(),
+        _ => return vec![],
     };
-    if !go || app.wizard.starting {
+    if app.wizard.starting {
         return vec![];
     }
     app.wizard.starting = true;
     app.say("creating the campaign…");
-    vec![Effect::CreateAndStart(plan)]
+    vec![Effect::CreateAndStart { plan, typed }]
 }

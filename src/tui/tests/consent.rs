@@ -63,9 +63,11 @@ async fn revoke_asks_again_then_records() {
     assert_eq!(sale.status, ConsentStatus::Confirmed);
     let history = fx.engine.store.history(phone).expect("history");
     let last = history.last().expect("event");
+    // The actor is the OS user the daemon saw on the socket, not a claim.
+    let user = h.exec.ctx().client.hello.user.clone();
     assert_eq!(
-        (last.actor.as_str(), last.origin.as_str()),
-        ("tester", "operator:tester")
+        (last.actor.clone(), last.origin.clone()),
+        (user.clone(), format!("operator:{user}"))
     );
     assert!(h.render().contains("revoked 1 topic"));
     h.key(KeyCode::Char('X'));

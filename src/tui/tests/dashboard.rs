@@ -16,7 +16,11 @@ use crate::tui::screens::dashboard::RING;
 use crate::tui::{jobs, screens};
 
 fn planned(fx: &Fixture) -> CampaignMeta {
-    let plan = jobs::plan(&fx.ctx(true), &seed::request("herbst_sale", "sale")).expect("plan");
+    let plan = jobs::view(
+        fx.engine
+            .plan(&seed::request("herbst_sale", "sale"))
+            .expect("plan"),
+    );
     fx.engine
         .campaigns
         .create(&plan.plan, "sandbox", "tester", now())

@@ -20,8 +20,12 @@ use crate::config::Config;
 use crate::consent::import::{self, ImportOptions};
 use crate::consent::Store;
 use crate::dispatch::{Messenger, Reply};
+use crate::engine::reads::Setup;
 use crate::engine::{Backend, Engine};
 use crate::phone::Phone;
+use crate::service::client::Client;
+use crate::service::daemon::{DaemonOptions, Service};
+use crate::service::wire::Request;
 use crate::template::{Catalog, Params, Template};
 use crate::tui::action::Action;
 use crate::tui::app::{update, App, UiConfig};
@@ -87,20 +91,48 @@ impl Messenger for FakeMessenger {
     }
 }
 
-/// A temp store with (optionally) the consents imported.
+/// A temp store with (optionally) the consents imported, its engine, and
+/// a daemon serving that engine on the store's socket, in this process.
 pub struct Fixture {
     /// Holds the temp dir.
     pub dir: tempfile::TempDir,
-    /// The engine over it.
+    /// The engine over it (the daemon serves the same one).
     pub engine: Arc<Engine>,
+    daemon: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        self.daemon.abort();
+    }
 }
 
 impl Fixture {
-    /// A store, empty or with [`CONSENTS`] imported at [`now`].
+    /// A sandbox store, empty or with [`CONSENTS`] imported at [`now`].
     pub fn new(consents: bool) -> Self {
+        Self::with(consents, Backend::Sandbox(None), Config::default())
+    }
+
+    /// A live store whose config allows sending (roles, processing
+    /// agreement, a phone number id); the messenger is still the fake one.
+    pub fn live(consents: bool) -> Self {
+        let mut config = Config::default();
+        config.roles.operator = vec!["*".into()];
+        config.compliance.processor = Some("Meta Platforms Ireland".into());
+        config.compliance.dpa_signed_at = chrono::NaiveDate::from_ymd_opt(2026, 9, 1);
+        config.api.phone_number_id = "1234567890".into();
+        Self::with(consents, Backend::Live, config)
+    }
+
+    /// A live store with the default config: no processing agreement (G16).
+    pub fn live_without_agreement(consents: bool) -> Self {
+        Self::with(consents, Backend::Live, Config::default())
+    }
+
+    fn with(consents: bool, backend: Backend, config: Config) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(&dir.path().join("store")).expect("store");
-        let config = Config::default();
+        let store_dir = dir.path().join("store");
+        let store = Store::open(&store_dir).expect("store");
         if consents {
             let csv = dir.path().join("consents.csv");
             std::fs::write(&csv, CONSENTS).expect("fixture csv");
@@ -113,13 +145,26 @@ impl Fixture {
             config,
             catalog,
             Arc::new(FakeMessenger),
-            Backend::Live,
+            backend,
             "tester".into(),
         )
-        .expect("engine");
+        .expect("engine")
+        .with_clock(crate::clock::Clock::Fixed(now()));
+        let engine = Arc::new(engine);
+        let service = Service::bind(Arc::clone(&engine), &store_dir).expect("bind the socket");
+        let opts = DaemonOptions {
+            auto: false,
+            idle: Duration::from_secs(60),
+        };
+        let daemon = tokio::spawn(async move {
+            if let Err(e) = service.run(opts, std::future::pending()).await {
+                panic!("the test daemon failed: {e:#}");
+            }
+        });
         Self {
             dir,
-            engine: Arc::new(engine),
+            engine,
+            daemon,
         }
     }
 
@@ -128,14 +173,14 @@ impl Fixture {
         self.dir.path().join(name)
     }
 
-    /// A job context like the runner's, with the fixed clock.
-    pub fn ctx(&self, sandbox: bool) -> Ctx {
+    /// A job context like the runner's: a client of the fixture's daemon,
+    /// exports into the temp dir, the fixed clock.
+    pub async fn ctx(&self) -> Ctx {
+        let socket = crate::service::daemon::socket_path(&self.dir.path().join("store"));
         Ctx {
-            engine: Arc::clone(&self.engine),
-            sandbox,
-            clock: Clock::Fixed(now()),
+            client: Client::at(&socket).await.expect("the test daemon answers"),
             out_dir: self.dir.path().to_owned(),
-            actor: "tester".into(),
+            clock: Clock::Fixed(now()),
         }
     }
 }
@@ -164,11 +209,18 @@ impl Harness {
     /// A harness on `fx` of `w`×`h` cells; sandbox or live; loads home.
     pub async fn new(fx: &Fixture, sandbox: bool, w: u16, h: u16) -> Self {
         let offset = FixedOffset::east_opt(0).expect("utc");
-        let ui = UiConfig::from_engine(&fx.engine, sandbox, offset, Theme::MONO);
+        let ctx = fx.ctx().await;
+        let setup: Setup = ctx
+            .client
+            .call(&Request::Setup, None)
+            .await
+            .expect("set-up");
+        let ui = UiConfig::from_setup(setup, offset, Theme::MONO);
+        assert_eq!(ui.sandbox, sandbox, "the fixture's mode is the daemon's");
         let (tx, rx) = mpsc::unbounded_channel();
         let mut h = Self {
             app: App::new(ui, now()),
-            exec: Executor::new(fx.ctx(sandbox), tx),
+            exec: Executor::new(ctx, tx),
             rx,
             terminal: Terminal::new(TestBackend::new(w, h)).expect("terminal"),
         };
@@ -217,8 +269,9 @@ impl Harness {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
             while let Ok(msg) = self.rx.try_recv() {
-                let a = self.exec.accept(msg);
-                self.act(a);
+                if let Some(a) = self.exec.accept(msg) {
+                    self.act(a);
+                }
             }
             if let Some(a) = self.exec.drain() {
                 self.act(a);
@@ -233,8 +286,9 @@ impl Harness {
             if let Ok(Some(msg)) =
                 tokio::time::timeout(Duration::from_millis(20), self.rx.recv()).await
             {
-                let a = self.exec.accept(msg);
-                self.act(a);
+                if let Some(a) = self.exec.accept(msg) {
+                    self.act(a);
+                }
             }
         }
     }

@@ -25,9 +25,8 @@ pub fn request(template: &str, topic: &str) -> PlanRequest {
 /// paused by the operator with everyone still pending.
 pub fn campaigns(fx: &Fixture) -> (CampaignId, CampaignId) {
     let e = &fx.engine;
-    let ctx = fx.ctx(true);
     let at = now() - Duration::hours(2);
-    let plan = jobs::plan(&ctx, &request("herbst_sale", "sale")).expect("plan");
+    let plan = jobs::view(e.plan(&request("herbst_sale", "sale")).expect("plan"));
     let mut meta = e
         .campaigns
         .create(&plan.plan, "sandbox", "tester", at)
@@ -76,7 +75,7 @@ pub fn campaigns(fx: &Fixture) -> (CampaignId, CampaignId) {
     meta.finished_at = Some(at + Duration::minutes(1));
     e.campaigns.save(&meta).expect("save");
 
-    let plan = jobs::plan(&ctx, &request("neue_kollektion", "events")).expect("plan");
+    let plan = jobs::view(e.plan(&request("neue_kollektion", "events")).expect("plan"));
     let mut paused = e
         .campaigns
         .create(&plan.plan, "sandbox", "tester", at + Duration::minutes(30))

@@ -116,14 +116,32 @@ async fn sandbox_confirmation_is_a_yes() {
 
 #[tokio::test]
 async fn live_confirmation_needs_the_count_typed() {
-    let fx = Fixture::new(true);
+    let fx = Fixture::live(true);
     let mut h = at_plan(&fx, false).await;
     h.key(KeyCode::Char('s'));
     h.keys("5");
     h.press(&[KeyCode::Enter]).await;
+    // The daemon decides: a wrong count is refused and nothing is created.
     assert!(h.app.running.is_none());
     snap!("wizard_confirm_live_wrong_count", h);
+    assert!(
+        fx.engine.campaigns.list().expect("list").is_empty(),
+        "nothing created"
+    );
     h.key(KeyCode::Backspace);
+    h.keys("6");
+    h.press(&[KeyCode::Enter]).await;
+    let list = fx.engine.campaigns.list().expect("list");
+    assert_eq!(list.len(), 1, "the right count sends");
+    assert_eq!(list[0].mode, "live");
+    assert_eq!(h.app.screen(), ScreenId::Dashboard);
+}
+
+#[tokio::test]
+async fn live_sending_without_a_processing_agreement_is_refused() {
+    let fx = Fixture::live_without_agreement(true);
+    let mut h = at_plan(&fx, false).await;
+    h.key(KeyCode::Char('s'));
     h.keys("6");
     h.press(&[KeyCode::Enter]).await;
     // The default config records no processing agreement: live refuses (G16).

@@ -1,0 +1,170 @@
+//! What the views read from the engine, served by the daemon like every
+//! other operation: the set-up a screen is drawn with, the home overview,
+//! a page of a campaign's journal, and the full dry run.
+
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+
+use super::Engine;
+use crate::audience::{Plan, PlanRequest};
+use crate::campaign::journal::{Counts, RecipientRecord};
+use crate::campaign::{CampaignId, CampaignMeta};
+use crate::config::Role;
+use crate::consent::store::TopicTotals;
+use crate::service::peer::Caller;
+use crate::service::wire::Failure;
+use crate::template::{Lint, Template};
+
+/// The configuration and catalog a view is drawn with, as the daemon has them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Setup {
+    /// `sandbox` or `live`.
+    pub mode: String,
+    /// What the mode means, for the banner.
+    pub mode_line: String,
+    /// Send ceiling, messages per second.
+    pub rate: u32,
+    /// Dispatcher workers.
+    pub workers: usize,
+    /// Unique recipients per rolling 24 h.
+    pub tier: u64,
+    /// Configured topics.
+    pub topics: Vec<String>,
+    /// The catalog with each template's findings (G7, G8).
+    pub templates: Vec<(Template, Vec<Lint>)>,
+}
+
+/// Campaigns with counts, consent totals (configured topics first), tier use.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Home {
+    /// Campaigns, as stored, with their journal counts.
+    pub campaigns: Vec<(CampaignMeta, Counts)>,
+    /// Consent totals per topic.
+    pub totals: Vec<(String, TopicTotals)>,
+    /// Unique recipients messaged in the last 24 h.
+    pub tier_used: u64,
+    /// The campaigns the daemon is running now (sending, held or paused in memory).
+    pub running: Vec<CampaignId>,
+}
+
+/// A page of a campaign's journal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JournalPage {
+    /// The campaign, as stored.
+    pub meta: CampaignMeta,
+    /// Counts per state.
+    pub counts: Counts,
+    /// Index of the first row.
+    pub from: usize,
+    /// The rows.
+    pub rows: Vec<(u32, RecipientRecord)>,
+}
+
+fn error(e: impl std::fmt::Display) -> Failure {
+    Failure::Error(e.to_string())
+}
+
+fn viewer(caller: &Caller, what: &str) -> Result<(), Failure> {
+    caller.require(Role::Viewer, what).map_err(Failure::Refused)
+}
+
+impl Engine {
+    /// The set-up a view is drawn with.
+    pub fn setup(&self, caller: &Caller) -> Result<Setup, Failure> {
+        viewer(caller, "opening the TUI")?;
+        let c = &self.config;
+        Ok(Setup {
+            mode: self.mode().into(),
+            mode_line: if self.is_sandbox() {
+                "local simulator · nothing leaves this machine".into()
+            } else {
+                format!(
+                    "{} · phone number {}",
+                    c.api.base_url, c.api.phone_number_id
+                )
+            },
+            rate: c.send.rate,
+            workers: crate::dispatch::EngineConfig::from_config(c, self.actor()).workers,
+            tier: c.api.messaging_tier,
+            topics: c.consent.topics.clone(),
+            templates: self
+                .catalog
+                .list()
+                .into_iter()
+                .map(|t| (t.clone(), t.lint(&c.consent)))
+                .collect(),
+        })
+    }
+
+    /// The home overview.
+    pub fn home(&self, caller: &Caller) -> Result<Home, Failure> {
+        viewer(caller, "reading campaigns")?;
+        let mut campaigns = Vec::new();
+        for meta in self.campaigns.list().map_err(error)? {
+            let counts = self
+                .campaigns
+                .journal(meta.id)
+                .and_then(|j| j.counts())
+                .map_err(error)?;
+            campaigns.push((meta, counts));
+        }
+        let running = campaigns
+            .iter()
+            .map(|(m, _)| m.id)
+            .filter(|id| self.runs.is_running(*id))
+            .collect();
+        let mut stored = self.store.totals().map_err(error)?;
+        let mut totals: Vec<(String, TopicTotals)> = self
+            .config
+            .consent
+            .topics
+            .iter()
+            .map(|t| (t.clone(), stored.remove(t).unwrap_or_default()))
+            .collect();
+        totals.extend(stored);
+        let since = self.now() - Duration::hours(24);
+        let tier_used = self
+            .store
+            .unique_recipients_since(since)
+            .map_err(error)?
+            .len() as u64;
+        Ok(Home {
+            campaigns,
+            totals,
+            tier_used,
+            running,
+        })
+    }
+
+    /// Rows `from..from + len` of a campaign's journal, with its counts.
+    pub fn journal_page(
+        &self,
+        caller: &Caller,
+        id: CampaignId,
+        from: usize,
+        len: usize,
+    ) -> Result<JournalPage, Failure> {
+        viewer(caller, "reading campaigns")?;
+        let meta = self.campaigns.require(id).map_err(error)?;
+        let journal = self.campaigns.journal(id).map_err(error)?;
+        let counts = journal.counts().map_err(error)?;
+        let rows = journal
+            .iter()
+            .skip(from)
+            .take(len)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(error)?;
+        Ok(JournalPage {
+            meta,
+            counts,
+            from,
+            rows,
+        })
+    }
+
+    /// The whole dry run: every recipient with its preview, every exclusion.
+    pub fn plan_full(&self, caller: &Caller, request: &PlanRequest) -> Result<Plan, Failure> {
+        viewer(caller, "planning")?;
+        self.plan(request).map_err(error)
+    }
+}
