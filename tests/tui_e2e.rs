@@ -5,6 +5,8 @@
 //! (≤ 60 s) for the dashboard to say FINISHED, quits with `q`, and checks
 //! the journal through `bote campaign status 1 --json`: the in-process
 //! simulator's own record dies with the TUI, the journal is the record.
+//! A second test kills the TUI mid-send (the terminal goes away): the
+//! campaign goes on in the daemon, and a new TUI attaches to it.
 //! Skips with a notice when tmux is not installed.
 
 use std::path::Path;
@@ -206,4 +208,90 @@ fn wizard_sends_the_sample_campaign_in_the_sandbox() {
         log.is_file(),
         "logs go to the store's log dir, not the screen"
     );
+}
+
+#[test]
+fn a_killed_tui_leaves_the_campaign_sending_and_a_new_tui_attaches_to_it() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tui_e2e: tmux is not installed; skipping the TUI end-to-end test");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store");
+    // Slow enough that the campaign outlives the first TUI by seconds.
+    let config = dir.path().join("bote.toml");
+    std::fs::write(
+        &config,
+        "[send]\nrate = 4\n[consent]\ntopics = [\"sale\", \"new-collection\", \"events\"]\nattributes = [\"first_name\"]\n",
+    )
+    .expect("config");
+    let cfg = config.display().to_string();
+    let sample = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/sample-data/einwilligungen.csv"
+    );
+    let import = bote(&store, &["--config", &cfg, "consent", "import", sample]);
+    assert!(
+        matches!(import.status.code(), Some(0 | 3)),
+        "import: {}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    let tui = |name: &str| {
+        let tmux = Tmux {
+            socket: format!("bote-e2e-{name}-{}", std::process::id()),
+        };
+        let command = format!(
+            "env -u BOTE_CONFIG BOTE_STORE='{}' NO_COLOR=1 TERM=xterm-256color '{BIN}' --sandbox --config '{cfg}'",
+            store.display()
+        );
+        let cwd = dir.path().to_string_lossy().into_owned();
+        let started = tmux.cmd(&[
+            "new-session",
+            "-d",
+            "-s",
+            "bote",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            "-c",
+            &cwd,
+            &command,
+        ]);
+        assert!(started.status.success(), "tmux new-session: {started:?}");
+        tmux
+    };
+    let wait = Duration::from_secs(15);
+    let first = tui("first");
+    first.wait_for(&["SANDBOX", "Campaigns"], wait);
+    first.send(&["n"]);
+    first.wait_for(&["1 Template", "▶ herbst_sale"], wait);
+    first.send(&["Enter"]);
+    first.wait_for(&["Live count", "eligible"], wait);
+    first.send(&["Enter"]);
+    first.wait_for(&["Dry run: herbst_sale", "Preview 1 of"], wait);
+    first.send(&["s"]);
+    first.wait_for(&["4 Confirm"], wait);
+    first.send(&["y"]);
+    first.wait_for(&["Campaign 1", "SENDING"], wait);
+    // The terminal goes away: tmux's server dies and takes the TUI with it.
+    drop(first);
+
+    let status = json(&bote(&store, &["campaign", "status", "1", "--json"]));
+    assert_eq!(
+        status["campaign"]["state"], "sending",
+        "the campaign outlives its TUI: {status:#}"
+    );
+    let second = tui("second");
+    let screen = second.wait_for(&["Campaign 1", "SENDING"], wait);
+    assert!(screen.contains("herbst_sale"), "{screen}");
+    second.wait_for(&["Campaign 1", "FINISHED"], Duration::from_secs(60));
+    second.send(&["q"]);
+    second.wait_for(&["Campaigns", "finished"], wait);
+    second.send(&["q"]);
+
+    let status = json(&bote(&store, &["campaign", "status", "1", "--json"]));
+    assert_eq!(status["campaign"]["state"], "finished", "{status:#}");
+    assert_eq!(status["counts"]["pending"].as_u64(), Some(0));
+    assert_eq!(status["counts"]["unknown"].as_u64(), Some(0), "{status:#}");
 }
