@@ -74,7 +74,6 @@ fn bote(store: &Path, args: &[&str]) -> Output {
         .arg("--sandbox")
         .args(args)
         .env_remove("BOTE_CONFIG")
-        .env("BOTE_ACTOR", "e2e")
         .output()
         .expect("bote runs")
 }
@@ -127,7 +126,7 @@ fn wizard_sends_the_sample_campaign_in_the_sandbox() {
         socket: format!("bote-e2e-{}", std::process::id()),
     };
     let command = format!(
-        "env -u BOTE_CONFIG BOTE_STORE='{}' BOTE_ACTOR=e2e NO_COLOR=1 TERM=xterm-256color '{BIN}' --sandbox",
+        "env -u BOTE_CONFIG BOTE_STORE='{}' NO_COLOR=1 TERM=xterm-256color '{BIN}' --sandbox",
         store.display()
     );
     let cwd = dir.path().to_string_lossy().into_owned();

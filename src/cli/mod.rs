@@ -325,41 +325,6 @@ impl Context {
         Ok(Catalog::load_or_embedded(&self.templates_dir)?)
     }
 
-    /// Refuses unless the current user has `needed` (G12).
-    pub fn require_role(&self, needed: crate::config::Role, what: &str) -> Result<()> {
-        let user = crate::consent::current_actor();
-        match self.config.roles.role_of(&user) {
-            Some(r) if r >= needed => Ok(()),
-            r => Err(Refused(format!(
-                "{what} needs the {needed} role; user {user:?} is {} (see [roles] in bote.toml)",
-                r.map_or("not listed".to_string(), |r| r.to_string())
-            ))
-            .into()),
-        }
-    }
-
-    /// Live sending needs a recorded processing agreement (G16) and the
-    /// operator role; the sandbox needs neither.
-    pub fn check_may_send(&self) -> Result<()> {
-        if self.mode == Mode::Sandbox {
-            return Ok(());
-        }
-        self.require_role(crate::config::Role::Operator, "live sending")?;
-        let c = &self.config.compliance;
-        if c.dpa_signed_at.is_none() || c.processor.is_none() {
-            return Err(Refused(
-                "live sending needs a processing agreement on record (G16): set [compliance] \
-                 processor and dpa_signed_at in bote.toml"
-                    .into(),
-            )
-            .into());
-        }
-        if self.config.api.phone_number_id.is_empty() {
-            anyhow::bail!("live sending needs [api] phone_number_id in bote.toml");
-        }
-        Ok(())
-    }
-
     /// A one-line banner naming the mode, for every human-readable output.
     pub fn banner(&self) -> String {
         match self.mode {

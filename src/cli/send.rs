@@ -229,7 +229,7 @@ async fn watch(client: &Client, id: CampaignId, json: bool) -> Result<Exit> {
                 b.set_message(counts_line(c, snapshot.rate));
             }
         }
-        Frame::Done { .. } => {}
+        _ => {}
     });
     let end = tokio::select! {
         r = stream => End::Stopped(Box::new(r?)),

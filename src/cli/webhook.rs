@@ -1,24 +1,20 @@
 //! `bote webhook serve` and `bote consent invite`.
 //!
-//! `serve` makes this process the store's owner and hosts the receiver
-//! until Ctrl-C, printing one line per processed event (masked numbers) on
-//! stderr, or JSON lines on stdout with `--json`. The TUI and `campaign
-//! send` host the same receiver in-process through
-//! [`crate::webhook::Receiver`].
+//! The store's daemon hosts the webhook receiver (`[webhook] listen`);
+//! `serve` follows it until Ctrl-C, printing one line per processed event
+//! (masked numbers) on stderr, or JSON lines on stdout with `--json`. In
+//! the sandbox it starts the daemon, which then stays while it is followed.
 
 use std::io::Write;
-use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use clap::Subcommand;
-use tokio::sync::broadcast::error::RecvError;
 
-use super::{Context, Exit, Mode};
-use crate::campaign::Campaigns;
+use super::{Context, Exit};
 use crate::phone::Phone;
-use crate::service::wire::Request;
+use crate::service::wire::{Frame, Request};
 use crate::webhook::invite::{InviteRecord, InviteState, DEFAULT_TEMPLATE};
-use crate::webhook::{Keywords, Outcome, Receiver, WebhookSecrets, DEFAULT_BODY_LIMIT};
+use crate::webhook::Outcome;
 
 /// `bote webhook` subcommands.
 #[derive(Debug, Subcommand)]
@@ -30,12 +26,6 @@ pub enum WebhookCmd {
 /// `bote webhook serve`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
-    /// Listen address (default: [webhook] listen, 127.0.0.1:8443).
-    #[arg(long, value_name = "ADDR")]
-    pub listen: Option<String>,
-    /// Largest accepted body in bytes; larger ones are answered 413.
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_BODY_LIMIT)]
-    pub body_limit: usize,
     /// Processed events as JSON lines on stdout.
     #[arg(long)]
     pub json: bool,
@@ -67,51 +57,32 @@ pub fn run(ctx: &Context, cmd: WebhookCmd) -> Result<Exit> {
     }
 }
 
-/// `bote webhook serve`: owns the store and receives until Ctrl-C.
+/// `bote webhook serve`: follows the daemon's receiver until Ctrl-C.
 pub fn serve(ctx: &Context, args: &ServeArgs) -> Result<Exit> {
-    if ctx.mode == Mode::Live {
-        ctx.require_role(crate::config::Role::Operator, "receiving webhooks")?;
-    }
-    let secrets = WebhookSecrets::from_env(&ctx.config.webhook)?;
-    let listen = args
-        .listen
-        .clone()
-        .unwrap_or_else(|| ctx.config.webhook.listen.clone());
-    let store = Arc::new(ctx.open_store()?);
-    let campaigns = Campaigns::open(&store)?;
-    let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(async {
-        let handle = Receiver::new(store, campaigns, secrets)
-            .keywords(Keywords::from_config(&ctx.config.consent))
-            .body_limit(args.body_limit)
-            .start(&listen)
-            .await?;
-        let mut notices = handle.subscribe();
-        eprintln!("{}", ctx.banner());
+    super::block_on(async {
+        let client = ctx.client().await?;
+        let url = client.hello.webhook.clone().unwrap_or_default();
+        eprintln!("{}", client.hello.banner);
         eprintln!(
-            "Receiving webhooks at {} (pending from an earlier run: {}). Ctrl-C stops.",
-            handle.url(),
-            handle.inbox().pending_len()
+            "The daemon (pid {}) receives webhooks at {url}; set the address with [webhook] listen. \
+             Ctrl-C stops following; the daemon goes on receiving.",
+            client.hello.pid
         );
-        loop {
-            tokio::select! {
-                r = tokio::signal::ctrl_c() => {
-                    r.context("waiting for Ctrl-C")?;
-                    break;
+        let mut failed = None;
+        let stream = client.stream::<serde_json::Value>(&Request::Webhooks, None, |frame| {
+            if let Frame::Webhook { outcome } = frame {
+                if let Err(e) = print_outcome(&outcome, args.json) {
+                    failed.get_or_insert(e);
                 }
-                n = notices.recv() => match n {
-                    Ok(o) => print_outcome(&o, args.json)?,
-                    Err(RecvError::Lagged(k)) => eprintln!("… {k} events not shown"),
-                    Err(RecvError::Closed) => break,
-                },
             }
+        });
+        tokio::select! {
+            r = stream => { r?; }
+            r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
         }
-        let stats = handle.stats();
-        handle.shutdown().await?;
-        eprintln!(
-            "Stopped: {} received, {} refused, {} processed.",
-            stats.received, stats.rejected, stats.processed
-        );
+        if let Some(e) = failed {
+            return Err(e);
+        }
         Ok(Exit::Ok)
     })
 }

@@ -223,10 +223,11 @@ pub struct ConsentEvent {
     pub change: Change,
 }
 
-/// The OS user running bote, for attributing every change (G13).
+/// The OS user this process runs as, for changes the process makes on its
+/// own (the sandbox seed, continuing a campaign). Changes a client asks for
+/// carry the client's user from the socket's peer credentials instead. The
+/// environment is not asked: `$USER` can say anything.
 pub fn current_actor() -> String {
-    std::env::var("BOTE_ACTOR")
-        .or_else(|_| std::env::var("USER"))
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into())
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    crate::service::peer::user_name(&passwd, crate::service::peer::own_uid())
 }

@@ -48,6 +48,9 @@ pub struct Hello {
     pub user: String,
     /// The caller's role, if any.
     pub role: Option<String>,
+    /// Where the daemon's webhook receiver listens, if it hosts one.
+    #[serde(default)]
+    pub webhook: Option<String>,
 }
 
 /// One number's state and history.
@@ -99,6 +102,7 @@ impl Engine {
             pid: std::process::id(),
             user: caller.user.clone(),
             role: caller.role.map(|r| r.to_string()),
+            webhook: self.receiver().map(|r| r.url()),
         }
     }
 

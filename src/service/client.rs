@@ -131,6 +131,7 @@ impl Client {
                 pid: 0,
                 user: String::new(),
                 role: None,
+                webhook: None,
             },
         };
         match c.call::<Hello>(&Request::Hello, None).await {

@@ -162,7 +162,7 @@ impl Service {
             engine,
             clients: AtomicUsize::new(0),
             stop: Notify::new(),
-            own_uid: own_uid(),
+            own_uid: super::peer::own_uid(),
             spool,
         });
         Ok(Self {
@@ -247,15 +247,6 @@ fn restrict(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .with_context(|| format!("restricting {}", path.display()))
-}
-
-fn own_uid() -> u32 {
-    use std::os::unix::fs::MetadataExt;
-    // The daemon's own uid, as the owner of the store directory it created
-    // or was given; a process cannot learn its uid safely without libc here.
-    std::fs::metadata("/proc/self")
-        .map(|m| m.uid())
-        .unwrap_or(u32::MAX)
 }
 
 /// A file received from a client, removed (with its private directory)
@@ -424,6 +415,35 @@ async fn answer(
         }
         Request::Journal { id, from, len } => {
             blocking(engine, move |e| e.journal_page(&c, id, from, len)).await
+        }
+        Request::Webhooks => {
+            caller
+                .require(Role::Viewer, "following webhooks")
+                .map_err(Failure::Refused)?;
+            let Some(receiver) = engine.receiver() else {
+                return Err(Failure::Error(
+                    "this daemon hosts no webhook receiver".into(),
+                ));
+            };
+            let mut outcomes = receiver.subscribe();
+            let mut alive = tokio::time::interval(Duration::from_secs(2));
+            loop {
+                let frame = tokio::select! {
+                    o = outcomes.recv() => match o {
+                        Ok(outcome) => Frame::Webhook { outcome },
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(k)) => {
+                            tracing::warn!(missed = k, "a webhook follower lagged");
+                            continue;
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    },
+                    _ = alive.tick() => Frame::Alive,
+                };
+                if wire::write_frame(w, &frame).await.is_err() {
+                    break;
+                }
+            }
+            value(serde_json::json!({}))
         }
         Request::Campaigns => blocking(engine, move |e| e.campaign_list(&c)).await,
         Request::Status { id } => blocking(engine, move |e| e.status(&c, id)).await,

@@ -99,6 +99,8 @@ pub enum Request {
         /// Rows at most.
         len: usize,
     },
+    /// Stream what the daemon's webhook receiver processes, until the client leaves.
+    Webhooks,
     /// Campaigns with counts.
     Campaigns,
     /// One campaign with counts.
@@ -213,6 +215,14 @@ pub enum Frame {
         /// The value, or why not.
         result: Result<serde_json::Value, Failure>,
     },
+    /// One event the webhook receiver processed (masked numbers).
+    Webhook {
+        /// What happened.
+        outcome: crate::webhook::Outcome,
+    },
+    /// Nothing new; sent now and then so that a long stream notices a
+    /// client that has gone.
+    Alive,
 }
 
 /// Writes one frame as a JSON line.

@@ -235,7 +235,7 @@ impl Executor {
             match run.frames.try_recv() {
                 Ok(Watched::Frame(Frame::Event { event })) => batch.events.push(event),
                 Ok(Watched::Frame(Frame::Snapshot { snapshot })) => run.snapshot = snapshot,
-                Ok(Watched::Frame(Frame::Done { .. })) => {}
+                Ok(Watched::Frame(_)) => {}
                 Ok(Watched::Ended(result)) => {
                     ended = Some(result);
                     break;
