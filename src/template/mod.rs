@@ -571,23 +571,23 @@ pub struct Catalog {
 const EMBEDDED: &[(&str, &str)] = &[
     (
         "herbst_sale.toml",
-        include_str!("../templates/herbst_sale.toml"),
+        include_str!("../../templates/herbst_sale.toml"),
     ),
     (
         "neue_kollektion.toml",
-        include_str!("../templates/neue_kollektion.toml"),
+        include_str!("../../templates/neue_kollektion.toml"),
     ),
     (
         "oeffnungszeiten_update.toml",
-        include_str!("../templates/oeffnungszeiten_update.toml"),
+        include_str!("../../templates/oeffnungszeiten_update.toml"),
     ),
     (
         "event_einladung.toml",
-        include_str!("../templates/event_einladung.toml"),
+        include_str!("../../templates/event_einladung.toml"),
     ),
     (
         "optin_bestaetigung.toml",
-        include_str!("../templates/optin_bestaetigung.toml"),
+        include_str!("../../templates/optin_bestaetigung.toml"),
     ),
 ];
 
