@@ -283,8 +283,10 @@ async fn raw_loop(base_url: &str, n: usize, workers: usize, rate: Option<u32>) -
     let url = format!("{base_url}/v25.0/1234567890/messages");
     let client = reqwest::Client::new();
     let pacer = rate.map(|r| {
-        let q = governor::Quota::per_second(std::num::NonZeroU32::new(r.max(1)).unwrap_or(std::num::NonZeroU32::MIN))
-            .allow_burst(std::num::NonZeroU32::MIN);
+        let q = governor::Quota::per_second(
+            std::num::NonZeroU32::new(r.max(1)).unwrap_or(std::num::NonZeroU32::MIN),
+        )
+        .allow_burst(std::num::NonZeroU32::MIN);
         Arc::new(governor::RateLimiter::direct(q))
     });
     let next = Arc::new(AtomicUsize::new(0));
@@ -437,14 +439,8 @@ async fn cpu() -> Res<()> {
     let mut ratios = Vec::new();
     let (mut bote_ms, mut raw_ms) = (Vec::new(), Vec::new());
     for round in 0..3 {
-        let (cpu, times, wall) = through_daemon(
-            1_000_000,
-            0,
-            0,
-            "rate = 100000\nconcurrency = 64",
-            n,
-        )
-        .await?;
+        let (cpu, times, wall) =
+            through_daemon(1_000_000, 0, 0, "rate = 100000\nconcurrency = 64", n).await?;
         let dir = tempfile::tempdir()?;
         let record = dir.path().join("raw.jsonl");
         let (sim, base) = start_sim(1_000_000, 0, 0, &record)?;

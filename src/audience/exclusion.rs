@@ -1,0 +1,102 @@
+//! Why a recipient is left out of a campaign: the exclusion reasons and the excluded entry.
+
+use serde::{Deserialize, Serialize};
+
+use crate::phone::Phone;
+use crate::template::Status;
+
+/// Why a recipient does not get the message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Exclusion {
+    /// The list entry is not a valid number.
+    InvalidNumber {
+        /// The parser's reason.
+        detail: String,
+    },
+    /// The number appeared earlier in the list.
+    DuplicateInList {
+        /// Line of its first appearance.
+        first_line: u64,
+    },
+    /// The number was erased (G10).
+    Suppressed,
+    /// The number is not in the consent store.
+    NoConsent,
+    /// The number consented, but not to this campaign's topic (G6).
+    TopicNotCovered,
+    /// The consent was revoked (G5).
+    Revoked,
+    /// The double opt-in is not complete (G3).
+    Pending,
+    /// The recipient already got the maximum of marketing messages (G15).
+    FrequencyCap {
+        /// Sends in the window.
+        sent: u32,
+        /// The cap.
+        max: u32,
+    },
+    /// A placeholder cannot be filled for this recipient.
+    MissingParameter {
+        /// The attribute that is missing.
+        attribute: String,
+    },
+    /// The template may not be sent.
+    TemplateNotApproved {
+        /// Its status.
+        status: Status,
+    },
+}
+
+impl Exclusion {
+    /// Stable short code (the JSON tag).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidNumber { .. } => "invalid_number",
+            Self::DuplicateInList { .. } => "duplicate_in_list",
+            Self::Suppressed => "suppressed",
+            Self::NoConsent => "no_consent",
+            Self::TopicNotCovered => "topic_not_covered",
+            Self::Revoked => "revoked",
+            Self::Pending => "pending",
+            Self::FrequencyCap { .. } => "frequency_cap",
+            Self::MissingParameter { .. } => "missing_parameter",
+            Self::TemplateNotApproved { .. } => "template_not_approved",
+        }
+    }
+
+    /// Human explanation.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::InvalidNumber { detail } => format!("invalid number: {detail}"),
+            Self::DuplicateInList { first_line } => {
+                format!("duplicate in list (first on line {first_line})")
+            }
+            Self::Suppressed => "erased; on the suppression list (G10)".into(),
+            Self::NoConsent => "no consent in the store".into(),
+            Self::TopicNotCovered => "consent does not cover this topic (G6)".into(),
+            Self::Revoked => "consent revoked (G5)".into(),
+            Self::Pending => "double opt-in not confirmed (G3)".into(),
+            Self::FrequencyCap { sent, max } => {
+                format!("frequency cap reached: {sent} of {max} marketing messages (G15)")
+            }
+            Self::MissingParameter { attribute } => {
+                format!("missing template parameter: no {attribute}")
+            }
+            Self::TemplateNotApproved { status } => format!("template is {status}, not APPROVED"),
+        }
+    }
+}
+
+/// A recipient who will not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Excluded {
+    /// The number, when it is one.
+    pub phone: Option<Phone>,
+    /// The list cell as written (for invalid numbers).
+    pub input: Option<String>,
+    /// The list line, in list mode.
+    pub line: Option<u64>,
+    /// Why.
+    pub reason: Exclusion,
+}

@@ -1,0 +1,98 @@
+//! The checks of a plan: one recipient's consent, frequency cap, parameters and template status.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use super::{Excluded, Exclusion, PlanRequest, Recipient};
+use crate::consent::{ConsentStatus, Store};
+use crate::phone::Phone;
+use crate::template::{Status, Template};
+
+/// The checks of a plan.
+pub(super) struct Rules<'a> {
+    pub(super) store: &'a Store,
+    pub(super) template: &'a Template,
+    pub(super) request: &'a PlanRequest,
+    /// (max sends, window start) for marketing templates.
+    pub(super) cap: Option<(u32, DateTime<Utc>)>,
+    /// Sends per recipient since the cap's window start.
+    pub(super) sent: HashMap<Phone, u32>,
+}
+
+/// Who gets the message and who does not, in the order considered.
+#[derive(Default)]
+pub(super) struct Verdicts {
+    pub(super) eligible: Vec<Recipient>,
+    pub(super) excluded: Vec<Excluded>,
+}
+
+impl Verdicts {
+    pub(super) fn exclude(&mut self, phone: Option<Phone>, line: Option<u64>, reason: Exclusion) {
+        self.excluded.push(Excluded {
+            phone,
+            input: None,
+            line,
+            reason,
+        });
+    }
+}
+
+impl Rules<'_> {
+    /// Decides one stored contact: its consent `status` for the campaign's
+    /// topic (None: no consent for it); its attributes are only built when
+    /// the template needs them.
+    pub(super) fn decide(
+        &self,
+        out: &mut Verdicts,
+        phone: Phone,
+        status: Option<ConsentStatus>,
+        line: Option<u64>,
+        attributes: impl FnOnce() -> BTreeMap<String, String>,
+    ) {
+        let reason = match status {
+            None => Some(Exclusion::TopicNotCovered),
+            Some(ConsentStatus::Revoked) => Some(Exclusion::Revoked),
+            Some(ConsentStatus::Pending) => Some(Exclusion::Pending),
+            Some(ConsentStatus::Confirmed) => None,
+        };
+        if let Some(reason) = reason {
+            out.exclude(Some(phone), line, reason);
+            return;
+        }
+        if let Some((max, _)) = self.cap {
+            let sent = self.sent.get(&phone).copied().unwrap_or(0);
+            if sent >= max {
+                out.exclude(Some(phone), line, Exclusion::FrequencyCap { sent, max });
+                return;
+            }
+        }
+        let params = match self
+            .template
+            .resolve(&attributes(), &self.request.overrides)
+        {
+            Ok(p) => p,
+            Err(missing) => {
+                out.exclude(
+                    Some(phone),
+                    line,
+                    Exclusion::MissingParameter {
+                        attribute: missing.attribute,
+                    },
+                );
+                return;
+            }
+        };
+        if self.template.status != Status::Approved {
+            out.exclude(
+                Some(phone),
+                line,
+                Exclusion::TemplateNotApproved {
+                    status: self.template.status,
+                },
+            );
+            return;
+        }
+        out.eligible.push(Recipient { phone, params });
+    }
+}

@@ -1,0 +1,51 @@
+//! The messaging-tier check: how much of a campaign the rolling 24-h tier lets go now.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::consent::{Store, StoreError};
+
+/// Whether the messaging tier allows the whole campaign now.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TierCheck {
+    /// Unique recipients per rolling 24 h.
+    pub tier: u64,
+    /// Unique recipients already messaged in the last 24 h.
+    pub used: u64,
+    /// Recipients that can go now.
+    pub now: u64,
+    /// Recipients that must wait.
+    pub later: u64,
+    /// When the waiting ones can go (None: the campaign exceeds the tier even on an idle day).
+    pub later_at: Option<DateTime<Utc>>,
+}
+
+/// How many of `wanted` recipients the rolling 24-h tier lets go now.
+pub fn tier_check(
+    store: &Store,
+    tier: u64,
+    wanted: u64,
+    now: DateTime<Utc>,
+) -> Result<TierCheck, StoreError> {
+    let window = Duration::hours(24);
+    let recent = store.unique_recipients_since(now - window)?;
+    let used = recent.len() as u64;
+    let free = tier.saturating_sub(used);
+    let now_count = wanted.min(free);
+    let later = wanted - now_count;
+    // Capacity frees up as recipients' latest sends leave the window, oldest
+    // first. Before the rest can go, enough of them must have left to bring
+    // the count (with the sends made now) down to tier − later: more than
+    // `later` when the tier is already over-used.
+    let must_leave = (used + wanted).saturating_sub(tier);
+    let later_at = (later > 0 && must_leave >= 1 && must_leave <= used)
+        .then(|| recent.get((must_leave - 1) as usize).map(|t| *t + window))
+        .flatten();
+    Ok(TierCheck {
+        tier,
+        used,
+        now: now_count,
+        later,
+        later_at,
+    })
+}

@@ -1,0 +1,178 @@
+//! The writing thread's half of the pipeline: validated rows merged into the store, chunk by chunk.
+
+use std::collections::HashMap;
+use std::sync::mpsc::Receiver;
+
+use super::parse::{Handoff, Parsed};
+use super::report::{ImportReport, RejectsFile};
+use super::{ImportError, ImportOptions, CHUNK};
+use crate::consent::merge::{merge, ConsentRecord};
+use crate::consent::store::{Batch, Store, StoreError};
+use crate::consent::{Change, ConsentEvent, ConsentStatus, Contact};
+use crate::phone::Phone;
+
+/// State of one import run (on the calling thread, the only one that
+/// touches the store).
+pub(super) struct Run<'a> {
+    pub(super) store: &'a Store,
+    pub(super) opts: &'a ImportOptions,
+    pub(super) file_label: String,
+    /// Whether the store has erased numbers at all; when not, no row needs
+    /// the suppression lookup (an import never adds suppressions).
+    pub(super) has_suppressions: bool,
+    /// Whether the store had no contacts when the run began. Like the
+    /// chunk overlay, this relies on the run being the store's only writer
+    /// of contacts while it lasts.
+    pub(super) started_empty: bool,
+    /// Contacts changed in the current chunk (all of them in a dry run).
+    pub(super) overlay: HashMap<Phone, Contact>,
+    pub(super) batch: Batch,
+    /// Number → first line it appeared on.
+    pub(super) seen: HashMap<Phone, u64>,
+    pub(super) report: ImportReport,
+}
+
+impl Run<'_> {
+    /// Takes the parse thread's rows in file order until it is done; writes
+    /// a chunk every [`CHUNK`] rows.
+    pub(super) fn consume(
+        &mut self,
+        rx: Receiver<Handoff>,
+        mut rejects: Option<RejectsFile>,
+        progress: &dyn Fn(),
+    ) -> Result<(), ImportError> {
+        let mut in_chunk = 0;
+        for handoff in rx {
+            let rows = match handoff {
+                Handoff::Rows(rows) => rows,
+                Handoff::Failed(e) => {
+                    self.flush()?;
+                    return Err(e.into());
+                }
+            };
+            for Parsed {
+                line,
+                consent,
+                cells,
+            } in rows
+            {
+                self.report.rows += 1;
+                if let Err(reason) = consent.and_then(|c| self.row(c, line)) {
+                    self.report.reject(line, reason.clone());
+                    if let Some(r) = rejects.as_mut() {
+                        let line_s = line.to_string();
+                        let mut out = vec![line_s.as_str(), reason.as_str()];
+                        out.extend(cells.iter().flat_map(|c| c.iter()));
+                        r.write(&out)?;
+                    }
+                }
+                in_chunk += 1;
+                if in_chunk == CHUNK {
+                    self.flush()?;
+                    in_chunk = 0;
+                    progress();
+                }
+            }
+        }
+        self.flush()?;
+        if let Some(r) = rejects {
+            r.finish()?;
+        }
+        Ok(())
+    }
+
+    /// Folds one validated row into the store state.
+    fn row(&mut self, consent: ConsentRecord, line: u64) -> Result<(), String> {
+        let phone = consent.phone;
+        let mut events_prefix = Vec::new();
+        let erased = if self.has_suppressions {
+            self.store
+                .suppressed_since(phone)
+                .map_err(|e| e.to_string())?
+        } else {
+            None
+        };
+        if let Some(erased_at) = erased {
+            if consent.opted_in_at <= erased_at || consent.revoked_at.is_some() {
+                return Err(format!(
+                    "number was erased on {} (G10); only a consent given after that can re-add it",
+                    erased_at.format("%Y-%m-%d")
+                ));
+            }
+            if !self.overlay.contains_key(&phone) {
+                self.store.stage_unsuppress(&mut self.batch, phone);
+                events_prefix.push(Change::SuppressionLifted { erased_at });
+            }
+        }
+        let existing = match self.overlay.get(&phone) {
+            Some(c) => Some(c.clone()),
+            // Into an empty store, only this run's own rows can have
+            // written a number: skip the lookup for the others.
+            None if self.started_empty && !self.seen.contains_key(&phone) => None,
+            None => self.store.contact(phone).map_err(|e| e.to_string())?,
+        };
+        let origin = format!("import:{}:{line}", self.file_label);
+        let merged = merge(existing.as_ref(), &consent, &origin);
+        for msg in &merged.ignored {
+            self.report.note(line, msg.clone());
+        }
+        if let Some(first) = self.seen.get(&phone).copied() {
+            self.report.duplicates += 1;
+            self.report.note(
+                line,
+                format!("same number as line {first}: merged (latest event wins)"),
+            );
+        } else {
+            self.seen.insert(phone, line);
+        }
+        match (
+            &existing,
+            merged.changes.is_empty() && events_prefix.is_empty(),
+        ) {
+            (None, _) => self.report.imported += 1,
+            (Some(_), false) => self.report.updated += 1,
+            (Some(_), true) => self.report.unchanged += 1,
+        }
+        if consent
+            .topics
+            .iter()
+            .any(|t| merged.contact.topics.get(t).map(|c| c.status) == Some(ConsentStatus::Pending))
+        {
+            self.report.pending += 1;
+        }
+        if merged.changes.is_empty() && events_prefix.is_empty() && existing.is_some() {
+            return Ok(());
+        }
+        if !self.opts.dry_run {
+            // One record for the row's events (see `Store::stage_events`).
+            let events: Vec<ConsentEvent> = events_prefix
+                .into_iter()
+                .chain(merged.changes)
+                .map(|change| ConsentEvent {
+                    recorded_at: self.opts.now,
+                    actor: self.opts.actor.clone(),
+                    origin: origin.clone(),
+                    change,
+                })
+                .collect();
+            self.store
+                .stage_events(&mut self.batch, phone, &events)
+                .map_err(|e| e.to_string())?;
+        }
+        self.overlay.insert(phone, merged.contact);
+        Ok(())
+    }
+
+    /// Writes the chunk atomically (a dry run keeps its overlay instead).
+    fn flush(&mut self) -> Result<(), StoreError> {
+        if self.opts.dry_run {
+            return Ok(());
+        }
+        for contact in self.overlay.values() {
+            self.store.stage_contact(&mut self.batch, contact)?;
+        }
+        self.store.commit(std::mem::take(&mut self.batch))?;
+        self.overlay.clear();
+        Ok(())
+    }
+}

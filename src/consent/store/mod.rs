@@ -1,0 +1,267 @@
+//! The sled database behind bote: consents, their history, suppressions and
+//! the send index (for frequency caps and the messaging tier).
+//!
+//! Key layout of the `consent` tree, chosen so that a contact and its events
+//! change together in one atomic `apply_batch`:
+//!
+//! ```text
+//! c ‖ phone(8 BE)            → Contact (JSON)
+//! e ‖ phone(8 BE) ‖ id(8 BE) → ConsentEvent (JSON), append-only
+//! s ‖ sha256(salt ‖ phone)   → erased_at (RFC 3339)
+//! v                          → consent epoch (u64 BE), bumped by every batch
+//! ```
+//!
+//! Events recorded together for one number (the changes one import row
+//! makes) may share one `e` record holding a JSON array of them: sled's cost
+//! is per record, and an import row otherwise writes four or five.
+//! [`Store::history`] reads both forms.
+//!
+//! The `sends` tree indexes accepted marketing sends by time, one entry per
+//! dispatcher flush interval: `g ‖ ts(8 BE) ‖ id(8 BE)` → campaign name
+//! (length-prefixed) ‖ phone(8 BE)…; both the frequency cap and the tier
+//! read a window of it. (bote 0.1 wrote `t ‖ ts ‖ phone` per send; those
+//! are still read.)
+//!
+//! sled lets one process open a database; the owner writes its PID beside
+//! it so that a second `bote` fails at once naming the owner (never hangs).
+//!
+//! This module opens the store; each part of the key layout has its own file:
+//! `contacts`, `history`, `suppressions`, `sends`, with `batch` for atomic
+//! writes, `revocation` for G5 and `ownership` for the files on disk.
+
+mod batch;
+mod contacts;
+mod history;
+mod ownership;
+mod revocation;
+mod sends;
+mod suppressions;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub use batch::Batch;
+pub use contacts::{decode_contact, TopicTotals};
+pub use ownership::create_private_dir;
+pub use revocation::Revocation;
+
+use ownership::{read_pid, restrict_tree, write_pid};
+
+/// A problem with the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process holds the store.
+    #[error("the store at {path} is in use by another bote process{}; stop it or use another --store", pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    Locked {
+        /// Store dir.
+        path: PathBuf,
+        /// The owner's PID, if it wrote one.
+        pid: Option<u32>,
+    },
+    /// A filesystem problem.
+    #[error("store {path}: {source}")]
+    Io {
+        /// The file or dir.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// sled failed.
+    #[error("store database error: {0}")]
+    Db(#[from] sled::Error),
+    /// A record could not be decoded: the store is damaged or from a newer bote.
+    #[error("store record {key} is damaged: {message}")]
+    Corrupt {
+        /// Which record.
+        key: String,
+        /// The decoder's message.
+        message: String,
+    },
+}
+
+const CONTACT: u8 = b'c';
+const EVENT: u8 = b'e';
+const SUPPRESSED: u8 = b's';
+/// The consent epoch: bumped with every change to the tree (see
+/// [`Store::consent_epoch`]).
+const EPOCH: [u8; 1] = [b'v'];
+
+/// The opened store.
+pub struct Store {
+    dir: PathBuf,
+    db: sled::Db,
+    consent: sled::Tree,
+    sends: sled::Tree,
+    salt: [u8; 32],
+    /// The last epoch written; the lock serialises changes so the stored
+    /// epoch only ever grows.
+    epoch: std::sync::Mutex<u64>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("dir", &self.dir).finish()
+    }
+}
+
+fn corrupt(key: &[u8], e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        key: hex::encode(key),
+        message: e.to_string(),
+    }
+}
+
+/// sled's page cache. sled keeps about twice this resident, and more
+/// for pages written since they were last read: 8 MB instead of 16 took a
+/// 1M-recipient send from ~200 to ~180 MB flat with huge pages on
+/// (BENCHMARKS.md, dispatcher (c)); 64 → 16 MB had taken it from 474 to
+/// 319 MB at the same CPU.
+const CACHE_BYTES: u64 = 8 * 1024 * 1024;
+/// sled's page cache for bulk imports: 16 MB imports 200k rows ~20 % faster
+/// than 8 MB; 64 MB is no faster than 16 (BENCHMARKS.md, dispatcher (c)).
+const IMPORT_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
+impl Store {
+    /// Opens (or creates) the store in `dir`, owner-only (G12).
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with_cache(dir, CACHE_BYTES)
+    }
+
+    /// [`Store::open`] for a bulk consent import, which writes under random
+    /// keys all over a large tree and runs ~20 % faster with a bigger cache.
+    pub fn open_for_import(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with_cache(dir, IMPORT_CACHE_BYTES)
+    }
+
+    fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Self, StoreError> {
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| StoreError::Io { path, source }
+        };
+        create_private_dir(dir).map_err(io(dir))?;
+        let db_dir = dir.join("db");
+        // A store just dropped in this process keeps its lock until sled's
+        // flusher thread lets go of the tree; no owner on record means
+        // nobody else holds it, so wait for that a little.
+        let mut attempts = 0;
+        let db = loop {
+            let opened = sled::Config::new()
+                .path(&db_dir)
+                .cache_capacity(cache_bytes)
+                .open();
+            match opened {
+                Ok(db) => break db,
+                Err(sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.to_string().contains("lock") =>
+                {
+                    let pid = read_pid(dir);
+                    attempts += 1;
+                    if pid.is_some() || attempts > 50 {
+                        return Err(StoreError::Locked {
+                            path: dir.to_owned(),
+                            pid,
+                        });
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        restrict_tree(&db_dir).map_err(io(&db_dir))?;
+        write_pid(dir).map_err(io(dir))?;
+        let consent = db.open_tree("consent")?;
+        let sends = db.open_tree("sends")?;
+        let meta = db.open_tree("meta")?;
+        let salt = match meta.get("salt")? {
+            Some(v) if v.len() == 32 => {
+                let mut s = [0u8; 32];
+                s.copy_from_slice(&v);
+                s
+            }
+            Some(v) => return Err(corrupt(b"salt", format!("salt has {} bytes", v.len()))),
+            None => {
+                let s: [u8; 32] = rand::random();
+                meta.insert("salt", &s[..])?;
+                s
+            }
+        };
+        let epoch = match consent.get(EPOCH)? {
+            None => 0,
+            Some(v) => v
+                .as_ref()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_err(|_| corrupt(&EPOCH, format!("epoch has {} bytes", v.len())))?,
+        };
+        Ok(Self {
+            dir: dir.to_owned(),
+            db,
+            consent,
+            sends,
+            salt,
+            epoch: std::sync::Mutex::new(epoch),
+        })
+    }
+
+    /// The store directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The database, for other owners of trees (campaign journals, audit).
+    pub fn db(&self) -> &sled::Db {
+        &self.db
+    }
+
+    /// Waits until everything written so far is on disk.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let _ = self.db.flush();
+        let _ = fs::remove_file(self.dir.join("owner.pid"));
+    }
+}
+
+/// Contacts and numbers the tests of every part share.
+#[cfg(test)]
+mod fixtures {
+    use std::collections::BTreeMap;
+
+    use chrono::DateTime;
+
+    use crate::consent::{ConsentStatus, Contact, TopicConsent};
+    use crate::phone::Phone;
+
+    pub(super) fn phone(s: &str) -> Phone {
+        Phone::parse(s, "DE").expect("valid")
+    }
+
+    pub(super) fn contact(p: Phone, status: ConsentStatus) -> Contact {
+        let t0 = DateTime::from_timestamp(1_700_000_000, 0).expect("time");
+        Contact {
+            phone: p,
+            locale: Some("de".into()),
+            attributes: BTreeMap::new(),
+            profile_at: t0,
+            topics: BTreeMap::from([(
+                "sale".to_string(),
+                TopicConsent {
+                    status,
+                    opted_in_at: t0,
+                    source: "test".into(),
+                    confirmed_at: None,
+                    method: None,
+                    text_version: None,
+                    revoked_at: None,
+                    revoked_by: None,
+                },
+            )]),
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The send index: accepted marketing sends by time, for frequency caps and the messaging tier.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::{corrupt, Store, StoreError};
+use crate::phone::Phone;
+
+impl Store {
+    /// Records an accepted marketing send, for caps and the tier (G15).
+    pub fn record_send(
+        &self,
+        phone: Phone,
+        at: DateTime<Utc>,
+        campaign: &str,
+    ) -> Result<(), StoreError> {
+        self.record_sends(&[phone], at, campaign)
+    }
+
+    /// Records sends accepted together (one dispatcher flush interval) as
+    /// one index entry: one sled write for them all instead of two per send.
+    pub fn record_sends(
+        &self,
+        phones: &[Phone],
+        at: DateTime<Utc>,
+        campaign: &str,
+    ) -> Result<(), StoreError> {
+        if phones.is_empty() {
+            return Ok(());
+        }
+        let mut key = Vec::with_capacity(17);
+        key.push(b'g');
+        key.extend_from_slice(&at.timestamp_millis().to_be_bytes());
+        key.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
+        let name = &campaign.as_bytes()[..campaign.len().min(255)];
+        let mut value = Vec::with_capacity(1 + name.len() + 8 * phones.len());
+        value.push(name.len() as u8);
+        value.extend_from_slice(name);
+        for p in phones {
+            value.extend_from_slice(&p.key());
+        }
+        self.sends.insert(key, value)?;
+        Ok(())
+    }
+
+    /// Every recorded send since `since` as (milliseconds, number), oldest
+    /// first: the grouped entries and the single `t` entries of bote 0.1.
+    fn sends_in_window(&self, since: DateTime<Utc>) -> Result<Vec<(i64, Phone)>, StoreError> {
+        let from = since.timestamp_millis().to_be_bytes();
+        let ts_of = |k: &[u8]| {
+            k.get(1..9)
+                .and_then(|b| b.try_into().ok())
+                .map(i64::from_be_bytes)
+                .ok_or_else(|| corrupt(k, "short send key"))
+        };
+        let mut out = Vec::new();
+        for r in self.sends.range([&[b'g'][..], &from].concat()..vec![b'h']) {
+            let (k, v) = r?;
+            let ts = ts_of(&k)?;
+            let name_len = usize::from(*v.first().ok_or_else(|| corrupt(&k, "empty send entry"))?);
+            let phones = v
+                .get(1 + name_len..)
+                .filter(|p| p.len() % 8 == 0)
+                .ok_or_else(|| corrupt(&k, "bad send entry"))?;
+            for chunk in phones.chunks_exact(8) {
+                out.push((
+                    ts,
+                    Phone::from_key(chunk).ok_or_else(|| corrupt(&k, "bad phone"))?,
+                ));
+            }
+        }
+        for r in self.sends.range([&[b't'][..], &from].concat()..vec![b'u']) {
+            let (k, _) = r?;
+            let phone = k
+                .get(9..)
+                .and_then(Phone::from_key)
+                .ok_or_else(|| corrupt(&k, "bad phone"))?;
+            out.push((ts_of(&k)?, phone));
+        }
+        out.sort_by_key(|(ts, _)| *ts);
+        Ok(out)
+    }
+
+    /// Marketing sends per recipient since `since`: [`Store::sends_since`]
+    /// for every number at once, in one pass over the index.
+    pub fn send_counts_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<HashMap<Phone, u32>, StoreError> {
+        let mut counts = HashMap::new();
+        for (_, phone) in self.sends_in_window(since)? {
+            *counts.entry(phone).or_insert(0) += 1;
+        }
+        Ok(counts)
+    }
+
+    /// Marketing sends to `phone` since `since` (a scan of the window: for
+    /// many numbers use [`Store::send_counts_since`]).
+    pub fn sends_since(&self, phone: Phone, since: DateTime<Utc>) -> Result<u32, StoreError> {
+        Ok(self
+            .sends_in_window(since)?
+            .iter()
+            .filter(|(_, p)| *p == phone)
+            .count() as u32)
+    }
+
+    /// The time of the latest send to each unique recipient since `since`,
+    /// oldest first: a recipient stops counting against the messaging tier
+    /// only when their latest send leaves the 24-hour window.
+    pub fn unique_recipients_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        let mut latest: HashMap<Phone, i64> = HashMap::new();
+        for (ts, phone) in self.sends_in_window(since)? {
+            latest.insert(phone, ts);
+        }
+        let mut out: Vec<DateTime<Utc>> = latest
+            .into_values()
+            .filter_map(DateTime::from_timestamp_millis)
+            .collect();
+        out.sort_unstable();
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consent::store::fixtures::phone;
+
+    #[test]
+    fn send_index_counts_caps_and_tier() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(dir.path()).expect("open");
+        let (a, b) = (phone("0171 2345678"), phone("0171 2345679"));
+        let t = |s: i64| DateTime::from_timestamp(1_700_000_000 + s, 0).expect("time");
+        store.record_send(a, t(0), "c1").expect("send");
+        store.record_send(a, t(10), "c2").expect("send");
+        store.record_send(b, t(20), "c2").expect("send");
+        assert_eq!(store.sends_since(a, t(0)).expect("count"), 2);
+        assert_eq!(store.sends_since(a, t(5)).expect("count"), 1);
+        assert_eq!(store.unique_recipients_since(t(0)).expect("tier").len(), 2);
+        assert_eq!(store.unique_recipients_since(t(15)).expect("tier").len(), 1);
+        for since in [t(0), t(5), t(15), t(25)] {
+            let counts = store.send_counts_since(since).expect("counts");
+            for p in [a, b] {
+                assert_eq!(
+                    counts.get(&p).copied().unwrap_or(0),
+                    store.sends_since(p, since).expect("count"),
+                    "{since}"
+                );
+            }
+        }
+    }
+}

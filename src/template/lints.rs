@@ -1,0 +1,162 @@
+//! Checks of a template: structural validation at load, and compliance lints (G7, G8).
+
+use serde::{Deserialize, Serialize};
+
+use super::{Binding, Category, Component, Part, Slot, Status, Template};
+
+/// A finding of the template lint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lint {
+    /// `warning` or `error`.
+    pub level: String,
+    /// Human text.
+    pub message: String,
+}
+
+impl Template {
+    /// Checks the template itself (not its status): placeholders numbered
+    /// 1..n without gaps, positional and named not mixed, every positional
+    /// placeholder bound, bindings only for existing placeholders.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.is_empty()
+            || !self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(format!(
+                "name {:?} must be lowercase letters, digits and _",
+                self.name
+            ));
+        }
+        let bodies = self
+            .components
+            .iter()
+            .filter(|c| matches!(c, Component::Body { .. }))
+            .count();
+        if bodies != 1 {
+            return Err(format!("needs exactly one BODY component, has {bodies}"));
+        }
+        let slots = self.slots();
+        for part in [Part::Header, Part::Body] {
+            let keys: Vec<&Slot> = slots.iter().filter(|s| s.part == part).collect();
+            let positional = keys.iter().filter(|s| s.is_positional()).count();
+            if positional != 0 && positional != keys.len() {
+                return Err(format!("{part:?} mixes positional and named placeholders"));
+            }
+            if positional == keys.len() {
+                let mut nums: Vec<usize> = keys.iter().filter_map(|s| s.key.parse().ok()).collect();
+                nums.sort_unstable();
+                nums.dedup();
+                if nums.iter().enumerate().any(|(i, n)| *n != i + 1) {
+                    return Err(format!(
+                        "{part:?} placeholders must be numbered {{{{1}}}}..{{{{n}}}} without gaps"
+                    ));
+                }
+            }
+        }
+        for slot in &slots {
+            if self.binding(&slot.key).is_none() {
+                return Err(format!(
+                    "placeholder {{{{{}}}}} has no entry in [bindings]",
+                    slot.key
+                ));
+            }
+        }
+        for key in self.bindings.keys() {
+            if !slots.iter().any(|s| &s.key == key) {
+                return Err(format!(
+                    "[bindings] names {key:?}, which no placeholder uses"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Compliance and configuration findings: a MARKETING template without an
+    /// opt-out hint (G7), attributes that are not declared (G8).
+    pub fn lint(&self, consent: &crate::config::ConsentConfig) -> Vec<Lint> {
+        let mut lints = Vec::new();
+        if self.category == Category::Marketing && !self.has_opt_out_hint(&consent.stop_keywords) {
+            lints.push(Lint {
+                level: "warning".into(),
+                message: "MARKETING template has no opt-out hint (a STOP keyword in body or \
+                          footer, or a stop quick-reply button); recipients must learn how to \
+                          revoke (G7)"
+                    .into(),
+            });
+        }
+        for slot in self.slots() {
+            if let Some(Binding::Attribute { attribute, .. }) = self.binding(&slot.key) {
+                if !consent.attributes.contains(&attribute) {
+                    lints.push(Lint {
+                        level: "error".into(),
+                        message: format!(
+                            "placeholder {{{{{}}}}} reads attribute {attribute:?}, which is not \
+                             declared in [consent] attributes (G8)",
+                            slot.key
+                        ),
+                    });
+                }
+            }
+        }
+        if self.status != Status::Approved {
+            lints.push(Lint {
+                level: "error".into(),
+                message: format!(
+                    "status is {}; only APPROVED templates can be sent",
+                    self.status
+                ),
+            });
+        }
+        lints
+    }
+
+    /// Whether a recipient can tell from the message how to stop marketing.
+    pub fn has_opt_out_hint(&self, stop_keywords: &[String]) -> bool {
+        let words = |text: &str| -> bool {
+            text.split(|c: char| !c.is_alphanumeric())
+                .any(|w| stop_keywords.iter().any(|k| k.eq_ignore_ascii_case(w)))
+        };
+        let texts = [Some(self.body()), self.footer()];
+        texts.into_iter().flatten().any(words)
+            || self.buttons().iter().any(|b| {
+                b.kind == "QUICK_REPLY" && {
+                    let t = b.text.to_lowercase();
+                    t.contains("stop") || t.contains("abmelden") || words(&b.text)
+                }
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConsentConfig;
+    use crate::template::fixtures::catalog;
+
+    #[test]
+    fn lint_warns_on_marketing_without_opt_out() {
+        let consent = ConsentConfig::default();
+        let c = catalog();
+        let good = c.get("herbst_sale", None).expect("exists");
+        assert!(good.lint(&consent).is_empty(), "{:?}", good.lint(&consent));
+        let mut bad = good.clone();
+        bad.components
+            .retain(|c| !matches!(c, Component::Footer { .. } | Component::Buttons { .. }));
+        let lints = bad.lint(&consent);
+        assert!(lints.iter().any(|l| l.message.contains("G7")), "{lints:?}");
+    }
+
+    #[test]
+    fn validation_catches_gaps_and_unbound_placeholders() {
+        let c = catalog();
+        let mut t = c.get("herbst_sale", None).expect("exists").clone();
+        for comp in &mut t.components {
+            if let Component::Body { text, .. } = comp {
+                *text = "Hallo {{1}}, Code {{3}}".into();
+            }
+        }
+        assert!(t.validate().expect_err("gap").contains("without gaps"));
+    }
+}
