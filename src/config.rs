@@ -222,6 +222,14 @@ impl FromStr for QuietHours {
     }
 }
 
+/// Written as it is configured (`21:00-08:00`), so that a campaign's frozen
+/// settings read like the config they came from.
+impl serde::Serialize for QuietHours {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl fmt::Display for QuietHours {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
