@@ -143,6 +143,7 @@ fn frame_bench() -> Res<()> {
         started_at: None,
         finished_at: None,
         consent_epoch: None,
+        settings: None,
     };
     let mut app = App::new(ui, Utc::now());
     update(&mut app, Action::Started(Box::new(meta)));

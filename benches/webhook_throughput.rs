@@ -72,6 +72,7 @@ fn seed(campaigns: &Campaigns, n: u64) -> CampaignId {
             started_at: Some(now),
             finished_at: None,
             consent_epoch: None,
+            settings: None,
         })
         .unwrap_or_else(|e| panic!("meta: {e}"));
     let journal = campaigns

@@ -377,3 +377,99 @@ fn roles_come_from_the_peer_uid_not_from_the_environment() {
         "the refused user is the peer's, not the claimed one: {stderr}"
     );
 }
+
+/// A quiet-hours window around now in Berlin, `HH:MM-HH:MM`.
+fn quiet_now() -> String {
+    let berlin = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Berlin);
+    let from = berlin - chrono::Duration::hours(1);
+    let to = berlin + chrono::Duration::hours(2);
+    format!("{}-{}", from.format("%H:%M"), to.format("%H:%M"))
+}
+
+#[test]
+fn a_campaign_keeps_the_settings_it_was_created_with_and_shows_what_changed() {
+    let held_config = format!(
+        "{}\n[send]\nrate = 50\nquiet_hours = \"{}\"\n",
+        common::CONFIG,
+        quiet_now()
+    );
+    let sb = common::Sandbox::with_config(&held_config);
+    let mut lines = vec![common::HEADER.to_string()];
+    for i in 0..20 {
+        lines.push(format!(
+            "0171 55{i:05};2026-03-01T10:00:00Z;test;2026-03-01T10:05:00Z;link;sale;de;Kunde{i}"
+        ));
+    }
+    let rows: Vec<&str> = lines.iter().map(String::as_str).collect();
+    sb.import_text("consents.csv", &common::csv(&rows), 0);
+    sb.bote([
+        "campaign",
+        "send",
+        "--template",
+        "herbst_sale",
+        "--topic",
+        "sale",
+        "--yes",
+        "--detach",
+    ])
+    .expect_code(0);
+    let status = |sb: &common::Sandbox| {
+        sb.bote(["campaign", "status", "1", "--json"])
+            .expect_code(0)
+            .json()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while status(&sb)["campaign"]["state"] != "held" {
+        assert!(Instant::now() < deadline, "not held: {}", status(&sb));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    sb.stop_daemon();
+
+    // The operator drops the quiet hours and raises the rate; the next
+    // daemon continues the campaign with what it froze, and says so.
+    sb.file(
+        "bote.toml",
+        format!("{}\n[send]\nrate = 200\n", common::CONFIG),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let st = loop {
+        let st = status(&sb);
+        if st["running"] == true && st["campaign"]["state"] == "held" {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "not continued as held: {st}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let c = &st["counts"];
+    assert_eq!(
+        c["accepted"], 0,
+        "nothing sent during the frozen quiet hours: {st}"
+    );
+    assert_eq!(st["campaign"]["settings"]["rate"], 50, "{st}");
+    let changes: Vec<&str> = st["config_changes"]
+        .as_array()
+        .expect("config_changes")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.starts_with("rate: the campaign keeps 50/s; the config now says 200/s"))
+            && changes
+                .iter()
+                .any(|c| c.starts_with("quiet hours: the campaign keeps ")),
+        "{changes:?}"
+    );
+    let human = sb
+        .bote(["campaign", "status", "1"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    assert!(
+        human.contains("settings (frozen at creation): rate 50/s"),
+        "{human}"
+    );
+    assert!(human.contains("config changed since: rate"), "{human}");
+    sb.bote(["campaign", "cancel", "1", "--yes"]).expect_code(0);
+}

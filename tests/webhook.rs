@@ -240,6 +240,7 @@ fn campaign(campaigns: &Campaigns, id: u32, records: Vec<RecipientRecord>) -> Ca
         started_at: None,
         finished_at: None,
         consent_epoch: None,
+        settings: None,
     };
     campaigns.save(&meta).expect("meta");
     let journal = campaigns.journal(id).expect("journal");

@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 
 use super::block::BLOCK;
 use super::journal::{encode, RecipientRecord, RecipientState};
-use super::{corrupt, CampaignError, CampaignId, CampaignMeta, CampaignState, Journal};
+use super::{
+    corrupt, CampaignError, CampaignId, CampaignMeta, CampaignState, Journal, SendSettings,
+};
 use crate::audience::Plan;
 use crate::consent::{Store, StoreError};
 
@@ -37,6 +39,18 @@ impl Campaigns {
         mode: &str,
         actor: &str,
         now: DateTime<Utc>,
+    ) -> Result<CampaignMeta, StoreError> {
+        self.create_with(plan, mode, actor, now, None)
+    }
+
+    /// [`Campaigns::create`], freezing the sending settings into the campaign.
+    pub fn create_with(
+        &self,
+        plan: &Plan,
+        mode: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+        settings: Option<SendSettings>,
     ) -> Result<CampaignMeta, StoreError> {
         let next = self
             .meta
@@ -113,6 +127,7 @@ impl Campaigns {
             started_at: None,
             finished_at: None,
             consent_epoch: Some(plan.consent_epoch),
+            settings,
         };
         self.save(&meta)?;
         self.db.flush()?;

@@ -226,7 +226,7 @@ fn list(ctx: &Context, json: bool) -> Result<Exit> {
         if json {
             serde_json::to_writer(
                 &mut out,
-                &serde_json::json!({ "campaign": meta, "counts": counts, "running": s.running }),
+                &serde_json::json!({ "campaign": meta, "counts": counts, "running": s.running, "config_changes": s.config_changes }),
             )?;
             writeln!(out)?;
         } else {
@@ -261,7 +261,7 @@ fn status(ctx: &Context, id: CampaignId, json: bool) -> Result<Exit> {
     if json {
         serde_json::to_writer_pretty(
             &mut out,
-            &serde_json::json!({ "campaign": meta, "counts": counts, "running": s.running }),
+            &serde_json::json!({ "campaign": meta, "counts": counts, "running": s.running, "config_changes": s.config_changes }),
         )?;
         writeln!(out)?;
         return Ok(Exit::Ok);
@@ -298,6 +298,21 @@ fn status(ctx: &Context, id: CampaignId, json: bool) -> Result<Exit> {
         "  audience {} · eligible at planning {}",
         meta.audience, meta.eligible
     )?;
+    if let Some(f) = &meta.settings {
+        writeln!(
+            out,
+            "  settings (frozen at creation): rate {}/s · quiet hours {} · tier {}",
+            f.rate,
+            f.quiet_hours.map_or_else(
+                || "none".to_string(),
+                |q| format!("{q} (recipient's local time)")
+            ),
+            f.tier
+        )?;
+    }
+    for change in &s.config_changes {
+        writeln!(out, "  config changed since: {change}")?;
+    }
     for st in RecipientState::ALL {
         writeln!(out, "  {:<10}{:>8}", st.as_str(), counts.get(st))?;
     }

@@ -116,6 +116,14 @@ pub(super) fn resume(ctx: &Context, args: &ResumeArgs) -> Result<Exit> {
                 None,
             )
             .await?;
+        if !args.json {
+            for change in &status.config_changes {
+                eprintln!(
+                    "config changed since campaign {} was created — {change}",
+                    args.id
+                );
+            }
+        }
         if args.resend_unknown && !args.json {
             eprintln!(
                 "unknown outcomes of campaign {} are sent again, as asked",

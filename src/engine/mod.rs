@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use crate::audience::{self, Plan, PlanError, PlanRequest};
-use crate::campaign::{CampaignError, CampaignId, CampaignMeta, Campaigns};
+use crate::campaign::{CampaignError, CampaignId, CampaignMeta, Campaigns, SendSettings};
 use crate::config::Config;
 use crate::consent::{Store, StoreError};
 use crate::dispatch::{self, CampaignHandle, DispatchError, EngineConfig, Messenger};
@@ -142,18 +142,42 @@ impl Engine {
     /// Freezes a plan into a campaign.
     pub fn create(&self, plan: &Plan) -> Result<CampaignMeta, StoreError> {
         let mode = if self.is_sandbox() { "sandbox" } else { "live" };
-        self.campaigns.create(plan, mode, &self.actor, self.now())
+        self.campaigns.create_with(
+            plan,
+            mode,
+            &self.actor,
+            self.now(),
+            Some(SendSettings::from_config(&self.config)),
+        )
     }
 
     /// Starts or resumes sending a campaign.
     pub fn start(&self, id: CampaignId) -> Result<CampaignHandle, DispatchError> {
+        let meta = self.campaigns.require(id)?;
         dispatch::start(
             Arc::clone(&self.store),
             &self.campaigns,
             id,
             Arc::clone(&self.messenger),
-            EngineConfig::from_config(&self.config, &self.actor),
+            self.engine_config(&meta, &self.actor),
         )
+    }
+
+    /// What a run of `meta` sends with: its frozen settings over the
+    /// config (rate, quiet hours, tier), the config alone for a campaign
+    /// of an older bote.
+    pub fn engine_config(&self, meta: &CampaignMeta, actor: &str) -> EngineConfig {
+        match &meta.settings {
+            Some(s) => EngineConfig::from_config(&s.apply(&self.config), actor),
+            None => EngineConfig::from_config(&self.config, actor),
+        }
+    }
+
+    /// How the config differs from what `meta` froze, one line each.
+    pub fn settings_changes(&self, meta: &CampaignMeta) -> Vec<String> {
+        meta.settings
+            .map(|s| s.changes(&SendSettings::from_config(&self.config)))
+            .unwrap_or_default()
     }
 
     /// The campaigns running in this process.
@@ -169,12 +193,16 @@ impl Engine {
                 "campaign {id} is already running"
             )));
         }
+        let meta = self
+            .campaigns
+            .require(id)
+            .map_err(|e| Failure::Error(e.to_string()))?;
         let handle = dispatch::start(
             Arc::clone(&self.store),
             &self.campaigns,
             id,
             Arc::clone(&self.messenger),
-            EngineConfig::from_config(&self.config, actor),
+            self.engine_config(&meta, actor),
         )
         .map_err(|e| Failure::Error(e.to_string()))?;
         self.runs.adopt(handle).map_err(|h| {

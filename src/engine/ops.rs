@@ -31,6 +31,10 @@ pub struct CampaignStatus {
     pub counts: Counts,
     /// Whether the daemon is running it now (sending, held or paused in memory).
     pub running: bool,
+    /// How today's config differs from the settings the campaign froze
+    /// (which it keeps): shown, never applied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub config_changes: Vec<String>,
 }
 
 /// Who the daemon is and who the caller is.
@@ -216,7 +220,13 @@ impl Engine {
         let mode = self.mode();
         let meta = self
             .campaigns
-            .create(&plan, mode, &caller.user, self.now())
+            .create_with(
+                &plan,
+                mode,
+                &caller.user,
+                self.now(),
+                Some(crate::campaign::SendSettings::from_config(&self.config)),
+            )
             .map_err(error)?;
         self.run(meta.id, &caller.user)?;
         tracing::info!(campaign = %meta.id, actor = %caller.user, recipients = meta.eligible, "campaign created and started");
@@ -301,11 +311,7 @@ impl Engine {
                 .journal(meta.id)
                 .and_then(|j| j.counts())
                 .map_err(error)?;
-            out.push(CampaignStatus {
-                running: self.runs.is_running(meta.id),
-                campaign: meta,
-                counts,
-            });
+            out.push(self.status_of(meta, counts));
         }
         Ok(out)
     }
@@ -321,11 +327,24 @@ impl Engine {
             .journal(id)
             .and_then(|j| j.counts())
             .map_err(error)?;
-        Ok(CampaignStatus {
-            running: self.runs.is_running(id),
+        Ok(self.status_of(campaign, counts))
+    }
+
+    /// The stored campaign with the state of its run, if it runs here.
+    fn status_of(&self, mut campaign: CampaignMeta, counts: Counts) -> CampaignStatus {
+        let running = self.runs.is_running(campaign.id);
+        if let Some((state, reason)) = self.runs.live_state(campaign.id) {
+            if matches!(state, CampaignState::Held | CampaignState::Paused) {
+                campaign.state = state;
+                campaign.state_reason = reason;
+            }
+        }
+        CampaignStatus {
+            running,
+            config_changes: self.settings_changes(&campaign),
             campaign,
             counts,
-        })
+        }
     }
 
     /// Per-recipient results, rendered; the client writes them where the

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::Engine;
 use crate::audience::{Plan, PlanRequest};
 use crate::campaign::journal::{Counts, RecipientRecord};
-use crate::campaign::{CampaignId, CampaignMeta};
+use crate::campaign::{CampaignId, CampaignMeta, CampaignState};
 use crate::config::Role;
 use crate::consent::store::TopicTotals;
 use crate::service::peer::Caller;
@@ -100,7 +100,13 @@ impl Engine {
     pub fn home(&self, caller: &Caller) -> Result<Home, Failure> {
         viewer(caller, "reading campaigns")?;
         let mut campaigns = Vec::new();
-        for meta in self.campaigns.list().map_err(error)? {
+        for mut meta in self.campaigns.list().map_err(error)? {
+            if let Some((state, reason)) = self.runs.live_state(meta.id) {
+                if matches!(state, CampaignState::Held | CampaignState::Paused) {
+                    meta.state = state;
+                    meta.state_reason = reason;
+                }
+            }
             let counts = self
                 .campaigns
                 .journal(meta.id)

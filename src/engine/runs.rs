@@ -65,6 +65,13 @@ impl Runs {
         self.lock().get(&id).map(|h| (h.subscribe(), h.snapshot()))
     }
 
+    /// The state a running campaign is in right now (held and paused live
+    /// in the run, not in the stored meta), with its reason.
+    pub fn live_state(&self, id: CampaignId) -> Option<(CampaignState, Option<String>)> {
+        let snapshot = self.lock().get(&id).map(CampaignHandle::snapshot)?.get();
+        snapshot.state.map(|s| (s, snapshot.reason))
+    }
+
     /// Adds a started run and reaps it when it ends. Refuses a second run
     /// of the same campaign (the handle is detached again).
     pub fn adopt(&self, handle: CampaignHandle) -> Result<(), CampaignHandle> {

@@ -258,5 +258,6 @@ fn seed_meta() -> CampaignMeta {
         started_at: None,
         finished_at: None,
         consent_epoch: None,
+        settings: None,
     }
 }
