@@ -418,9 +418,9 @@ impl Processor {
     }
 
     /// Pending topics → confirmed, with one `Confirmed` event each, in one
-    /// atomic write. The contact is read again just before the write and
-    /// the step retried if it changed meanwhile (e.g. a revocation by the
-    /// dispatcher), so a confirmation never overwrites a newer revocation.
+    /// atomic write, holding the store's consent writer from the read to
+    /// the write, so a confirmation never overwrites a newer revocation
+    /// (by the dispatcher, an operator or an import).
     fn confirm(
         &self,
         phone: Phone,
@@ -428,7 +428,8 @@ impl Processor {
         method: ConfirmationMethod,
         origin: &str,
     ) -> Result<Vec<String>, StoreError> {
-        for _ in 0..8 {
+        let _writer = self.store.consent_writer();
+        {
             let Some(before) = self.store.contact(phone)? else {
                 return Ok(Vec::new());
             };
@@ -459,17 +460,10 @@ impl Processor {
             if events.is_empty() {
                 return Ok(topics);
             }
-            if self.store.contact(phone)?.as_ref() != Some(&before) {
-                continue;
-            }
             self.store.write(&contact, &events)?;
             tracing::info!(phone = %masked(phone), ?topics, %method, "consent confirmed by webhook");
-            return Ok(topics);
+            Ok(topics)
         }
-        Err(StoreError::Corrupt {
-            key: format!("contact {}", masked(phone)),
-            message: "changed on every try while confirming".into(),
-        })
     }
 
     fn preference(

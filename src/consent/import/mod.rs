@@ -138,6 +138,9 @@ pub fn import(
         head.extend(headers.iter());
         r.write(&head)?;
     }
+    // What the run decides at its start (an empty store, suppressions)
+    // must stay true while it lasts: one import at a time.
+    let _one_import = store.importer();
     let mut run = Run {
         store,
         opts,
@@ -150,6 +153,7 @@ pub fn import(
         overlay: HashMap::new(),
         batch: Batch::default(),
         seen: HashMap::new(),
+        writer: None,
         report: ImportReport {
             file: path.display().to_string(),
             encoding: Some(sniffed.encoding),
@@ -221,6 +225,78 @@ mod tests {
 
     fn number(i: usize) -> String {
         format!("+49171{i:07}")
+    }
+
+    /// A revocation that lands while an import is merging the same number
+    /// is never overwritten by the import's chunk (it waits for the chunk's
+    /// commit, and the next chunk merges the older opt-in under it). The
+    /// file holds one number on every row, each with a new first name (a
+    /// change, so every chunk writes the contact back), so that nearly all
+    /// of the import's time is inside a chunk that has read it.
+    #[test]
+    fn a_revocation_racing_an_import_of_the_same_number_always_wins() {
+        use rand::Rng;
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(&dir.path().join("store")).expect("open");
+        let file = |i: usize| {
+            let path = dir.path().join(format!("same-{i}.csv"));
+            let mut text =
+                "phone;opted_in_at;opt_in_source;confirmed_at;confirmation_method;topics;first_name\n"
+                    .to_string();
+            for j in 0..8 * CHUNK {
+                text.push_str(&format!(
+                    "{};2026-03-01;web;2026-03-02;link;sale;Name{j}\n",
+                    number(i)
+                ));
+            }
+            std::fs::write(&path, text).expect("write");
+            path
+        };
+        let opts = ImportOptions {
+            source: None,
+            dry_run: false,
+            actor: "tester".into(),
+            now: Utc::now(),
+        };
+        let config = Config::default();
+        // How long one such import takes here, to aim the revocations into it.
+        let t0 = std::time::Instant::now();
+        import(&store, &config, &file(100), &opts, None, &|_, _| {}).expect("warm-up");
+        let took = t0.elapsed().as_micros().max(2) as u64;
+        let mut rng = rand::thread_rng();
+        for round in 0..6 {
+            let path = file(round);
+            let phone = Phone::from_e164(&number(round)).expect("phone");
+            let delay = std::time::Duration::from_micros(rng.gen_range(took / 5..took * 4 / 5));
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    import(&store, &config, &path, &opts, None, &|_, _| {}).expect("import")
+                });
+                scope.spawn(|| {
+                    std::thread::sleep(delay);
+                    let rev = crate::consent::Revocation {
+                        at: Utc::now(),
+                        actor: "operator".into(),
+                        origin: "operator:test".into(),
+                        reason: "phoned in".into(),
+                    };
+                    // Before the import has created the contact there is
+                    // nothing to revoke; try again until there is (bounded).
+                    for _ in 0..20_000 {
+                        if store.revoke(phone, None, &rev).expect("revoke") > 0 {
+                            break;
+                        }
+                        std::thread::sleep(std::time::Duration::from_micros(200));
+                    }
+                });
+            });
+            let contact = store.contact(phone).expect("read").expect("stored");
+            assert_eq!(
+                contact.topic("sale").map(|t| t.status),
+                Some(ConsentStatus::Revoked),
+                "round {round} (revoked after {delay:?} of a {took} µs import): the import overwrote the revocation"
+            );
+        }
     }
 
     /// Rows spread over several chunks and both pipeline threads: one number

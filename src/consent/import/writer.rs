@@ -20,9 +20,8 @@ pub(super) struct Run<'a> {
     /// Whether the store has erased numbers at all; when not, no row needs
     /// the suppression lookup (an import never adds suppressions).
     pub(super) has_suppressions: bool,
-    /// Whether the store had no contacts when the run began. Like the
-    /// chunk overlay, this relies on the run being the store's only writer
-    /// of contacts while it lasts.
+    /// Whether the store had no contacts when the run began. Imports run one at a
+    /// time (`Store::importer`), and nothing else creates contacts.
     pub(super) started_empty: bool,
     /// Contacts changed in the current chunk (all of them in a dry run).
     pub(super) overlay: HashMap<Phone, Contact>,
@@ -30,6 +29,10 @@ pub(super) struct Run<'a> {
     /// Number → first line it appeared on.
     pub(super) seen: HashMap<Phone, u64>,
     pub(super) report: ImportReport,
+    /// The store's consent writer, held from the chunk's first read to its
+    /// commit: a revocation landing meanwhile waits instead of being
+    /// overwritten by the chunk (it goes between chunks).
+    pub(super) writer: Option<std::sync::MutexGuard<'a, ()>>,
 }
 
 impl Run<'_> {
@@ -83,6 +86,9 @@ impl Run<'_> {
 
     /// Folds one validated row into the store state.
     fn row(&mut self, consent: ConsentRecord, line: u64) -> Result<(), String> {
+        if self.writer.is_none() && !self.opts.dry_run {
+            self.writer = Some(self.store.consent_writer());
+        }
         let phone = consent.phone;
         let mut events_prefix = Vec::new();
         let erased = if self.has_suppressions {
@@ -173,6 +179,7 @@ impl Run<'_> {
         }
         self.store.commit(std::mem::take(&mut self.batch))?;
         self.overlay.clear();
+        self.writer = None;
         Ok(())
     }
 }

@@ -36,6 +36,21 @@ impl Store {
         Ok(())
     }
 
+    /// The one writer of contacts: whoever reads a contact to change it
+    /// holds this until the change is committed, so that a revocation
+    /// racing an import, a webhook confirmation or a 131050 is never
+    /// overwritten by a write based on what was there before it. The
+    /// daemon is the store's only process, so a lock in memory is enough.
+    pub fn consent_writer(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One import at a time: an import decides from the store as it found
+    /// it (an empty store needs no lookups), so a second waits for the first.
+    pub fn importer(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.importer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// A number that changes with every change of any consent, revocation,
     /// erasure or suppression, stored with the change itself. A campaign
     /// planned at epoch `e` may skip the per-send consent re-read while the

@@ -96,6 +96,11 @@ pub struct Store {
     /// The last epoch written; the lock serialises changes so the stored
     /// epoch only ever grows.
     epoch: std::sync::Mutex<u64>,
+    /// Held by every read-modify-write of a contact, from the read to the
+    /// commit (see [`Store::consent_writer`]).
+    writer: std::sync::Mutex<()>,
+    /// Held by an import from start to end (see [`Store::importer`]).
+    importer: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Store {
@@ -201,6 +206,8 @@ impl Store {
             sends,
             salt,
             epoch: std::sync::Mutex::new(epoch),
+            writer: std::sync::Mutex::new(()),
+            importer: std::sync::Mutex::new(()),
         })
     }
 

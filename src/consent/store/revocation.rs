@@ -29,6 +29,7 @@ impl Store {
         topic: Option<&str>,
         revocation: &Revocation,
     ) -> Result<usize, StoreError> {
+        let _writer = self.consent_writer();
         let Some(mut contact) = self.contact(phone)? else {
             return Ok(0);
         };

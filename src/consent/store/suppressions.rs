@@ -56,6 +56,7 @@ impl Store {
 
     /// Puts a number on the suppression list: only a salted hash is kept.
     pub fn suppress(&self, phone: Phone, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let _writer = self.consent_writer();
         let mut batch = Batch::default();
         self.stage_suppress(&mut batch, phone, at);
         self.commit(batch)
