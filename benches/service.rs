@@ -188,6 +188,7 @@ async fn send(client: &Client) -> Res<CampaignId> {
                     yes: true,
                     typed: None,
                 },
+                schedule: None,
             },
             None,
         )

@@ -144,6 +144,7 @@ fn frame_bench() -> Res<()> {
         finished_at: None,
         consent_epoch: None,
         settings: None,
+        schedule: None,
     };
     let mut app = App::new(ui, Utc::now());
     update(&mut app, Action::Started(Box::new(meta)));

@@ -73,6 +73,7 @@ fn seed(campaigns: &Campaigns, n: u64) -> CampaignId {
             finished_at: None,
             consent_epoch: None,
             settings: None,
+            schedule: None,
         })
         .unwrap_or_else(|e| panic!("meta: {e}"));
     let journal = campaigns

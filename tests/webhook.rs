@@ -241,6 +241,7 @@ fn campaign(campaigns: &Campaigns, id: u32, records: Vec<RecipientRecord>) -> Ca
         finished_at: None,
         consent_epoch: None,
         settings: None,
+        schedule: None,
     };
     campaigns.save(&meta).expect("meta");
     let journal = campaigns.journal(id).expect("journal");

@@ -35,6 +35,8 @@ impl FromStr for CampaignId {
 pub enum CampaignState {
     /// Created, nothing sent yet.
     Planned,
+    /// Created, waiting for its start time (the daemon starts it).
+    Scheduled,
     /// Workers are sending.
     Sending,
     /// Stopped by the operator, a stop-class API error, or a crash.
@@ -51,6 +53,7 @@ impl fmt::Display for CampaignState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Planned => "planned",
+            Self::Scheduled => "scheduled",
             Self::Sending => "sending",
             Self::Paused => "paused",
             Self::Held => "held",
@@ -106,6 +109,20 @@ pub struct CampaignMeta {
     /// older bote, which runs with the config.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<SendSettings>,
+    /// When to start, and the time after which it is not sent at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+}
+
+/// A campaign's sending window (`campaign send --at … --not-after …`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    /// Start no earlier than this.
+    pub at: DateTime<Utc>,
+    /// Send nothing after this: a campaign that could not start (or
+    /// finish) by then is cancelled, with the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<DateTime<Utc>>,
 }
 
 /// The settings a campaign freezes when it is created (the template and

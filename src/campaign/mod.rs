@@ -32,7 +32,7 @@ use std::fmt;
 use crate::consent::StoreError;
 
 pub use callback::{callback_data, parse_callback_data};
-pub use meta::{CampaignId, CampaignMeta, CampaignState, SendSettings};
+pub use meta::{CampaignId, CampaignMeta, CampaignState, Schedule, SendSettings};
 pub use recipients::Journal;
 pub use registry::Campaigns;
 pub use settlement::Settlement;

@@ -128,6 +128,7 @@ impl Campaigns {
             finished_at: None,
             consent_epoch: Some(plan.consent_epoch),
             settings,
+            schedule: None,
         };
         self.save(&meta)?;
         self.db.flush()?;

@@ -298,6 +298,21 @@ fn status(ctx: &Context, id: CampaignId, json: bool) -> Result<Exit> {
         "  audience {} · eligible at planning {}",
         meta.audience, meta.eligible
     )?;
+    if let Some(sch) = &meta.schedule {
+        let local = |t: chrono::DateTime<chrono::Utc>| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M %Z")
+                .to_string()
+        };
+        writeln!(
+            out,
+            "  window (local time): from {}{}",
+            local(sch.at),
+            sch.not_after
+                .map(|e| format!(", not after {}", local(e)))
+                .unwrap_or_default()
+        )?;
+    }
     if let Some(f) = &meta.settings {
         writeln!(
             out,

@@ -30,6 +30,33 @@ pub struct SendArgs {
     /// Return once the campaign is created; it sends in the daemon.
     #[arg(long)]
     pub detach: bool,
+    /// Start at this local time ("2026-12-03 09:00"); the daemon starts it.
+    #[arg(long, value_name = "YYYY-MM-DD HH:MM", value_parser = local_time)]
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Send nothing after this local time; a campaign that cannot start or
+    /// finish by then is cancelled, saying why.
+    #[arg(long, value_name = "YYYY-MM-DD HH:MM", value_parser = local_time)]
+    pub not_after: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// "YYYY-MM-DD HH:MM" (or with seconds, or RFC 3339) in this machine's
+/// local zone, as the operator reads the clock.
+fn local_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    use chrono::TimeZone;
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s.trim()) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let naive = ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(s.trim(), f).ok())
+        .ok_or_else(|| format!("{s:?} is not a local time: use \"YYYY-MM-DD HH:MM\""))?;
+    match chrono::Local.from_local_datetime(&naive) {
+        chrono::LocalResult::Single(t) => Ok(t.with_timezone(&chrono::Utc)),
+        chrono::LocalResult::Ambiguous(a, _) => Ok(a.with_timezone(&chrono::Utc)),
+        chrono::LocalResult::None => Err(format!(
+            "{s:?} does not exist in the local time zone (a clock change skips it)"
+        )),
+    }
 }
 
 /// `campaign resume` options.
@@ -83,6 +110,7 @@ pub(super) fn send(ctx: &Context, args: &SendArgs) -> Result<Exit> {
                     request,
                     list: list.as_ref().map(|l| l.1.clone()),
                     confirm,
+                    schedule: schedule(args)?,
                 },
                 list.as_ref().map(|l| &l.0),
             )
@@ -94,6 +122,22 @@ pub(super) fn send(ctx: &Context, args: &SendArgs) -> Result<Exit> {
                 sent.campaign.eligible, sent.plan.eligible
             );
         }
+        if let (CampaignState::Scheduled, Some(s)) = (sent.campaign.state, sent.campaign.schedule) {
+            let local = |t: chrono::DateTime<chrono::Utc>| {
+                t.with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M %Z")
+                    .to_string()
+            };
+            println!(
+                "campaign {id} is scheduled for {} (local time){}; the daemon starts it then — \
+                 `bote campaign status {id}` shows it, `bote campaign cancel {id}` drops it",
+                local(s.at),
+                s.not_after
+                    .map(|e| format!(", not after {}", local(e)))
+                    .unwrap_or_default()
+            );
+            return Ok(Exit::Ok);
+        }
         if args.detach {
             println!(
                 "campaign {id} is sending in the daemon; follow it with `bote campaign watch {id}`"
@@ -101,6 +145,16 @@ pub(super) fn send(ctx: &Context, args: &SendArgs) -> Result<Exit> {
             return Ok(Exit::Ok);
         }
         watch(&client, id, args.plan.json).await
+    })
+}
+
+fn schedule(args: &SendArgs) -> Result<Option<crate::campaign::Schedule>> {
+    Ok(match (args.at, args.not_after) {
+        (None, None) => None,
+        (at, not_after) => Some(crate::campaign::Schedule {
+            at: at.unwrap_or_else(chrono::Utc::now),
+            not_after,
+        }),
     })
 }
 

@@ -300,6 +300,7 @@ pub fn start(
             .into())
         }
         CampaignState::Planned
+        | CampaignState::Scheduled
         | CampaignState::Paused
         | CampaignState::Held
         | CampaignState::Sending => {}

@@ -6,6 +6,7 @@
 pub mod ops;
 pub mod reads;
 pub mod runs;
+pub mod schedule;
 
 use std::sync::Arc;
 

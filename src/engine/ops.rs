@@ -209,9 +209,13 @@ impl Engine {
         request: &PlanRequest,
         list_name: Option<&str>,
         confirm: &Confirmation,
+        schedule: Option<crate::campaign::Schedule>,
     ) -> Result<(PlanSummary, CampaignMeta), Failure> {
         self.may_send(caller)?;
         caller.require(Role::Operator, "sending").map_err(refused)?;
+        if let Some(s) = &schedule {
+            self.check_schedule(s)?;
+        }
         let plan = self.plan(request).map_err(error)?;
         if plan.eligible.is_empty() {
             return Err(refused("nobody in this audience may receive the message"));
@@ -228,8 +232,26 @@ impl Engine {
                 Some(crate::campaign::SendSettings::from_config(&self.config)),
             )
             .map_err(error)?;
-        self.run(meta.id, &caller.user)?;
-        tracing::info!(campaign = %meta.id, actor = %caller.user, recipients = meta.eligible, "campaign created and started");
+        let mut meta = meta;
+        match schedule {
+            Some(s) if s.at > self.now() => {
+                meta.state = CampaignState::Scheduled;
+                meta.schedule = Some(s);
+                self.campaigns.save(&meta).map_err(error)?;
+                self.store.flush().map_err(error)?;
+                tracing::info!(campaign = %meta.id, actor = %caller.user, at = %s.at, not_after = ?s.not_after, recipients = meta.eligible, "campaign created and scheduled");
+            }
+            _ => {
+                if let Some(s) = schedule {
+                    // Due already: keep the window, start now.
+                    meta.schedule = Some(s);
+                    self.campaigns.save(&meta).map_err(error)?;
+                }
+                self.run(meta.id, &caller.user)?;
+                meta = self.campaigns.require(meta.id).map_err(error)?;
+                tracing::info!(campaign = %meta.id, actor = %caller.user, recipients = meta.eligible, "campaign created and started");
+            }
+        }
         Ok((summary(&plan, list_name, 3, 5, 4), meta))
     }
 
@@ -246,6 +268,13 @@ impl Engine {
         caller
             .require(Role::Operator, "resuming")
             .map_err(refused)?;
+        let meta = self.campaigns.require(id).map_err(error)?;
+        if let (CampaignState::Scheduled, Some(s)) = (meta.state, meta.schedule) {
+            return Err(refused(format!(
+                "campaign {id} is scheduled for {}; the daemon starts it then (cancel it to drop it)",
+                s.at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M %Z")
+            )));
+        }
         if resend_unknown {
             if self.runs.is_running(id) {
                 return Err(refused(format!(

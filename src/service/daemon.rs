@@ -197,6 +197,10 @@ impl Service {
         tokio::pin!(stop);
         let mut idle_since = Instant::now();
         let mut tick = tokio::time::interval(Duration::from_millis(100));
+        // Schedules are looked at once a second; a campaign waiting for its
+        // time keeps an auto-started daemon alive like a running one.
+        let mut schedule = tokio::time::interval(Duration::from_secs(1));
+        let mut scheduled = false;
         let why = loop {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
@@ -214,8 +218,22 @@ impl Service {
                 },
                 why = &mut stop => break why,
                 () = state.stop.notified() => break "asked to stop",
+                _ = schedule.tick() => {
+                    let e = Arc::clone(&state.engine);
+                    scheduled = tokio::task::spawn_blocking(move || {
+                        let due = e.start_due();
+                        if !due.started.is_empty() || !due.expired.is_empty() {
+                            tracing::info!(started = ?due.started, expired = ?due.expired, "schedule");
+                        }
+                        e.has_scheduled()
+                    })
+                    .await
+                    .unwrap_or(true);
+                }
                 _ = tick.tick() => {
-                    let busy = state.clients.load(Ordering::SeqCst) > 0 || !state.engine.runs().is_empty();
+                    let busy = state.clients.load(Ordering::SeqCst) > 0
+                        || !state.engine.runs().is_empty()
+                        || scheduled;
                     if busy {
                         idle_since = Instant::now();
                     } else if opts.auto && idle_since.elapsed() >= opts.idle {
@@ -386,11 +404,12 @@ async fn answer(
             mut request,
             list,
             confirm,
+            schedule,
         } => {
             request.list = upload;
             let name = list.map(|l| l.name);
             blocking(engine, move |e| {
-                let (plan, campaign) = e.send(&c, &request, name.as_deref(), &confirm)?;
+                let (plan, campaign) = e.send(&c, &request, name.as_deref(), &confirm, schedule)?;
                 Ok(serde_json::json!({ "plan": plan, "campaign": campaign }))
             })
             .await

@@ -56,6 +56,9 @@ pub enum Request {
         list: Option<Upload>,
         /// The operator's confirmation.
         confirm: Confirmation,
+        /// Start later (and not after), instead of now.
+        #[serde(default)]
+        schedule: Option<crate::campaign::Schedule>,
     },
     /// Continue a paused or interrupted campaign.
     Resume {

@@ -259,6 +259,7 @@ pub async fn send(ctx: &Ctx, request: &PlanRequest, typed: String) -> Result<Cam
                     yes: false,
                     typed: Some(typed),
                 },
+                schedule: None,
             },
             attachment.as_ref(),
         )

@@ -86,7 +86,7 @@ fn state_style(app: &App, s: CampaignState) -> ratatui::style::Style {
     let t = app.ui.theme;
     match s {
         CampaignState::Sending => t.ok(),
-        CampaignState::Paused | CampaignState::Held => t.warn(),
+        CampaignState::Paused | CampaignState::Held | CampaignState::Scheduled => t.warn(),
         CampaignState::Cancelled => t.dim(),
         CampaignState::Finished | CampaignState::Planned => ratatui::style::Style::new(),
     }

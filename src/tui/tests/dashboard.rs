@@ -259,5 +259,6 @@ fn seed_meta() -> CampaignMeta {
         finished_at: None,
         consent_epoch: None,
         settings: None,
+        schedule: None,
     }
 }
