@@ -648,7 +648,7 @@ mod tests {
 
     #[test]
     fn product_example_parses() {
-        let c = parse(include_str!("../sample-data/bote.toml")).expect("sample config");
+        let c = parse(include_str!("../../sample-data/bote.toml")).expect("sample config");
         assert_eq!(c.api.phone_number_id, "1234567890");
         assert_eq!(
             c.send.quiet_hours.map(|q| q.to_string()).as_deref(),
@@ -679,7 +679,7 @@ mod tests {
 
     #[test]
     fn roles_match_users_and_wildcards() {
-        let c = parse(include_str!("../sample-data/bote.toml")).expect("sample config");
+        let c = parse(include_str!("../../sample-data/bote.toml")).expect("sample config");
         assert_eq!(c.roles.role_of("alice"), Some(Role::Admin));
         assert_eq!(c.roles.role_of("bob"), Some(Role::Operator));
         assert_eq!(c.roles.role_of("mallory"), Some(Role::Viewer));
