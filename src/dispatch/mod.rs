@@ -24,6 +24,7 @@ pub mod hold;
 pub mod limiter;
 pub mod messenger;
 pub mod progress;
+mod feeder;
 mod worker;
 mod writer;
 
@@ -359,7 +360,7 @@ async fn run(
         .map(|_| tokio::spawn(worker::run(Arc::clone(&shared), out_tx.clone())))
         .collect();
     drop(out_tx);
-    let fed = worker::feed(&shared, &job_tx).await;
+    let fed = feeder::feed(&shared, &job_tx).await;
     drop(job_tx);
     for w in workers {
         let _ = w.await;
