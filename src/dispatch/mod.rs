@@ -20,11 +20,11 @@
 //! `in_flight`: a crash leaves at most batch + workers — which
 //! [`Journal::repair`] turns into `unknown`, never into a re-send.
 
+mod feeder;
 pub mod hold;
 pub mod limiter;
 pub mod messenger;
 pub mod progress;
-mod feeder;
 mod worker;
 mod writer;
 

@@ -37,7 +37,11 @@ impl Phone {
     }
 
     /// The full libphonenumber parse: every shape, and every error message.
-    pub(super) fn parse_full(trimmed: &str, cleaned: &str, region: Region) -> Result<Self, PhoneError> {
+    pub(super) fn parse_full(
+        trimmed: &str,
+        cleaned: &str,
+        region: Region,
+    ) -> Result<Self, PhoneError> {
         let number =
             phonenumber::parse(Some(region), cleaned).map_err(|e| PhoneError::Unparseable {
                 input: trimmed.into(),
