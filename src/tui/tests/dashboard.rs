@@ -13,10 +13,10 @@ use crate::phone::Phone;
 use crate::tui::action::{Action, ProgressBatch};
 use crate::tui::app::ScreenId;
 use crate::tui::screens::dashboard::RING;
-use crate::tui::{jobs, screens};
+use crate::tui::{requests, screens};
 
 fn planned(fx: &Fixture) -> CampaignMeta {
-    let plan = jobs::view(
+    let plan = requests::view(
         fx.engine
             .plan(&seed::request("herbst_sale", "sale"))
             .expect("plan"),
