@@ -11,10 +11,10 @@ use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 
-use super::super::action::{Cmd, Effect, ProgressBatch};
-use super::super::app::{App, Confirm, Modal, ScreenId};
-use super::super::widgets::input::TextInput;
-use super::detail;
+use crate::tui::action::{Cmd, Effect, ProgressBatch};
+use crate::tui::app::{App, Confirm, Modal, ScreenId};
+use crate::tui::widgets::input::TextInput;
+use crate::tui::screens::detail;
 use crate::campaign::journal::RecipientState;
 use crate::campaign::{CampaignId, CampaignMeta, CampaignState};
 use crate::dispatch::progress::{Progress, SnapshotData};
