@@ -1,7 +1,9 @@
-//! The live dashboard of the running campaign: its state and how actions change it (`state`), and how it is drawn (`draw`).
+//! The live dashboard of the running campaign: its state (`state`), how actions and keys change it (`update`), and how it is drawn (`draw`).
 
 mod draw;
 mod state;
+mod update;
 
 pub use draw::{draw, eta_secs, observed_rate};
-pub use state::{cmd, ended, progress, started, DashState, Level, ResultRow, FILTERS, RING};
+pub use state::{DashState, Level, ResultRow, FILTERS, RING};
+pub use update::{cmd, ended, progress, started};
