@@ -28,8 +28,8 @@ use bote::dispatch::progress::{Progress, RecipientEvent, SnapshotData};
 use bote::template::Catalog;
 use bote::tui::action::{Action, Cmd, Effect, ProgressBatch};
 use bote::tui::app::{update, App, UiConfig};
-use bote::tui::exec::Executor;
-use bote::tui::jobs::{self, Clock, Ctx};
+use bote::tui::requests::{self, Clock, Ctx};
+use bote::tui::runner::Executor;
 use bote::tui::theme::Theme;
 use chrono::{FixedOffset, Utc};
 use clap::Parser;
@@ -327,7 +327,7 @@ async fn input_bench() -> Res<()> {
         topic: "sale".into(),
         ..Default::default()
     };
-    let view = jobs::plan(&ctx, &request).await?;
+    let view = requests::plan(&ctx, &request).await?;
     let eligible = view.plan.eligible.len();
     let mut exec = Executor::new(ctx, tx);
     exec.run(vec![Effect::CreateAndStart {

@@ -20,6 +20,7 @@
 //! `in_flight`: a crash leaves at most batch + workers — which
 //! [`Journal::repair`] turns into `unknown`, never into a re-send.
 
+mod feeder;
 pub mod hold;
 pub mod limiter;
 pub mod messenger;
@@ -360,7 +361,7 @@ async fn run(
         .map(|_| tokio::spawn(worker::run(Arc::clone(&shared), out_tx.clone())))
         .collect();
     drop(out_tx);
-    let fed = worker::feed(&shared, &job_tx).await;
+    let fed = feeder::feed(&shared, &job_tx).await;
     drop(job_tx);
     for w in workers {
         let _ = w.await;

@@ -20,8 +20,8 @@ use tokio::time::MissedTickBehavior;
 
 use super::action::Action;
 use super::app::{update, App};
-use super::exec::{Executor, Msg};
 use super::keys;
+use super::runner::{Executor, Msg};
 
 /// Frame interval: at most ~30 draws a second.
 pub const FRAME: Duration = Duration::from_millis(33);

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //!  crossterm keys ──► keys::map ──► Action ─┐
-//!  daemon answers (jobs.rs, as tasks) ─────┼─► app::update(&mut App, Action) ─► Vec<Effect> ─► exec
+//!  daemon answers (requests.rs, as tasks) ─┼─► app::update(&mut App, Action) ─► Vec<Effect> ─► runner
 //!  daemon frames (drained once per frame) ──┘            │
 //!                                                         ▼
 //!                                         draw(&App, &mut Frame) every ≤ 33 ms, if changed
@@ -20,9 +20,9 @@
 pub mod action;
 pub mod app;
 pub mod event;
-pub mod exec;
-pub mod jobs;
 pub mod keys;
+pub mod requests;
+pub mod runner;
 pub mod screens;
 pub mod settings;
 pub mod terminal;
@@ -45,8 +45,8 @@ use crate::engine::reads::Setup;
 use crate::service::client::Client;
 use crate::service::wire::Request;
 use app::{App, UiConfig};
-use exec::Executor;
-use jobs::Ctx;
+use requests::Ctx;
+use runner::Executor;
 use theme::Theme;
 
 /// Smallest area the screens are laid out in; below it a notice shows.
@@ -67,7 +67,7 @@ pub async fn run(client: Client, store_dir: &Path) -> anyhow::Result<()> {
     let ctx = Ctx {
         client,
         out_dir: PathBuf::from("."),
-        clock: jobs::Clock::System,
+        clock: requests::Clock::System,
     };
     let mut exec = Executor::new(ctx, tx);
     let result = {

@@ -5,7 +5,6 @@ pub mod audience;
 pub mod confirm;
 pub mod consent;
 pub mod dashboard;
-pub mod dashboard_view;
 pub mod detail;
 pub mod home;
 pub mod import;
@@ -52,7 +51,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         ScreenId::Audience => audience::draw(app, frame, area),
         ScreenId::Plan => plan::draw(app, frame, area),
         ScreenId::Confirm => confirm::draw(app, frame, area),
-        ScreenId::Dashboard => dashboard_view::draw(app, frame, area),
+        ScreenId::Dashboard => dashboard::draw(app, frame, area),
         ScreenId::Detail => detail::draw(app, frame, area),
         ScreenId::Consent => consent::draw(app, frame, area),
         ScreenId::Import => import::draw(app, frame, area),

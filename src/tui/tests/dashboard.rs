@@ -13,10 +13,10 @@ use crate::phone::Phone;
 use crate::tui::action::{Action, ProgressBatch};
 use crate::tui::app::ScreenId;
 use crate::tui::screens::dashboard::RING;
-use crate::tui::{jobs, screens};
+use crate::tui::{requests, screens};
 
 fn planned(fx: &Fixture) -> CampaignMeta {
-    let plan = jobs::view(
+    let plan = requests::view(
         fx.engine
             .plan(&seed::request("herbst_sale", "sale"))
             .expect("plan"),
@@ -228,12 +228,12 @@ fn eta_uses_the_observed_rate() {
     let mut d = screens::dashboard::DashState::new(meta, 80, 4, now());
     d.snapshot.counts.pending = 800;
     d.snapshot.per_second = vec![0, 0, 40, 40, 40, 40, 40];
-    assert_eq!(screens::dashboard_view::eta_secs(&d), Some(20));
+    assert_eq!(screens::dashboard::eta_secs(&d), Some(20));
     d.snapshot.per_second.clear();
     d.snapshot.rate = 80;
-    assert_eq!(screens::dashboard_view::eta_secs(&d), Some(10));
+    assert_eq!(screens::dashboard::eta_secs(&d), Some(10));
     d.paused = Some("x".into());
-    assert_eq!(screens::dashboard_view::eta_secs(&d), None);
+    assert_eq!(screens::dashboard::eta_secs(&d), None);
 }
 
 fn seed_meta() -> CampaignMeta {

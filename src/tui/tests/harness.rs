@@ -29,8 +29,8 @@ use crate::service::wire::Request;
 use crate::template::{Catalog, Params, Template};
 use crate::tui::action::Action;
 use crate::tui::app::{update, App, UiConfig};
-use crate::tui::exec::{Executor, Msg};
-use crate::tui::jobs::{Clock, Ctx};
+use crate::tui::requests::{Clock, Ctx};
+use crate::tui::runner::{Executor, Msg};
 use crate::tui::theme::Theme;
 use crate::tui::{draw, keys};
 

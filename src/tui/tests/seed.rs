@@ -8,7 +8,7 @@ use super::harness::{now, Fixture};
 use crate::audience::PlanRequest;
 use crate::campaign::journal::RecipientState;
 use crate::campaign::{CampaignId, CampaignState};
-use crate::tui::jobs;
+use crate::tui::requests;
 
 /// A request for the fixture's audience.
 pub fn request(template: &str, topic: &str) -> PlanRequest {
@@ -26,7 +26,7 @@ pub fn request(template: &str, topic: &str) -> PlanRequest {
 pub fn campaigns(fx: &Fixture) -> (CampaignId, CampaignId) {
     let e = &fx.engine;
     let at = now() - Duration::hours(2);
-    let plan = jobs::view(e.plan(&request("herbst_sale", "sale")).expect("plan"));
+    let plan = requests::view(e.plan(&request("herbst_sale", "sale")).expect("plan"));
     let mut meta = e
         .campaigns
         .create(&plan.plan, "sandbox", "tester", at)
@@ -75,7 +75,7 @@ pub fn campaigns(fx: &Fixture) -> (CampaignId, CampaignId) {
     meta.finished_at = Some(at + Duration::minutes(1));
     e.campaigns.save(&meta).expect("save");
 
-    let plan = jobs::view(e.plan(&request("neue_kollektion", "events")).expect("plan"));
+    let plan = requests::view(e.plan(&request("neue_kollektion", "events")).expect("plan"));
     let mut paused = e
         .campaigns
         .create(&plan.plan, "sandbox", "tester", at + Duration::minutes(30))

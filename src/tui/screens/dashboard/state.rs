@@ -11,13 +11,10 @@ use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 
-use super::super::action::{Cmd, Effect, ProgressBatch};
-use super::super::app::{App, Confirm, Modal, ScreenId};
-use super::super::widgets::input::TextInput;
-use super::detail;
 use crate::campaign::journal::RecipientState;
-use crate::campaign::{CampaignId, CampaignMeta, CampaignState};
+use crate::campaign::{CampaignMeta, CampaignState};
 use crate::dispatch::progress::{Progress, SnapshotData};
+use crate::tui::action::ProgressBatch;
 
 /// Results kept for the table.
 pub const RING: usize = 10_000;
@@ -131,7 +128,7 @@ impl DashState {
         }
     }
 
-    fn notice(&mut self, at: DateTime<Utc>, level: Level, text: String) {
+    pub(super) fn notice(&mut self, at: DateTime<Utc>, level: Level, text: String) {
         self.notices.push_back((at, level, text));
         while self.notices.len() > NOTICES {
             self.notices.pop_front();
@@ -215,103 +212,4 @@ impl DashState {
         }
         self.scroll = self.scroll.min(self.visible_len().saturating_sub(1));
     }
-}
-
-/// A campaign started: open its dashboard.
-pub fn started(app: &mut App, meta: CampaignMeta) -> Vec<Effect> {
-    app.running = Some(meta.id);
-    app.wizard.starting = false;
-    app.say(format!("campaign {} is sending", meta.id));
-    app.dash = Some(DashState::new(meta, app.ui.rate, app.ui.workers, app.now));
-    app.reset_to(ScreenId::Dashboard);
-    vec![]
-}
-
-/// One frame's engine events.
-pub fn progress(app: &mut App, batch: ProgressBatch) -> Vec<Effect> {
-    let now = app.now;
-    if let Some(d) = app.dash.as_mut() {
-        d.apply(batch, now);
-    }
-    vec![]
-}
-
-/// The run is over and its handle gone.
-pub fn ended(app: &mut App, id: CampaignId, result: Result<CampaignState, String>) -> Vec<Effect> {
-    if app.running == Some(id) {
-        app.running = None;
-    }
-    let now = app.now;
-    if let Some(d) = app.dash.as_mut().filter(|d| d.meta.id == id) {
-        if let Err(e) = &result {
-            d.notice(now, Level::Error, e.clone());
-        }
-        if d.finished.is_none() || result.is_err() {
-            d.finished = Some(result.clone());
-            d.ended.get_or_insert(now);
-        }
-        d.paused = None;
-    }
-    if let Err(e) = result {
-        app.fail(format!("campaign {id}: {e}"));
-    }
-    vec![Effect::LoadHome]
-}
-
-/// A key on the dashboard.
-pub fn cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
-    let running = app.running;
-    let Some(d) = app.dash.as_mut() else {
-        return app.back();
-    };
-    let live = running == Some(d.meta.id);
-    let max = d.visible_len().saturating_sub(1);
-    match cmd {
-        Cmd::Up => d.scroll = (d.scroll + 1).min(max),
-        Cmd::Down => d.scroll = d.scroll.saturating_sub(1),
-        Cmd::PageUp => d.scroll = (d.scroll + 10).min(max),
-        Cmd::PageDown => d.scroll = d.scroll.saturating_sub(10),
-        Cmd::Top => d.scroll = max,
-        Cmd::Bottom => d.scroll = 0,
-        Cmd::Filter => {
-            d.filter = (d.filter + 1) % FILTERS.len();
-            d.scroll = 0;
-        }
-        Cmd::Pause if live => {
-            app.say("pausing: requests in flight finish first");
-            return vec![Effect::Pause];
-        }
-        Cmd::Resume if live => return vec![Effect::Resume],
-        Cmd::Resume if matches!(d.finished, Some(Ok(CampaignState::Paused))) => {
-            let id = d.meta.id;
-            if running.is_some() {
-                app.fail("another campaign is sending; one at a time");
-                return vec![];
-            }
-            return vec![Effect::Start {
-                id,
-                requeue_unknown: false,
-            }];
-        }
-        Cmd::Cancel if live => {
-            let open = d.snapshot.counts.open();
-            app.modal = Some(Modal {
-                title: format!("Cancel campaign {}?", d.meta.id),
-                lines: vec![
-                    format!("Everyone not yet sent ({open}) is skipped for good."),
-                    "Requests already in flight finish and are recorded.".into(),
-                ],
-                confirm: Confirm::CancelCampaign,
-                expected: None,
-                input: TextInput::default(),
-            });
-        }
-        Cmd::Enter if d.finished.is_some() => {
-            let id = d.meta.id;
-            return detail::open(app, id);
-        }
-        Cmd::Back => return app.back(),
-        _ => {}
-    }
-    vec![]
 }

@@ -21,12 +21,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Sparkline, Table, Wrap};
 use ratatui::Frame;
 
-use super::super::app::App;
-use super::super::widgets::bar::StackedBar;
-use super::super::widgets::fmt;
-use super::dashboard::{DashState, Level};
+use super::state::{DashState, Level};
 use crate::campaign::journal::RecipientState;
 use crate::campaign::CampaignState;
+use crate::tui::app::App;
+use crate::tui::widgets::bar::StackedBar;
+use crate::tui::widgets::fmt;
 
 /// Seconds averaged for the observed rate.
 const RATE_WINDOW: usize = 5;

@@ -1,5 +1,4 @@
-//! The runner's hands: performs [`Effect`]s as requests to the daemon and
-//! watches the campaign on screen.
+//! The runner: performs [`Effect`]s as requests to the daemon and watches the running campaign.
 //!
 //! Jobs run as tasks and come back as [`Msg`]s on a channel. A campaign
 //! runs in the daemon, not here: the TUI watches it over a stream of
@@ -12,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TryRecvError;
 
 use super::action::{Action, Effect, ProgressBatch};
-use super::jobs::{self, Ctx};
+use super::requests::{self, Ctx};
 use crate::campaign::{CampaignId, CampaignMeta};
 use crate::dispatch::progress::SnapshotData;
 use crate::engine::ops::CampaignStatus;
@@ -123,7 +122,7 @@ impl Executor {
                     return;
                 }
                 self.spawn_job(move |ctx| async move {
-                    match jobs::send(&ctx, &plan.plan.request, typed).await {
+                    match requests::send(&ctx, &plan.plan.request, typed).await {
                         Ok(meta) => Msg::Started(Box::new(meta)),
                         Err(e) => Msg::Action(Action::Failed(e)),
                     }
@@ -137,7 +136,7 @@ impl Executor {
                     return;
                 }
                 self.spawn_job(move |ctx| async move {
-                    match jobs::resume(&ctx, id, requeue_unknown).await {
+                    match requests::resume(&ctx, id, requeue_unknown).await {
                         Ok(meta) => Msg::Started(Box::new(meta)),
                         Err(e) => {
                             Msg::Action(Action::Failed(format!("starting campaign {id}: {e}")))
@@ -147,7 +146,7 @@ impl Executor {
             }
             job => self.spawn_job(move |ctx| async move {
                 Msg::Action(
-                    jobs::perform(&ctx, job)
+                    requests::perform(&ctx, job)
                         .await
                         .unwrap_or_else(|| Action::Failed("internal: effect is not a job".into())),
                 )

@@ -1,5 +1,6 @@
-//! The jobs behind [`Effect`]s: each is one request to the store's daemon,
-//! made in the background, never while drawing. Each job turns into
+//! The requests the TUI makes to the store's daemon, one per [`Effect`].
+//!
+//! Each is made in the background, never while drawing, and turns into
 //! exactly one [`Action`], errors included, so a failing daemon becomes a
 //! message on screen rather than a crash. The TUI decides nothing here:
 //! roles, the live-send gate and the confirmation rule are the daemon's.
@@ -21,7 +22,7 @@ use crate::phone::Phone;
 use crate::service::client::{Attachment, Client};
 use crate::service::wire::{Confirmation, Request, Upload};
 
-/// What the jobs share.
+/// What the requests share.
 #[derive(Debug, Clone)]
 pub struct Ctx {
     /// The daemon of the store.
@@ -36,7 +37,7 @@ fn err(e: impl std::fmt::Display) -> String {
     format!("{e:#}")
 }
 
-/// Runs a request-only effect; `None` for effects that are not jobs.
+/// Runs a request-only effect; `None` for effects the runner performs itself.
 pub async fn perform(ctx: &Ctx, effect: Effect) -> Option<Action> {
     Some(match effect {
         Effect::LoadHome => Action::Home(load_home(ctx).await),

@@ -1,0 +1,255 @@
+//! A journal record's bytes: the compact binary form the dispatcher writes, and the JSON form of bote 0.1.
+
+use chrono::DateTime;
+
+use super::{RecipientRecord, RecipientState};
+use crate::consent::StoreError;
+use crate::phone::Phone;
+use crate::template::Params;
+
+/// First byte of a binary journal value. JSON values (the first format)
+/// start with `{`, so both decode.
+const BINARY: u8 = 0xB1;
+
+const HAS_PHONE: u8 = 1;
+const HAS_CODE: u8 = 1 << 1;
+const HAS_REASON: u8 = 1 << 2;
+const HAS_WAMID: u8 = 1 << 3;
+const HAS_LATENCY: u8 = 1 << 4;
+
+/// Decodes a journal value (binary, or JSON as written by bote 0.1).
+pub fn decode(key: &[u8], value: &[u8]) -> Result<RecipientRecord, StoreError> {
+    match value.first() {
+        Some(&BINARY) => Reader(&value[1..])
+            .record()
+            .ok_or_else(|| corrupt(key, "truncated or invalid journal record")),
+        _ => serde_json::from_slice(value).map_err(|e| corrupt(key, e)),
+    }
+}
+
+pub(in crate::campaign) fn corrupt(key: &[u8], message: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        key: hex::encode(key),
+        message: message.to_string(),
+    }
+}
+
+/// Only the state of a journal value: what counting needs, without
+/// decoding the rest.
+pub fn decode_state(key: &[u8], value: &[u8]) -> Result<RecipientState, StoreError> {
+    match value {
+        [BINARY, s, ..] => {
+            state_from_u8(*s).ok_or_else(|| corrupt(key, format!("unknown recipient state {s}")))
+        }
+        _ => decode(key, value).map(|r| r.state),
+    }
+}
+
+/// Encodes a journal value: a compact binary form, because the dispatcher
+/// writes every record at least twice per send.
+pub fn encode(rec: &RecipientRecord) -> Vec<u8> {
+    let text = |s: &str| 5 + s.len();
+    let mut out = Vec::with_capacity(
+        48 + rec.params.0.iter().map(|p| text(p)).sum::<usize>()
+            + rec.reason.as_deref().map_or(0, text)
+            + rec.wamid.as_deref().map_or(0, text)
+            + rec.actor.len(),
+    );
+    let mut flags = 0;
+    for (has, bit) in [
+        (rec.phone.is_some(), HAS_PHONE),
+        (rec.code.is_some(), HAS_CODE),
+        (rec.reason.is_some(), HAS_REASON),
+        (rec.wamid.is_some(), HAS_WAMID),
+        (rec.latency_ms.is_some(), HAS_LATENCY),
+    ] {
+        if has {
+            flags |= bit;
+        }
+    }
+    out.extend_from_slice(&[BINARY, state_to_u8(rec.state), flags]);
+    if let Some(p) = rec.phone {
+        out.extend_from_slice(&p.as_u64().to_le_bytes());
+    }
+    if let Some(c) = rec.code {
+        out.extend_from_slice(&c.to_le_bytes());
+    }
+    if let Some(l) = rec.latency_ms {
+        out.extend_from_slice(&l.to_le_bytes());
+    }
+    out.extend_from_slice(&rec.attempts.to_le_bytes());
+    out.extend_from_slice(&rec.updated_at.timestamp().to_le_bytes());
+    out.extend_from_slice(&rec.updated_at.timestamp_subsec_nanos().to_le_bytes());
+    let mut put = |s: &str| {
+        out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    };
+    put(&rec.actor);
+    if let Some(r) = &rec.reason {
+        put(r);
+    }
+    if let Some(w) = &rec.wamid {
+        put(w);
+    }
+    out.extend_from_slice(&(rec.params.0.len() as u32).to_le_bytes());
+    for p in &rec.params.0 {
+        out.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        out.extend_from_slice(p.as_bytes());
+    }
+    out
+}
+
+fn state_to_u8(s: RecipientState) -> u8 {
+    RecipientState::ALL
+        .iter()
+        .position(|x| *x == s)
+        .map_or(u8::MAX, |i| i as u8)
+}
+
+fn state_from_u8(b: u8) -> Option<RecipientState> {
+    RecipientState::ALL.get(usize::from(b)).copied()
+}
+
+/// A cursor over a binary record; `None` on anything short or invalid.
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn bytes<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.0.split_at_checked(N)?;
+        self.0 = rest;
+        head.try_into().ok()
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        self.bytes().map(u32::from_le_bytes)
+    }
+
+    fn text(&mut self) -> Option<String> {
+        let len = usize::try_from(self.u32()?).ok()?;
+        let (head, rest) = self.0.split_at_checked(len)?;
+        self.0 = rest;
+        String::from_utf8(head.to_vec()).ok()
+    }
+
+    fn record(mut self) -> Option<RecipientRecord> {
+        let [state, flags] = self.bytes()?;
+        let state = state_from_u8(state)?;
+        let has = |bit| flags & bit != 0;
+        let phone = if has(HAS_PHONE) {
+            Some(Phone::from_u64(u64::from_le_bytes(self.bytes()?))?)
+        } else {
+            None
+        };
+        let code = if has(HAS_CODE) {
+            Some(self.u32()?)
+        } else {
+            None
+        };
+        let latency_ms = if has(HAS_LATENCY) {
+            Some(self.u32()?)
+        } else {
+            None
+        };
+        let attempts = self.u32()?;
+        let secs = i64::from_le_bytes(self.bytes()?);
+        let nanos = self.u32()?;
+        let updated_at = DateTime::from_timestamp(secs, nanos)?;
+        let actor = self.text()?;
+        let reason = if has(HAS_REASON) {
+            Some(self.text()?)
+        } else {
+            None
+        };
+        let wamid = if has(HAS_WAMID) {
+            Some(self.text()?)
+        } else {
+            None
+        };
+        let n = self.u32()?;
+        // A count larger than the bytes left is damage, not a reason to
+        // allocate.
+        let mut params = Vec::with_capacity((n as usize).min(self.0.len() / 4));
+        for _ in 0..n {
+            params.push(self.text()?);
+        }
+        if !self.0.is_empty() {
+            return None;
+        }
+        Some(RecipientRecord {
+            phone,
+            params: Params(params),
+            state,
+            code,
+            reason,
+            wamid,
+            attempts,
+            latency_ms,
+            updated_at,
+            actor,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+
+    fn rec(state: RecipientState) -> RecipientRecord {
+        RecipientRecord {
+            phone: Phone::from_e164("+491712345678"),
+            params: Params(vec!["Anna".into()]),
+            state,
+            code: None,
+            reason: None,
+            wamid: None,
+            attempts: 1,
+            latency_ms: None,
+            updated_at: Utc::now(),
+            actor: "test".into(),
+        }
+    }
+
+    #[test]
+    fn binary_records_round_trip_and_json_still_decodes() {
+        let mut full = rec(RecipientState::Failed);
+        full.code = Some(131_026);
+        full.reason = Some("undeliverable — ü".into());
+        full.wamid = Some("wamid.HBgLNDkxNTE=".into());
+        full.latency_ms = Some(312);
+        full.params = Params(vec!["Jürgen".into(), String::new(), "HERBST20".into()]);
+        let mut bare = rec(RecipientState::Skipped);
+        bare.phone = None;
+        bare.params = Params::default();
+        for r in [full, bare, rec(RecipientState::Pending)] {
+            let bytes = encode(&r);
+            assert_eq!(decode(b"k", &bytes).expect("binary"), r);
+            assert_eq!(decode_state(b"k", &bytes).expect("state"), r.state);
+            let json = serde_json::to_vec(&r).expect("json");
+            assert_eq!(decode(b"k", &json).expect("json form"), r);
+            assert_eq!(decode_state(b"k", &json).expect("json state"), r.state);
+        }
+    }
+
+    #[test]
+    fn damaged_binary_records_are_errors_not_panics() {
+        let mut r = rec(RecipientState::Accepted);
+        r.wamid = Some("wamid.X".into());
+        let bytes = encode(&r);
+        for cut in 0..bytes.len() {
+            assert!(
+                decode(b"k", &bytes[..cut]).is_err(),
+                "prefix of {cut} bytes"
+            );
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(decode(b"k", &longer).is_err(), "trailing bytes");
+        let mut bad_state = bytes.clone();
+        bad_state[1] = 200;
+        assert!(decode(b"k", &bad_state).is_err());
+        assert!(decode_state(b"k", &bad_state).is_err());
+        assert!(decode(b"k", &[BINARY]).is_err());
+    }
+}

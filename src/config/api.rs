@@ -1,0 +1,64 @@
+//! `[api]` and `[webhook]`: where and as whom bote talks to the Cloud API, and where it hears back.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// `[api]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Graph API host, or an EU BSP's endpoint (G14).
+    pub base_url: String,
+    /// Graph API version path segment, e.g. `v25.0`.
+    pub version: String,
+    /// The sending phone number id.
+    pub phone_number_id: String,
+    /// The WhatsApp Business Account id (owns the templates).
+    pub waba_id: String,
+    /// Name of the environment variable holding the token.
+    pub token_env: String,
+    /// Optional file holding the token (owner-only), instead of the environment.
+    pub token_file: Option<PathBuf>,
+    /// Header that carries the token; `Authorization` sends `Bearer …`.
+    pub auth_header: String,
+    /// Unique users per rolling 24 h the business may message.
+    pub messaging_tier: u64,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            base_url: "https://graph.facebook.com".into(),
+            version: "v25.0".into(),
+            phone_number_id: String::new(),
+            waba_id: String::new(),
+            token_env: "BOTE_TOKEN".into(),
+            token_file: None,
+            auth_header: "Authorization".into(),
+            messaging_tier: 250,
+        }
+    }
+}
+
+/// `[webhook]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Listen address of the receiver.
+    pub listen: String,
+    /// Environment variable holding the verify token.
+    pub verify_token_env: String,
+    /// Environment variable holding the app secret.
+    pub app_secret_env: String,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8443".into(),
+            verify_token_env: "BOTE_VERIFY_TOKEN".into(),
+            app_secret_env: "BOTE_APP_SECRET".into(),
+        }
+    }
+}

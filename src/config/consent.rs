@@ -1,0 +1,83 @@
+//! `[consent]`: topics, keywords, declared attributes and the frequency cap.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{de, Deserialize, Deserializer};
+
+use super::period::{format_period, parse_period};
+
+/// `[consent]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsentConfig {
+    /// ISO 3166 region for numbers written without a country code.
+    pub default_region: String,
+    /// The purposes a consent can cover (G6).
+    pub topics: Vec<String>,
+    /// Inbound replies that revoke marketing consent (G5).
+    pub stop_keywords: Vec<String>,
+    /// Inbound replies that confirm a pending consent (G3).
+    pub confirm_keywords: Vec<String>,
+    /// Declared extra attributes; everything else is dropped on import (G8).
+    pub attributes: Vec<String>,
+    /// Marketing messages per recipient per window (G15).
+    pub frequency_cap: Option<FrequencyCap>,
+    /// Privacy policy link (G7).
+    pub privacy_url: String,
+    /// Imprint link (G7).
+    pub imprint_url: String,
+}
+
+impl Default for ConsentConfig {
+    fn default() -> Self {
+        Self {
+            default_region: "DE".into(),
+            topics: vec!["sale".into(), "new-collection".into(), "events".into()],
+            stop_keywords: ["STOP", "STOPP", "ABMELDEN", "UNSUBSCRIBE", "AUSTRAGEN"]
+                .map(String::from)
+                .to_vec(),
+            confirm_keywords: vec!["JA".into(), "YES".into()],
+            attributes: vec!["first_name".into()],
+            frequency_cap: Some(FrequencyCap {
+                max: 3,
+                window: Duration::from_secs(7 * 86_400),
+            }),
+            privacy_url: "https://example.com/datenschutz".into(),
+            imprint_url: "https://example.com/impressum".into(),
+        }
+    }
+}
+
+/// At most `max` marketing messages per recipient within `window` (G15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrequencyCap {
+    /// Messages allowed in the window.
+    pub max: u32,
+    /// The rolling window.
+    pub window: Duration,
+}
+
+impl FromStr for FrequencyCap {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (n, w) = s
+            .split_once('/')
+            .ok_or_else(|| format!("expected N/PERIOD such as 3/7d, got {s:?}"))?;
+        let max = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("{n:?} is not a message count"))?;
+        let window = parse_period(w)?;
+        Ok(Self { max, window })
+    }
+}
+
+impl fmt::Display for FrequencyCap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.max, format_period(self.window))
+    }
+}
+
+deserialize_from_str!(FrequencyCap);

@@ -1,0 +1,160 @@
+//! `[send]`: dispatch rate, concurrency, retries, the in-flight budget and the recipients' quiet hours.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::NaiveTime;
+use serde::{de, Deserialize, Deserializer};
+
+/// How many requests may be in flight at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Concurrency {
+    /// Little's law: rate × observed latency × 1.2, within sane bounds.
+    #[default]
+    Auto,
+    /// A fixed number of workers.
+    Fixed(u32),
+}
+
+impl<'de> Deserialize<'de> for Concurrency {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(i64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) if (1..=10_000).contains(&n) => Ok(Self::Fixed(n as u32)),
+            Raw::N(n) => Err(de::Error::custom(format!(
+                "concurrency must be 1..=10000 or \"auto\", got {n}"
+            ))),
+            Raw::S(s) if s == "auto" => Ok(Self::Auto),
+            Raw::S(s) => Err(de::Error::custom(format!(
+                "concurrency must be a number or \"auto\", got {s:?}"
+            ))),
+        }
+    }
+}
+
+/// `[send]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SendConfig {
+    /// Messages per second: a ceiling, never exceeded (design invariant 4).
+    pub rate: u32,
+    /// In-flight requests.
+    pub concurrency: Concurrency,
+    /// Retries of a clearly-not-accepted send before it counts as failed.
+    pub max_retries: u32,
+    /// Per-request timeout in milliseconds.
+    pub timeout_ms: u64,
+    /// Recipients' local quiet hours, e.g. `21:00-08:00`.
+    pub quiet_hours: Option<QuietHours>,
+    /// The in-flight budget (recipients queued or newly marked in flight;
+    /// at most this plus the workers are unknown after a crash). `None`:
+    /// a quarter second of sends, 64 to 1024.
+    pub batch_size: Option<u32>,
+}
+
+impl Default for SendConfig {
+    fn default() -> Self {
+        Self {
+            rate: 80,
+            concurrency: Concurrency::Auto,
+            max_retries: 5,
+            timeout_ms: 10_000,
+            quiet_hours: None,
+            batch_size: None,
+        }
+    }
+}
+
+impl SendConfig {
+    /// The in-flight budget in force: configured, or a quarter second of
+    /// sends at `rate` (fewer durable writes per send at high rates).
+    pub fn batch(&self) -> usize {
+        self.batch_size
+            .map_or_else(|| (self.rate / 4).clamp(64, 1024), |b| b.max(1)) as usize
+    }
+
+    /// The per-request timeout.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+}
+
+/// A daily window in the recipient's local time during which nothing is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietHours {
+    /// Start of the quiet window.
+    pub start: NaiveTime,
+    /// End of the quiet window (may be earlier than `start`: across midnight).
+    pub end: NaiveTime,
+}
+
+impl QuietHours {
+    /// Whether `t` (local time) falls in the quiet window.
+    pub fn contains(&self, t: NaiveTime) -> bool {
+        if self.start <= self.end {
+            t >= self.start && t < self.end
+        } else {
+            t >= self.start || t < self.end
+        }
+    }
+}
+
+impl FromStr for QuietHours {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (a, b) = s
+            .split_once('-')
+            .ok_or_else(|| format!("expected HH:MM-HH:MM, got {s:?}"))?;
+        let parse = |x: &str| {
+            NaiveTime::parse_from_str(x.trim(), "%H:%M")
+                .map_err(|_| format!("{x:?} is not a time of day (HH:MM)"))
+        };
+        let (start, end) = (parse(a)?, parse(b)?);
+        if start == end {
+            return Err("quiet hours start and end are equal".into());
+        }
+        Ok(Self { start, end })
+    }
+}
+
+/// Written as it is configured (`21:00-08:00`), so that a campaign's frozen
+/// settings read like the config they came from.
+impl serde::Serialize for QuietHours {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl fmt::Display for QuietHours {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}-{}",
+            self.start.format("%H:%M"),
+            self.end.format("%H:%M")
+        )
+    }
+}
+
+deserialize_from_str!(QuietHours);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_hours_wrap_midnight() {
+        let q: QuietHours = "21:00-08:00".parse().expect("valid");
+        let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).expect("time");
+        assert!(q.contains(t(22, 0)) && q.contains(t(7, 59)));
+        assert!(!q.contains(t(8, 0)) && !q.contains(t(12, 0)));
+        let day: QuietHours = "12:00-13:00".parse().expect("valid");
+        assert!(day.contains(t(12, 30)) && !day.contains(t(13, 0)));
+    }
+}

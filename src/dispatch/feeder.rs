@@ -1,0 +1,240 @@
+//! The feeder: marks pending recipients in flight, durably, and feeds them to the workers' queue, holding for quiet hours and the tier.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+
+use super::progress::Progress;
+use super::{hold, DispatchError, Job, RunState, Shared};
+use crate::campaign::journal::{RecipientRecord, RecipientState};
+use crate::consent::StoreError;
+
+/// How soon the feeder looks at the tier again while this run's own sends
+/// are still on their way into the send index.
+const TIER_RECHECK: Duration = Duration::from_millis(100);
+
+/// Feeds pending recipients to the workers until none are left, the
+/// campaign is cancelled or detached. Holds for quiet hours and the tier.
+pub(super) async fn feed(shared: &Shared, tx: &mpsc::Sender<Job>) -> Result<(), DispatchError> {
+    let mut control = shared.control.subscribe();
+    let mut cursor = 0u32;
+    // Recipients this run marked in flight; those the send index does not
+    // account for yet count against the tier as if sent.
+    let mut marked = 0u64;
+    let mut tier_left = tier_window(shared, Utc::now(), 0)?.left;
+    let mut held_until: Option<(DateTime<Utc>, String)> = None;
+    let mut was_paused = false;
+    loop {
+        let state = *control.borrow_and_update();
+        match state {
+            RunState::Running => {
+                if was_paused {
+                    was_paused = false;
+                    // Workers put the recipients they held back to pending.
+                    cursor = 0;
+                    shared.snapshot.update(|s| {
+                        s.reason = None;
+                        s.state = Some(crate::campaign::CampaignState::Sending);
+                    });
+                    let _ = shared.events.send(Progress::Resumed);
+                }
+            }
+            RunState::Paused => {
+                if !was_paused {
+                    was_paused = true;
+                    let reason = shared
+                        .snapshot
+                        .get()
+                        .reason
+                        .unwrap_or_else(|| "paused by the operator".into());
+                    shared.snapshot.update(|s| {
+                        s.reason = Some(reason.clone());
+                        s.state = Some(crate::campaign::CampaignState::Paused);
+                    });
+                    let _ = shared.events.send(Progress::Paused { reason });
+                }
+                if control.changed().await.is_err() {
+                    return Ok(());
+                }
+                continue;
+            }
+            RunState::Detached | RunState::Cancelled => return Ok(()),
+        }
+        if tier_left == 0 {
+            let now = Utc::now();
+            // Read before the index: the writer adds to the index first and
+            // to `indexed` second, so a send is counted at least once.
+            let unindexed = marked.saturating_sub(shared.indexed.load(Ordering::Acquire));
+            let tier = tier_window(shared, now, unindexed)?;
+            tier_left = tier.left;
+            if tier_left == 0 && unindexed > 0 {
+                // Some of this run's sends are still on their way into the
+                // index, or may yet fail: look again shortly rather than
+                // hold for hours on a count that is about to change.
+                tokio::select! {
+                    _ = tokio::time::sleep(TIER_RECHECK) => {}
+                    r = control.changed() => if r.is_err() { return Ok(()) },
+                }
+                continue;
+            }
+            if tier_left == 0 {
+                if !wait_held(
+                    shared,
+                    &mut control,
+                    tier.frees_at,
+                    "messaging tier reached",
+                )
+                .await
+                {
+                    return Ok(());
+                }
+                continue;
+            }
+        }
+        let want = refill_chunk(shared.config.batch_size)
+            .min(tier_left as usize)
+            .max(1);
+        let batch = shared.journal.pending_from(cursor, want)?;
+        if batch.is_empty() && held_until.is_none() {
+            // Recipients put back behind the cursor (a stop-class answer, a
+            // pause racing a resume) must not be forgotten; the writer says
+            // where the first of them is.
+            let back = shared.requeued.swap(u32::MAX, Ordering::AcqRel);
+            if back != u32::MAX {
+                cursor = cursor.min(back);
+                continue;
+            }
+        }
+        if batch.is_empty() {
+            match held_until.take() {
+                Some((until, reason)) => {
+                    cursor = 0;
+                    if !wait_held(shared, &mut control, until, &reason).await {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                None => return Ok(()),
+            }
+        }
+        let now = Utc::now();
+        let mut jobs = Vec::with_capacity(batch.len());
+        for (index, rec) in batch {
+            cursor = index + 1;
+            if let (Some(q), Some(phone)) = (&shared.config.quiet_hours, rec.phone) {
+                if let Some(until) = hold::quiet_until(q, phone, now) {
+                    let earliest = held_until.as_ref().map_or(until, |(u, _)| (*u).min(until));
+                    held_until = Some((
+                        earliest,
+                        format!("quiet hours {q} (recipients' local time)"),
+                    ));
+                    continue;
+                }
+            }
+            jobs.push(Job {
+                index,
+                record: RecipientRecord {
+                    state: RecipientState::InFlight,
+                    updated_at: now,
+                    actor: "dispatcher".into(),
+                    ..rec
+                },
+            });
+        }
+        if jobs.is_empty() {
+            continue;
+        }
+        // The durable mark that makes at-most-once possible.
+        let marks: Vec<(u32, RecipientRecord)> =
+            jobs.iter().map(|j| (j.index, j.record.clone())).collect();
+        shared.journal.write(&marks)?;
+        shared.journal.flush().await?;
+        tier_left = tier_left.saturating_sub(jobs.len() as u64);
+        marked += jobs.len() as u64;
+        shared.snapshot.update(|s| {
+            for _ in &jobs {
+                s.counts
+                    .shift(Some(RecipientState::Pending), RecipientState::InFlight);
+            }
+        });
+        for job in jobs {
+            if tx.send(job).await.is_err() {
+                return Ok(());
+            }
+        }
+        // Mark the next chunk once the queue has room for it: queue plus the
+        // new chunk never exceed one batch, so at every flush at most batch +
+        // workers records are in flight. Marking while the queue still holds
+        // half a batch hides the flush from the workers (no idle gap, which
+        // cost ~1 % of the rate per batch when the queue had to run dry).
+        while tx.capacity() < refill_chunk(shared.config.batch_size) {
+            tokio::select! {
+                _ = shared.drained.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+            }
+        }
+    }
+}
+
+/// Recipients marked per durable write: half a batch, so that the next
+/// chunk is marked and flushed while the workers still have work queued.
+pub(super) fn refill_chunk(batch: usize) -> usize {
+    batch.max(1).div_ceil(2)
+}
+
+/// Waits until `until` (or a control change); false when the run should end.
+async fn wait_held(
+    shared: &Shared,
+    control: &mut tokio::sync::watch::Receiver<RunState>,
+    until: DateTime<Utc>,
+    reason: &str,
+) -> bool {
+    shared.snapshot.update(|s| {
+        s.state = Some(crate::campaign::CampaignState::Held);
+        s.reason = Some(reason.to_string());
+    });
+    let _ = shared.events.send(Progress::Held {
+        reason: reason.into(),
+        until,
+    });
+    let wait = (until - Utc::now()).to_std().unwrap_or_default();
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => {}
+        r = control.changed() => if r.is_err() { return false },
+    }
+    shared.snapshot.update(|s| {
+        s.state = Some(crate::campaign::CampaignState::Sending);
+        s.reason = None;
+    });
+    !matches!(*control.borrow(), RunState::Detached | RunState::Cancelled)
+}
+
+/// The messaging tier as the feeder sees it.
+struct TierWindow {
+    /// Recipients that may still be reached.
+    left: u64,
+    /// When the next recipient leaves the 24-hour window.
+    frees_at: DateTime<Utc>,
+}
+
+/// The tier less the unique recipients of the last 24 h in the send index
+/// and `unindexed` sends of this run not in it yet: one scan of the window.
+fn tier_window(
+    shared: &Shared,
+    now: DateTime<Utc>,
+    unindexed: u64,
+) -> Result<TierWindow, StoreError> {
+    let day = chrono::Duration::hours(24);
+    let recent = shared.store.unique_recipients_since(now - day)?;
+    Ok(TierWindow {
+        left: shared
+            .config
+            .tier
+            .saturating_sub((recent.len() as u64).saturating_add(unindexed)),
+        frees_at: recent
+            .first()
+            .map_or(now + chrono::Duration::minutes(1), |t| *t + day),
+    })
+}
