@@ -11,4 +11,5 @@
 pub mod client;
 pub mod daemon;
 pub mod peer;
+mod session;
 pub mod wire;
