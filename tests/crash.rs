@@ -5,6 +5,8 @@
 //! kill, must end up with every recipient at most once, and the journal
 //! with every recipient in a final state.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -18,47 +20,6 @@ const TOKEN: &str = "crash-test-token";
 const RECIPIENTS: usize = 600;
 const BATCH: usize = 16;
 const WORKERS: usize = 8;
-
-struct Sim {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `bote sim` on an ephemeral loopback port and reads the port back.
-fn start_sim(dir: &Path) -> Sim {
-    let mut child = Command::new(BOTE)
-        .args(["--templates", "templates", "sim", "--listen", "127.0.0.1:0"])
-        .args(["--mps", "400", "--latency-ms", "15", "--token", TOKEN])
-        .arg("--record")
-        .arg(dir.join("sim.jsonl"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start bote sim");
-    let stdout = child.stdout.take().expect("sim stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let port = loop {
-        assert!(Instant::now() < deadline, "sim did not print its address");
-        let line = lines.next().expect("sim exited early").expect("sim output");
-        if let Some(rest) = line.split("127.0.0.1:").nth(1) {
-            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            if let Ok(p) = digits.parse() {
-                break p;
-            }
-        }
-    };
-    // Keep draining stdout so the sim never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Sim { child, port }
-}
 
 fn write_config(dir: &Path, port: u16) -> std::path::PathBuf {
     let path = dir.join("bote.toml");
@@ -233,20 +194,9 @@ fn import_and_send(dir: &Path, config: &Path) {
         config,
         &["consent", "import", &consents.display().to_string()],
     );
-    run(
-        config,
-        &[
-            "campaign",
-            "send",
-            "--template",
-            "herbst_sale",
-            "--topic",
-            "sale",
-            "--yes",
-            "--detach",
-            "--json",
-        ],
-    );
+    let mut send = common::SEND_SALE_DETACHED.to_vec();
+    send.push("--json");
+    run(config, &send);
 }
 
 /// Counts per recipient state, read from the store itself (no daemon runs).
@@ -301,8 +251,8 @@ fn assert_complete(st: &serde_json::Value) -> impl Fn(&str) -> u64 + '_ {
 #[test]
 fn sigkill_of_the_daemon_at_random_points_never_duplicates_or_loses_a_recipient() {
     let dir = tempfile::tempdir().expect("tmp");
-    let sim = start_sim(dir.path());
-    let config = write_config(dir.path(), sim.port);
+    let (sim, port) = common::start_sim(dir.path(), 400, 15, TOKEN);
+    let config = write_config(dir.path(), port);
     let mut daemon = Daemon::start(dir.path(), &config);
     import_and_send(dir.path(), &config);
 
@@ -363,8 +313,8 @@ fn sigkill_of_the_daemon_at_random_points_never_duplicates_or_loses_a_recipient(
 #[test]
 fn sigterm_mid_send_leaves_no_unknown_and_the_next_daemon_sends_the_rest_once() {
     let dir = tempfile::tempdir().expect("tmp");
-    let sim = start_sim(dir.path());
-    let config = write_config(dir.path(), sim.port);
+    let (sim, port) = common::start_sim(dir.path(), 400, 15, TOKEN);
+    let config = write_config(dir.path(), port);
     let daemon = Daemon::start(dir.path(), &config);
     import_and_send(dir.path(), &config);
     // Mid-send: some accepted, most still pending (600 at 300/s take 2 s).

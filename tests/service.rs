@@ -8,7 +8,7 @@ mod common;
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,42 +21,7 @@ const SECRET: &str = "service-app-secret";
 const PHONE_NUMBER_ID: &str = "1234567890";
 const RECIPIENTS: usize = 300;
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `bote sim` as the live API, on an ephemeral port; its record is the proof.
-fn start_sim(dir: &Path) -> (Proc, u16) {
-    let mut child = Command::new(BOTE)
-        .args(["--templates", "templates", "sim", "--listen", "127.0.0.1:0"])
-        .args(["--mps", "400", "--latency-ms", "10", "--token", TOKEN])
-        .arg("--record")
-        .arg(dir.join("sim.jsonl"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start bote sim");
-    let stdout = child.stdout.take().expect("sim stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let port = loop {
-        assert!(Instant::now() < deadline, "sim did not print its address");
-        let line = lines.next().expect("sim exited early").expect("sim output");
-        if let Some(rest) = line.split("127.0.0.1:").nth(1) {
-            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            if let Ok(p) = digits.parse() {
-                break p;
-            }
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (Proc(child), port)
-}
+use common::{start_sim, Proc};
 
 fn write_config(dir: &Path, port: u16) -> PathBuf {
     let path = dir.join("bote.toml");
@@ -226,7 +191,7 @@ fn state(config: &Path) -> serde_json::Value {
 #[test]
 fn one_live_daemon_serves_a_send_a_watcher_imports_revocations_and_a_stop_webhook_at_once() {
     let dir = tempfile::tempdir().expect("tmp");
-    let (_sim, port) = start_sim(dir.path());
+    let (_sim, port) = start_sim(dir.path(), 400, 10, TOKEN);
     let config = write_config(dir.path(), port);
     let (daemon, webhook, log) = start_daemon(&config);
     let first = consents(dir.path(), "consents.csv", 0, RECIPIENTS);
@@ -235,19 +200,7 @@ fn one_live_daemon_serves_a_send_a_watcher_imports_revocations_and_a_stop_webhoo
         &["consent", "import", &first.display().to_string()],
     );
 
-    let (code, out, err) = run(
-        &config,
-        &[
-            "campaign",
-            "send",
-            "--template",
-            "herbst_sale",
-            "--topic",
-            "sale",
-            "--yes",
-            "--detach",
-        ],
-    );
+    let (code, out, err) = run(&config, &common::SEND_SALE_DETACHED);
     assert_eq!(code, 0, "{out}\n{err}");
     let store = dir.path().join("store").display().to_string();
     assert!(
@@ -402,17 +355,7 @@ fn a_campaign_keeps_the_settings_it_was_created_with_and_shows_what_changed() {
     }
     let rows: Vec<&str> = lines.iter().map(String::as_str).collect();
     sb.import_text("consents.csv", &common::csv(&rows), 0);
-    sb.bote([
-        "campaign",
-        "send",
-        "--template",
-        "herbst_sale",
-        "--topic",
-        "sale",
-        "--yes",
-        "--detach",
-    ])
-    .expect_code(0);
+    sb.bote(common::SEND_SALE_DETACHED).expect_code(0);
     let status = |sb: &common::Sandbox| {
         sb.bote(["campaign", "status", "1", "--json"])
             .expect_code(0)

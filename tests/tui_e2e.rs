@@ -61,6 +61,36 @@ impl Tmux {
     }
 }
 
+impl Tmux {
+    /// A private tmux server named `name` running `bote --sandbox EXTRA…`
+    /// on `store` at 100×30 in `cwd`.
+    fn start(name: &str, store: &Path, cwd: &Path, extra: &str) -> Self {
+        let tmux = Self {
+            socket: format!("bote-e2e-{name}-{}", std::process::id()),
+        };
+        let command = format!(
+            "env -u BOTE_CONFIG BOTE_STORE='{}' NO_COLOR=1 TERM=xterm-256color '{BIN}' --sandbox {extra}",
+            store.display()
+        );
+        let cwd = cwd.to_string_lossy().into_owned();
+        let started = tmux.cmd(&[
+            "new-session",
+            "-d",
+            "-s",
+            "bote",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            "-c",
+            &cwd,
+            &command,
+        ]);
+        assert!(started.status.success(), "tmux new-session: {started:?}");
+        tmux
+    }
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.cmd(&["kill-server"]);
@@ -122,28 +152,7 @@ fn wizard_sends_the_sample_campaign_in_the_sandbox() {
     let eligible = json(&plan)["eligible"].as_u64().expect("eligible count");
     assert!(eligible > 0, "the sample has recipients for the sale");
 
-    let tmux = Tmux {
-        socket: format!("bote-e2e-{}", std::process::id()),
-    };
-    let command = format!(
-        "env -u BOTE_CONFIG BOTE_STORE='{}' NO_COLOR=1 TERM=xterm-256color '{BIN}' --sandbox",
-        store.display()
-    );
-    let cwd = dir.path().to_string_lossy().into_owned();
-    let started = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "bote",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "-c",
-        &cwd,
-        &command,
-    ]);
-    assert!(started.status.success(), "tmux new-session: {started:?}");
+    let tmux = Tmux::start("wizard", &store, dir.path(), "");
     let wait = Duration::from_secs(15);
     tmux.wait_for(&["SANDBOX", "Campaigns", "No campaigns yet"], wait);
 
@@ -235,31 +244,7 @@ fn a_killed_tui_leaves_the_campaign_sending_and_a_new_tui_attaches_to_it() {
         "import: {}",
         String::from_utf8_lossy(&import.stderr)
     );
-    let tui = |name: &str| {
-        let tmux = Tmux {
-            socket: format!("bote-e2e-{name}-{}", std::process::id()),
-        };
-        let command = format!(
-            "env -u BOTE_CONFIG BOTE_STORE='{}' NO_COLOR=1 TERM=xterm-256color '{BIN}' --sandbox --config '{cfg}'",
-            store.display()
-        );
-        let cwd = dir.path().to_string_lossy().into_owned();
-        let started = tmux.cmd(&[
-            "new-session",
-            "-d",
-            "-s",
-            "bote",
-            "-x",
-            "100",
-            "-y",
-            "30",
-            "-c",
-            &cwd,
-            &command,
-        ]);
-        assert!(started.status.success(), "tmux new-session: {started:?}");
-        tmux
-    };
+    let tui = |name: &str| Tmux::start(name, &store, dir.path(), &format!("--config '{cfg}'"));
     let wait = Duration::from_secs(15);
     let first = tui("first");
     first.wait_for(&["SANDBOX", "Campaigns"], wait);

@@ -57,14 +57,13 @@ pub async fn perform(ctx: &Ctx, effect: Effect) -> Option<Action> {
 }
 
 /// The `--list` file of a request, to send along (the daemon never opens
-/// a client's path).
-fn list_of(request: &PlanRequest) -> Result<Option<(Attachment, Upload)>, String> {
-    request
-        .list
-        .as_deref()
-        .map(Attachment::open)
-        .transpose()
-        .map_err(err)
+/// a client's path), and its description for the request line.
+fn list_of(request: &PlanRequest) -> Result<(Option<Attachment>, Option<Upload>), String> {
+    match request.list.as_deref().map(Attachment::open).transpose() {
+        Ok(Some((a, u))) => Ok((Some(a), Some(u))),
+        Ok(None) => Ok((None, None)),
+        Err(e) => Err(err(e)),
+    }
 }
 
 /// Campaigns with counts, consent totals (configured topics first), tier use.
@@ -74,11 +73,7 @@ pub async fn load_home(ctx: &Ctx) -> Result<HomeData, String> {
 
 /// The dry run, as the daemon makes it, grouped for the drill-down.
 pub async fn plan(ctx: &Ctx, request: &PlanRequest) -> Result<PlanView, String> {
-    let list = list_of(request)?;
-    let (attachment, upload) = match list {
-        Some((a, u)) => (Some(a), Some(u)),
-        None => (None, None),
-    };
+    let (attachment, upload) = list_of(request)?;
     let plan: Plan = ctx
         .client
         .call(
@@ -245,11 +240,7 @@ pub async fn send(ctx: &Ctx, request: &PlanRequest, typed: String) -> Result<Cam
     struct Sent {
         campaign: CampaignMeta,
     }
-    let list = list_of(request)?;
-    let (attachment, upload) = match list {
-        Some((a, u)) => (Some(a), Some(u)),
-        None => (None, None),
-    };
+    let (attachment, upload) = list_of(request)?;
     let sent: Sent = ctx
         .client
         .call(

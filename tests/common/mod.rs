@@ -6,8 +6,10 @@
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -254,4 +256,58 @@ pub fn reasons(plan: &Value) -> std::collections::BTreeMap<String, u64> {
             )
         })
         .collect()
+}
+
+/// `campaign send` of the sample template to `sale`, confirmed, returning at once.
+pub const SEND_SALE_DETACHED: [&str; 8] = [
+    "campaign",
+    "send",
+    "--template",
+    "herbst_sale",
+    "--topic",
+    "sale",
+    "--yes",
+    "--detach",
+];
+
+/// A child process killed (and reaped) on drop.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `bote sim` as a separate process on an ephemeral loopback port, taking
+/// `mps` with `latency_ms`, recording every accepted send in
+/// `dir/sim.jsonl`; returns it and its port.
+pub fn start_sim(dir: &Path, mps: u32, latency_ms: u64, token: &str) -> (Proc, u16) {
+    let mut child = Command::new(BIN)
+        .args(["--templates", "templates", "sim", "--listen", "127.0.0.1:0"])
+        .args(["--mps", &mps.to_string()])
+        .args(["--latency-ms", &latency_ms.to_string(), "--token", token])
+        .arg("--record")
+        .arg(dir.join("sim.jsonl"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start bote sim");
+    let stdout = child.stdout.take().expect("sim stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let port = loop {
+        assert!(Instant::now() < deadline, "sim did not print its address");
+        let line = lines.next().expect("sim exited early").expect("sim output");
+        if let Some(rest) = line.split("127.0.0.1:").nth(1) {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            if let Ok(p) = digits.parse() {
+                break p;
+            }
+        }
+    };
+    // Keep draining stdout so the sim never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (Proc(child), port)
 }
