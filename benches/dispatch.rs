@@ -159,6 +159,7 @@ fn engine_config(rate: u32, workers: usize) -> EngineConfig {
         quiet_hours: None,
         tier: u64::MAX,
         actor: "bench".into(),
+        clock: bote::clock::Clock::System,
     }
 }
 

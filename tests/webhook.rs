@@ -950,6 +950,7 @@ async fn a_stop_mid_campaign_stops_sends_to_that_number() {
         quiet_hours: None,
         tier: 10_000,
         actor: "tester".into(),
+        clock: bote::clock::Clock::System,
     };
     let run = dispatch::start(
         Arc::clone(&f.store),

@@ -23,7 +23,7 @@ pub(super) async fn feed(shared: &Shared, tx: &mpsc::Sender<Job>) -> Result<(), 
     // Recipients this run marked in flight; those the send index does not
     // account for yet count against the tier as if sent.
     let mut marked = 0u64;
-    let mut tier_left = tier_window(shared, Utc::now(), 0)?.left;
+    let mut tier_left = tier_window(shared, shared.config.clock.now(), 0)?.left;
     let mut held_until: Option<(DateTime<Utc>, String)> = None;
     let mut was_paused = false;
     loop {
@@ -63,7 +63,7 @@ pub(super) async fn feed(shared: &Shared, tx: &mpsc::Sender<Job>) -> Result<(), 
             RunState::Detached | RunState::Cancelled => return Ok(()),
         }
         if tier_left == 0 {
-            let now = Utc::now();
+            let now = shared.config.clock.now();
             // Read before the index: the writer adds to the index first and
             // to `indexed` second, so a send is counted at least once.
             let unindexed = marked.saturating_sub(shared.indexed.load(Ordering::Acquire));
@@ -119,7 +119,7 @@ pub(super) async fn feed(shared: &Shared, tx: &mpsc::Sender<Job>) -> Result<(), 
                 None => return Ok(()),
             }
         }
-        let now = Utc::now();
+        let now = shared.config.clock.now();
         let mut jobs = Vec::with_capacity(batch.len());
         for (index, rec) in batch {
             cursor = index + 1;
@@ -199,10 +199,25 @@ async fn wait_held(
         reason: reason.into(),
         until,
     });
-    let wait = (until - Utc::now()).to_std().unwrap_or_default();
-    tokio::select! {
-        _ = tokio::time::sleep(wait) => {}
-        r = control.changed() => if r.is_err() { return false },
+    // Look at the clock again at least every quarter second: the engine's
+    // clock may be moved by hand (tests) or jump (a suspended machine),
+    // and the hold ends by it, not by how long this task slept.
+    loop {
+        let Ok(left) = (until - shared.config.clock.now()).to_std() else {
+            break;
+        };
+        if left.is_zero() {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(left.min(std::time::Duration::from_millis(250))) => {}
+            r = control.changed() => {
+                if r.is_err() {
+                    return false;
+                }
+                break;
+            }
+        }
     }
     shared.snapshot.update(|s| {
         s.state = Some(crate::campaign::CampaignState::Sending);

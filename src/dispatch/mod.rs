@@ -127,6 +127,8 @@ pub struct EngineConfig {
     pub tier: u64,
     /// Who runs it (G13).
     pub actor: String,
+    /// "Now" for holds (quiet hours, the tier window): the engine's clock.
+    pub clock: crate::clock::Clock,
 }
 
 impl EngineConfig {
@@ -147,6 +149,7 @@ impl EngineConfig {
             quiet_hours: config.send.quiet_hours,
             tier: config.api.messaging_tier,
             actor: actor.into(),
+            clock: crate::clock::Clock::System,
         }
     }
 }

@@ -168,10 +168,12 @@ impl Engine {
     /// config (rate, quiet hours, tier), the config alone for a campaign
     /// of an older bote.
     pub fn engine_config(&self, meta: &CampaignMeta, actor: &str) -> EngineConfig {
-        match &meta.settings {
+        let mut config = match &meta.settings {
             Some(s) => EngineConfig::from_config(&s.apply(&self.config), actor),
             None => EngineConfig::from_config(&self.config, actor),
-        }
+        };
+        config.clock = self.clock.clone();
+        config
     }
 
     /// How the config differs from what `meta` froze, one line each.

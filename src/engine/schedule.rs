@@ -165,8 +165,11 @@ mod tests {
     }
 
     fn engine(dir: &std::path::Path, clock: Clock) -> (Engine, Arc<Counting>) {
+        engine_with(dir, clock, Config::default())
+    }
+
+    fn engine_with(dir: &std::path::Path, clock: Clock, config: Config) -> (Engine, Arc<Counting>) {
         let store = Store::open(&dir.join("store")).expect("store");
-        let config = Config::default();
         let csv = dir.join("c.csv");
         std::fs::write(
             &csv,
@@ -196,6 +199,22 @@ mod tests {
         .expect("engine")
         .with_clock(clock);
         (engine, messenger)
+    }
+
+    fn send_now(e: &Engine) -> CampaignMeta {
+        let caller = Caller::named(1000, "tester".into(), &e.config.roles);
+        let request = PlanRequest {
+            template: "herbst_sale".into(),
+            topic: "sale".into(),
+            ..Default::default()
+        };
+        let confirm = Confirmation {
+            yes: true,
+            typed: None,
+        };
+        e.send(&caller, &request, None, &confirm, None)
+            .expect("send")
+            .1
     }
 
     fn send_at(e: &Engine, at: DateTime<Utc>, not_after: Option<DateTime<Utc>>) -> CampaignMeta {
@@ -285,6 +304,43 @@ mod tests {
             .and_then(|j| j.counts())
             .expect("counts");
         assert_eq!((counts.pending, counts.skipped), (0, 3));
+    }
+
+    /// Quiet hours hold the send inside the daemon and end by the engine's
+    /// clock: moving the clock past them is all it takes, no waiting.
+    #[tokio::test]
+    async fn a_held_campaign_resumes_by_itself_when_its_quiet_hours_end() {
+        let dir = tempfile::tempdir().expect("tmp");
+        // 22:30 in Berlin: inside 21:00–08:00.
+        let night = Utc
+            .with_ymd_and_hms(2026, 12, 3, 21, 30, 0)
+            .single()
+            .expect("time");
+        let (clock, hand) = Clock::manual(night);
+        let mut config = Config::default();
+        config.send.quiet_hours = "21:00-08:00".parse().ok();
+        let (e, sent) = engine_with(dir.path(), clock, config);
+        let meta = send_now(&e);
+        let mut held = false;
+        for _ in 0..500 {
+            if e.runs().live_state(meta.id).map(|(s, _)| s) == Some(CampaignState::Held) {
+                held = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(held, "the campaign is held for quiet hours");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(sent.0.load(Ordering::SeqCst), 0, "nothing at night");
+        // 08:01 in Berlin.
+        hand.advance(Duration::hours(9) + Duration::minutes(31));
+        let done = finished(&e, meta.id).await;
+        assert_eq!(done.state, CampaignState::Finished);
+        assert_eq!(
+            sent.0.load(Ordering::SeqCst),
+            3,
+            "everyone, once, after the hold"
+        );
     }
 
     #[test]
