@@ -202,10 +202,7 @@ async fn wait_held(
     // Look at the clock again at least every quarter second: the engine's
     // clock may be moved by hand (tests) or jump (a suspended machine),
     // and the hold ends by it, not by how long this task slept.
-    loop {
-        let Ok(left) = (until - shared.config.clock.now()).to_std() else {
-            break;
-        };
+    while let Ok(left) = (until - shared.config.clock.now()).to_std() {
         if left.is_zero() {
             break;
         }
