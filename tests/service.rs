@@ -416,3 +416,39 @@ fn a_campaign_keeps_the_settings_it_was_created_with_and_shows_what_changed() {
     assert!(human.contains("config changed since: rate"), "{human}");
     sb.bote(["campaign", "cancel", "1", "--yes"]).expect_code(0);
 }
+
+#[test]
+fn the_template_catalog_is_the_daemons() {
+    let sb = common::Sandbox::new();
+    let list = sb
+        .bote(["template", "list", "--json"])
+        .expect_code(0)
+        .json();
+    let names: Vec<&str> = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(names.contains(&"herbst_sale"), "{names:?}");
+    assert!(list[0]["lints"].is_array(), "findings come along: {list}");
+    assert!(
+        sb.store().join("bote.sock").exists(),
+        "answered by the store's daemon"
+    );
+    let show = sb.bote(["template", "show", "herbst_sale"]);
+    show.expect_code(0);
+    assert!(
+        show.stdout
+            .contains("herbst_sale (de) — MARKETING — APPROVED"),
+        "{}",
+        show.stdout
+    );
+    let missing = sb.bote(["template", "show", "gibt_es_nicht"]);
+    missing.expect_code(1);
+    assert!(
+        missing.stderr.contains("\"gibt_es_nicht\""),
+        "{}",
+        missing.stderr
+    );
+}

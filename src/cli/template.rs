@@ -1,12 +1,15 @@
-//! `bote template …`: the catalog.
+//! `bote template …`: the catalog, as the store's daemon has it (the one
+//! campaigns are sent with).
 
 use std::io::Write;
 
 use anyhow::Result;
 use clap::Subcommand;
 
-use super::{Context, Exit};
-use crate::template::{Binding, Catalog, Template};
+use super::{block_on, Context, Exit};
+use crate::engine::reads::Setup;
+use crate::service::wire::Request;
+use crate::template::{Binding, Catalog, Lint, Template};
 
 /// `bote template` subcommands.
 #[derive(Debug, Subcommand)]
@@ -35,22 +38,30 @@ pub enum TemplateCmd {
 }
 
 pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
-    let mut catalog = ctx.catalog()?;
+    if let TemplateCmd::List { sync: true, .. } = cmd {
+        // Writes the template files; the daemon reads them when it starts.
+        let mut catalog = ctx.catalog()?;
+        let changed = sync_statuses(ctx, &mut catalog)?;
+        eprintln!(
+            "synced template statuses: {changed} changed (a running daemon uses them after its next start)"
+        );
+    }
+    // The catalog and findings as the daemon that sends has them.
+    let setup: Setup = block_on(async {
+        let c = ctx.client().await?;
+        c.call(&Request::Setup, None).await
+    })?;
+    let templates = setup.templates;
     let mut out = std::io::stdout().lock();
     match cmd {
-        TemplateCmd::List { json, sync } => {
-            if sync {
-                let changed = sync_statuses(ctx, &mut catalog)?;
-                eprintln!("synced template statuses: {changed} changed");
-            }
+        TemplateCmd::List { json, .. } => {
             if json {
-                let list: Vec<serde_json::Value> = catalog
-                    .list()
-                    .into_iter()
-                    .map(|t| {
+                let list: Vec<serde_json::Value> = templates
+                    .iter()
+                    .map(|(t, lints)| {
                         serde_json::json!({
                             "name": t.name, "language": t.language, "category": t.category,
-                            "status": t.status, "lints": t.lint(&ctx.config.consent),
+                            "status": t.status, "lints": lints,
                         })
                     })
                     .collect();
@@ -62,8 +73,7 @@ pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
                     "{:<24} {:<6} {:<14} {:<10} NOTES",
                     "NAME", "LANG", "CATEGORY", "STATUS"
                 )?;
-                for t in catalog.list() {
-                    let lints = t.lint(&ctx.config.consent);
+                for (t, lints) in &templates {
                     writeln!(
                         out,
                         "{:<24} {:<6} {:<14} {:<10} {}",
@@ -81,12 +91,30 @@ pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
             language,
             json,
         } => {
-            let t = catalog.get(&name, language.as_deref())?;
+            let found: Vec<&(Template, Vec<Lint>)> = templates
+                .iter()
+                .filter(|(t, _)| t.name == name)
+                .filter(|(t, _)| language.as_deref().is_none_or(|l| t.language == l))
+                .collect();
+            let (t, lints) = match found.as_slice() {
+                [one] => *one,
+                [] => anyhow::bail!(
+                    "no template {name:?}{} in the daemon's catalog (see `bote template list`)",
+                    language.map(|l| format!(" in {l}")).unwrap_or_default()
+                ),
+                many => anyhow::bail!(
+                    "template {name:?} exists in {}: pick one with --language",
+                    many.iter()
+                        .map(|(t, _)| t.language.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
             if json {
                 serde_json::to_writer_pretty(&mut out, t)?;
                 writeln!(out)?;
             } else {
-                print_template(&mut out, ctx, t)?;
+                print_template(&mut out, t, lints)?;
             }
         }
     }
@@ -147,7 +175,7 @@ fn write_status(dir: &std::path::Path, t: &Template) -> Result<()> {
     Ok(())
 }
 
-fn print_template(out: &mut impl Write, ctx: &Context, t: &Template) -> Result<()> {
+fn print_template(out: &mut impl Write, t: &Template, lints: &[Lint]) -> Result<()> {
     writeln!(
         out,
         "{} ({}) — {} — {}",
@@ -186,7 +214,7 @@ fn print_template(out: &mut impl Write, ctx: &Context, t: &Template) -> Result<(
         };
         writeln!(out, "  {{{{{}}}}} in {:?}: {source}", slot.key, slot.part)?;
     }
-    for l in t.lint(&ctx.config.consent) {
+    for l in lints {
         writeln!(out, "{}: {}", l.level, l.message)?;
     }
     Ok(())
