@@ -205,64 +205,47 @@ impl Context {
         Ok(())
     }
 
-    /// The engine: the store, and the way out — the in-process simulator in
-    /// sandbox mode, the configured Cloud API when live.
+    /// The engine a daemon serves: the store, the way out — the configured
+    /// Cloud API when live, the in-process simulator in sandbox mode — and
+    /// the webhook receiver beside it, so STOPs and statuses reach the store
+    /// while it sends. Live, the receiver listens on `[webhook] listen` with
+    /// the secrets from the environment; in the sandbox on an ephemeral
+    /// loopback port with fresh secrets, and the simulator posts to it.
     pub async fn engine(&self) -> Result<Engine> {
-        let store = self.open_store()?;
-        let catalog = self.catalog()?;
-        if self.mode == Mode::Live {
-            let (client, backend) = self.connect(&catalog).await?;
-            return Ok(Engine::new(
-                store,
-                self.config.clone(),
-                catalog,
-                Arc::new(client),
-                backend,
-                crate::consent::current_actor(),
-            )?);
-        }
-        // Sandbox: the simulator's signed status webhooks and inbound
-        // messages go to a receiver in this process, which owns the store.
-        let store = Arc::new(store);
-        let secret = format!("{:032x}", rand::random::<u128>());
-        let verify = format!("{:032x}", rand::random::<u128>());
-        let receiver = crate::webhook::Receiver::new(
-            Arc::clone(&store),
-            crate::campaign::Campaigns::open(&store)?,
-            crate::webhook::WebhookSecrets::new(verify, secret.clone()),
-        )
-        .keywords(crate::webhook::Keywords::from_config(&self.config.consent))
-        .start("127.0.0.1:0")
-        .await?;
-        let target = crate::sim::WebhookTarget::new(receiver.url(), secret);
-        let (client, backend) = self.sandbox(&catalog, Some(target)).await?;
-        Ok(Engine::shared(
-            store,
-            self.config.clone(),
-            catalog,
-            Arc::new(client),
-            backend,
-            crate::consent::current_actor(),
-        )?
-        .with_receiver(receiver))
-    }
-
-    /// The live engine with the webhook receiver on `[webhook] listen`: a
-    /// live daemon must hear STOPs and statuses while it sends.
-    pub async fn live_engine_with_receiver(&self) -> Result<Engine> {
-        let secrets = crate::webhook::WebhookSecrets::from_env(&self.config.webhook)
-            .context("a live daemon hosts the webhook receiver")?;
         let store = Arc::new(self.open_store()?);
         let catalog = self.catalog()?;
+        let (secrets, listen, sandbox_secret) = match self.mode {
+            Mode::Live => (
+                crate::webhook::WebhookSecrets::from_env(&self.config.webhook)
+                    .context("a live daemon hosts the webhook receiver")?,
+                self.config.webhook.listen.clone(),
+                None,
+            ),
+            Mode::Sandbox => {
+                let secret = format!("{:032x}", rand::random::<u128>());
+                let verify = format!("{:032x}", rand::random::<u128>());
+                (
+                    crate::webhook::WebhookSecrets::new(verify, secret.clone()),
+                    "127.0.0.1:0".to_string(),
+                    Some(secret),
+                )
+            }
+        };
         let receiver = crate::webhook::Receiver::new(
             Arc::clone(&store),
             crate::campaign::Campaigns::open(&store)?,
             secrets,
         )
         .keywords(crate::webhook::Keywords::from_config(&self.config.consent))
-        .start(&self.config.webhook.listen)
+        .start(&listen)
         .await?;
-        let (client, backend) = self.connect(&catalog).await?;
+        let (client, backend) = match sandbox_secret {
+            Some(secret) => {
+                let target = crate::sim::WebhookTarget::new(receiver.url(), secret);
+                self.sandbox(&catalog, Some(target)).await?
+            }
+            None => self.connect(&catalog).await?,
+        };
         Ok(Engine::shared(
             store,
             self.config.clone(),

@@ -108,11 +108,7 @@ pub(super) struct State {
 /// Runs the daemon until a signal, `daemon stop`, or (auto) idleness.
 pub async fn serve(mut ctx: Context, opts: DaemonOptions) -> Result<()> {
     settle_mode(&mut ctx)?;
-    let engine = if ctx.mode == Mode::Live {
-        ctx.live_engine_with_receiver().await?
-    } else {
-        ctx.engine().await?
-    };
+    let engine = ctx.engine().await?;
     let engine = Arc::new(engine);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let signals = async move {
