@@ -308,21 +308,15 @@ fn raw_loop(rt: &tokio::runtime::Runtime, base_url: &str, n: usize, workers: usi
     let catalog = Catalog::embedded().expect("catalog");
     let template = catalog.get("herbst_sale", None).expect("template");
     let params = bote::template::Params(vec!["Kunde".into(), "HERBST20".into()]);
-    let body = serde_json::to_value(bote::cloud::types::SendRequest {
-        messaging_product: "whatsapp".into(),
-        recipient_type: "individual".into(),
-        to: String::new(),
-        kind: "template".into(),
-        template: Some(bote::cloud::types::TemplateRef {
-            name: template.name.clone(),
-            language: bote::cloud::types::Language {
-                code: template.language.clone(),
-            },
-            components: bote::cloud::types::request_components(template, &params)
-                .expect("components"),
-        }),
-        biz_opaque_callback_data: Some("c=0;r=0".into()),
-    })
+    let body = serde_json::to_value(
+        bote::cloud::types::SendRequest::template_message(
+            String::new(),
+            template,
+            &params,
+            "c=0;r=0",
+        )
+        .expect("components"),
+    )
     .expect("body");
     let url = format!("{base_url}/v25.0/1234567890/messages");
     let client = reqwest::Client::new();

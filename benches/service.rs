@@ -268,20 +268,12 @@ async fn raw_loop(base_url: &str, n: usize, workers: usize, rate: Option<u32>) -
     let catalog = bote::template::Catalog::embedded()?;
     let template = catalog.get("herbst_sale", None)?;
     let params = bote::template::Params(vec!["Kunde".into(), "HERBST20".into()]);
-    let body = serde_json::to_value(bote::cloud::types::SendRequest {
-        messaging_product: "whatsapp".into(),
-        recipient_type: "individual".into(),
-        to: String::new(),
-        kind: "template".into(),
-        template: Some(bote::cloud::types::TemplateRef {
-            name: template.name.clone(),
-            language: bote::cloud::types::Language {
-                code: template.language.clone(),
-            },
-            components: bote::cloud::types::request_components(template, &params)?,
-        }),
-        biz_opaque_callback_data: Some("c=0;r=0".into()),
-    })?;
+    let body = serde_json::to_value(bote::cloud::types::SendRequest::template_message(
+        String::new(),
+        template,
+        &params,
+        "c=0;r=0",
+    )?)?;
     let url = format!("{base_url}/v25.0/1234567890/messages");
     let client = reqwest::Client::new();
     let pacer = rate.map(|r| {

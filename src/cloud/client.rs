@@ -14,10 +14,7 @@ use tracing::debug;
 
 use super::classify::{classify, RetryScope, SendOutcome, UNREACHABLE_BACKOFF};
 use super::token::{ApiToken, TokenError};
-use super::types::{
-    request_components, GraphError, Language, SendRequest, SendResponse, TemplatePage, TemplateRef,
-    MAX_CALLBACK_DATA,
-};
+use super::types::{GraphError, SendRequest, SendResponse, TemplatePage, MAX_CALLBACK_DATA};
 use crate::config::{ApiConfig, SendConfig};
 use crate::phone::Phone;
 use crate::template::{Params, Template};
@@ -201,30 +198,16 @@ impl Client {
                 message: format!("callback data is longer than {MAX_CALLBACK_DATA} characters"),
             };
         }
-        let components = match request_components(template, params) {
-            Ok(c) => c,
-            Err(e) => {
-                return SendOutcome::StopCampaign {
-                    code: None,
-                    message: e.to_string(),
+        let request =
+            match SendRequest::template_message(to.digits(), template, params, callback_data) {
+                Ok(r) => r,
+                Err(e) => {
+                    return SendOutcome::StopCampaign {
+                        code: None,
+                        message: e.to_string(),
+                    }
                 }
-            }
-        };
-        let request = SendRequest {
-            messaging_product: "whatsapp".into(),
-            recipient_type: "individual".into(),
-            to: to.digits(),
-            kind: "template".into(),
-            template: Some(TemplateRef {
-                name: template.name.clone(),
-                language: Language {
-                    code: template.language.clone(),
-                },
-                components,
-            }),
-            biz_opaque_callback_data: (!callback_data.is_empty())
-                .then(|| callback_data.to_string()),
-        };
+            };
         let outcome = self.post_message(&request).await;
         match &outcome {
             SendOutcome::Accepted { wamid, status, .. } => {

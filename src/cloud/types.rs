@@ -34,6 +34,34 @@ pub struct SendRequest {
     pub biz_opaque_callback_data: Option<String>,
 }
 
+impl SendRequest {
+    /// The template message bote sends to `to` (E.164 digits, no `+`): the
+    /// template's name and language, the recipient's values as components,
+    /// and the callback data Meta echoes in every status (none if empty).
+    pub fn template_message(
+        to: String,
+        template: &Template,
+        params: &Params,
+        callback_data: &str,
+    ) -> Result<Self, ParamCountMismatch> {
+        Ok(Self {
+            messaging_product: "whatsapp".into(),
+            recipient_type: "individual".into(),
+            to,
+            kind: "template".into(),
+            template: Some(TemplateRef {
+                name: template.name.clone(),
+                language: Language {
+                    code: template.language.clone(),
+                },
+                components: request_components(template, params)?,
+            }),
+            biz_opaque_callback_data: (!callback_data.is_empty())
+                .then(|| callback_data.to_string()),
+        })
+    }
+}
+
 /// Which template to send, and its parameters.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
