@@ -15,6 +15,8 @@ pub struct Due {
     pub started: Vec<CampaignId>,
     /// Past their `not_after`: cancelled, nothing (more) sent.
     pub expired: Vec<CampaignId>,
+    /// Whether campaigns still wait for their start (the daemon stays for them).
+    pub waiting: bool,
 }
 
 fn label(t: DateTime<Utc>) -> String {
@@ -47,16 +49,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Whether any campaign waits for its start (the daemon stays for it).
-    pub fn has_scheduled(&self) -> bool {
-        self.campaigns
-            .list()
-            .map(|l| l.iter().any(|m| m.state == CampaignState::Scheduled))
-            .unwrap_or(false)
-    }
-
-    /// Starts every scheduled campaign whose time has come and cancels every
-    /// campaign whose `not_after` has passed (scheduled or running), saying why.
+    /// Starts every scheduled campaign whose time has come, cancels every
+    /// campaign whose `not_after` has passed (scheduled or running), saying
+    /// why, and tells whether any still waits — one pass over the campaigns.
     pub fn start_due(&self) -> Due {
         let mut due = Due::default();
         let now = self.now();
@@ -64,6 +59,8 @@ impl Engine {
             Ok(l) => l,
             Err(e) => {
                 tracing::error!("reading the schedule: {e}");
+                // Unreadable now: keep the daemon, look again next time.
+                due.waiting = true;
                 return due;
             }
         };
@@ -83,15 +80,21 @@ impl Engine {
                 }
                 continue;
             }
-            if meta.state == CampaignState::Scheduled && schedule.at <= now {
-                match self.run(meta.id, &meta.created_by) {
-                    Ok(()) => {
-                        tracing::info!(campaign = %meta.id, at = %schedule.at, "scheduled campaign started");
-                        due.started.push(meta.id);
-                    }
-                    Err(e) => {
-                        tracing::error!(campaign = %meta.id, "starting the scheduled campaign: {e}")
-                    }
+            if meta.state != CampaignState::Scheduled {
+                continue;
+            }
+            if schedule.at > now {
+                due.waiting = true;
+                continue;
+            }
+            match self.run(meta.id, &meta.created_by) {
+                Ok(()) => {
+                    tracing::info!(campaign = %meta.id, at = %schedule.at, "scheduled campaign started");
+                    due.started.push(meta.id);
+                }
+                Err(e) => {
+                    tracing::error!(campaign = %meta.id, "starting the scheduled campaign: {e}");
+                    due.waiting = true;
                 }
             }
         }
@@ -262,10 +265,17 @@ mod tests {
         let (e, sent) = engine(dir.path(), clock);
         let meta = send_at(&e, t0() + Duration::hours(2), None);
         assert_eq!(meta.state, CampaignState::Scheduled);
-        assert!(e.has_scheduled(), "the daemon stays for it");
-        assert_eq!(e.start_due(), Due::default(), "not yet");
+        let waiting = Due {
+            waiting: true,
+            ..Due::default()
+        };
+        assert_eq!(
+            e.start_due(),
+            waiting,
+            "not yet, and the daemon stays for it"
+        );
         hand.advance(Duration::minutes(119));
-        assert_eq!(e.start_due(), Due::default(), "one minute early");
+        assert_eq!(e.start_due(), waiting, "one minute early");
         assert_eq!(sent.0.load(Ordering::SeqCst), 0);
         hand.advance(Duration::minutes(1));
         assert_eq!(e.start_due().started, vec![meta.id]);
@@ -276,8 +286,11 @@ mod tests {
             3,
             "sent once each, at its time"
         );
-        assert!(!e.has_scheduled());
-        assert_eq!(e.start_due(), Due::default(), "started once");
+        assert_eq!(
+            e.start_due(),
+            Due::default(),
+            "started once; nothing waits any more"
+        );
     }
 
     #[tokio::test]

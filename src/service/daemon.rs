@@ -217,7 +217,7 @@ impl Service {
                         if !due.started.is_empty() || !due.expired.is_empty() {
                             tracing::info!(started = ?due.started, expired = ?due.expired, "schedule");
                         }
-                        e.has_scheduled()
+                        due.waiting
                     })
                     .await
                     .unwrap_or(true);
