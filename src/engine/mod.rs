@@ -140,27 +140,37 @@ impl Engine {
         )
     }
 
-    /// Freezes a plan into a campaign.
+    /// Freezes a plan into a campaign, by this process's actor.
     pub fn create(&self, plan: &Plan) -> Result<CampaignMeta, StoreError> {
-        let mode = if self.is_sandbox() { "sandbox" } else { "live" };
+        self.create_by(plan, &self.actor)
+    }
+
+    /// Freezes a plan into a campaign created by `actor`, with the sending
+    /// settings of the config in force now.
+    pub fn create_by(&self, plan: &Plan, actor: &str) -> Result<CampaignMeta, StoreError> {
         self.campaigns.create_with(
             plan,
-            mode,
-            &self.actor,
+            self.mode(),
+            actor,
             self.now(),
             Some(SendSettings::from_config(&self.config)),
         )
     }
 
-    /// Starts or resumes sending a campaign.
+    /// Starts or resumes sending a campaign, by this process's actor.
     pub fn start(&self, id: CampaignId) -> Result<CampaignHandle, DispatchError> {
+        self.start_by(id, &self.actor)
+    }
+
+    /// Starts or resumes sending a campaign with its frozen settings.
+    fn start_by(&self, id: CampaignId, actor: &str) -> Result<CampaignHandle, DispatchError> {
         let meta = self.campaigns.require(id)?;
         dispatch::start(
             Arc::clone(&self.store),
             &self.campaigns,
             id,
             Arc::clone(&self.messenger),
-            self.engine_config(&meta, &self.actor),
+            self.engine_config(&meta, actor),
         )
     }
 
@@ -196,18 +206,9 @@ impl Engine {
                 "campaign {id} is already running"
             )));
         }
-        let meta = self
-            .campaigns
-            .require(id)
+        let handle = self
+            .start_by(id, actor)
             .map_err(|e| Failure::Error(e.to_string()))?;
-        let handle = dispatch::start(
-            Arc::clone(&self.store),
-            &self.campaigns,
-            id,
-            Arc::clone(&self.messenger),
-            self.engine_config(&meta, actor),
-        )
-        .map_err(|e| Failure::Error(e.to_string()))?;
         self.runs.adopt(handle).map_err(|h| {
             h.detach();
             Failure::Refused(format!("campaign {id} is already running"))

@@ -88,11 +88,11 @@ pub struct Revoked {
     pub topics: usize,
 }
 
-fn refused(m: impl Into<String>) -> Failure {
+pub(super) fn refused(m: impl Into<String>) -> Failure {
     Failure::Refused(m.into())
 }
 
-fn error(e: impl std::fmt::Display) -> Failure {
+pub(super) fn error(e: impl std::fmt::Display) -> Failure {
     Failure::Error(e.to_string())
 }
 
@@ -221,18 +221,7 @@ impl Engine {
             return Err(refused("nobody in this audience may receive the message"));
         }
         self.check_confirmation(plan.eligible.len(), confirm)?;
-        let mode = self.mode();
-        let meta = self
-            .campaigns
-            .create_with(
-                &plan,
-                mode,
-                &caller.user,
-                self.now(),
-                Some(crate::campaign::SendSettings::from_config(&self.config)),
-            )
-            .map_err(error)?;
-        let mut meta = meta;
+        let mut meta = self.create_by(&plan, &caller.user).map_err(error)?;
         match schedule {
             Some(s) if s.at > self.now() => {
                 meta.state = CampaignState::Scheduled;
@@ -362,12 +351,7 @@ impl Engine {
     /// The stored campaign with the state of its run, if it runs here.
     fn status_of(&self, mut campaign: CampaignMeta, counts: Counts) -> CampaignStatus {
         let running = self.runs.is_running(campaign.id);
-        if let Some((state, reason)) = self.runs.live_state(campaign.id) {
-            if matches!(state, CampaignState::Held | CampaignState::Paused) {
-                campaign.state = state;
-                campaign.state_reason = reason;
-            }
-        }
+        self.runs.show_live_state(&mut campaign);
         CampaignStatus {
             running,
             config_changes: self.settings_changes(&campaign),

@@ -5,10 +5,11 @@
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
+use super::ops::{error, refused};
 use super::Engine;
 use crate::audience::{Plan, PlanRequest};
 use crate::campaign::journal::{Counts, RecipientRecord};
-use crate::campaign::{CampaignId, CampaignMeta, CampaignState};
+use crate::campaign::{CampaignId, CampaignMeta};
 use crate::config::Role;
 use crate::consent::store::TopicTotals;
 use crate::service::peer::Caller;
@@ -60,12 +61,8 @@ pub struct JournalPage {
     pub rows: Vec<(u32, RecipientRecord)>,
 }
 
-fn error(e: impl std::fmt::Display) -> Failure {
-    Failure::Error(e.to_string())
-}
-
 fn viewer(caller: &Caller, what: &str) -> Result<(), Failure> {
-    caller.require(Role::Viewer, what).map_err(Failure::Refused)
+    caller.require(Role::Viewer, what).map_err(refused)
 }
 
 impl Engine {
@@ -101,12 +98,7 @@ impl Engine {
         viewer(caller, "reading campaigns")?;
         let mut campaigns = Vec::new();
         for mut meta in self.campaigns.list().map_err(error)? {
-            if let Some((state, reason)) = self.runs.live_state(meta.id) {
-                if matches!(state, CampaignState::Held | CampaignState::Paused) {
-                    meta.state = state;
-                    meta.state_reason = reason;
-                }
-            }
+            self.runs.show_live_state(&mut meta);
             let counts = self
                 .campaigns
                 .journal(meta.id)

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::broadcast;
 
-use crate::campaign::{CampaignId, CampaignState, Campaigns};
+use crate::campaign::{CampaignId, CampaignMeta, CampaignState, Campaigns};
 use crate::dispatch::progress::{Progress, Snapshot};
 use crate::dispatch::{CampaignHandle, RunState};
 
@@ -70,6 +70,17 @@ impl Runs {
     pub fn live_state(&self, id: CampaignId) -> Option<(CampaignState, Option<String>)> {
         let snapshot = self.lock().get(&id).map(CampaignHandle::snapshot)?.get();
         snapshot.state.map(|s| (s, snapshot.reason))
+    }
+
+    /// `meta` as a client should see it: held and paused live in the run,
+    /// not in the stored meta, so a run that is in either shows it.
+    pub fn show_live_state(&self, meta: &mut CampaignMeta) {
+        if let Some((state, reason)) = self.live_state(meta.id) {
+            if matches!(state, CampaignState::Held | CampaignState::Paused) {
+                meta.state = state;
+                meta.state_reason = reason;
+            }
+        }
     }
 
     /// Adds a started run and reaps it when it ends. Refuses a second run
