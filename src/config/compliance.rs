@@ -105,14 +105,8 @@ impl RolesConfig {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
+    use super::super::tests::parse;
     use super::*;
-    use crate::config::{Config, ConfigError};
-
-    fn parse(text: &str) -> Result<Config, ConfigError> {
-        Config::from_toml(text, Path::new("bote.toml"))
-    }
 
     #[test]
     fn roles_match_users_and_wildcards() {

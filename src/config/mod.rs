@@ -201,7 +201,8 @@ mod tests {
 
     use super::*;
 
-    fn parse(text: &str) -> Result<Config, ConfigError> {
+    /// `text` as `bote.toml` (shared with the section modules' tests).
+    pub(super) fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::from_toml(text, Path::new("bote.toml"))
     }
 

@@ -204,7 +204,8 @@ mod tests {
         (engine, messenger)
     }
 
-    fn send_now(e: &Engine) -> CampaignMeta {
+    /// Sends herbst_sale to `sale`, confirmed, in `schedule` (None: now).
+    fn send(e: &Engine, schedule: Option<Schedule>) -> CampaignMeta {
         let caller = Caller::named(1000, "tester".into(), &e.config.roles);
         let request = PlanRequest {
             template: "herbst_sale".into(),
@@ -215,31 +216,13 @@ mod tests {
             yes: true,
             typed: None,
         };
-        e.send(&caller, &request, None, &confirm, None)
+        e.send(&caller, &request, None, &confirm, schedule)
             .expect("send")
             .1
     }
 
     fn send_at(e: &Engine, at: DateTime<Utc>, not_after: Option<DateTime<Utc>>) -> CampaignMeta {
-        let caller = Caller::named(1000, "tester".into(), &e.config.roles);
-        let request = PlanRequest {
-            template: "herbst_sale".into(),
-            topic: "sale".into(),
-            ..Default::default()
-        };
-        let confirm = Confirmation {
-            yes: true,
-            typed: None,
-        };
-        e.send(
-            &caller,
-            &request,
-            None,
-            &confirm,
-            Some(Schedule { at, not_after }),
-        )
-        .expect("send")
-        .1
+        send(e, Some(Schedule { at, not_after }))
     }
 
     async fn finished(e: &Engine, id: CampaignId) -> CampaignMeta {
@@ -333,7 +316,7 @@ mod tests {
         let mut config = Config::default();
         config.send.quiet_hours = "21:00-08:00".parse().ok();
         let (e, sent) = engine_with(dir.path(), clock, config);
-        let meta = send_now(&e);
+        let meta = send(&e, None);
         let mut held = false;
         for _ in 0..500 {
             if e.runs().live_state(meta.id).map(|(s, _)| s) == Some(CampaignState::Held) {

@@ -192,24 +192,8 @@ impl Reader<'_> {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
-
+    use super::super::tests::rec;
     use super::*;
-
-    fn rec(state: RecipientState) -> RecipientRecord {
-        RecipientRecord {
-            phone: Phone::from_e164("+491712345678"),
-            params: Params(vec!["Anna".into()]),
-            state,
-            code: None,
-            reason: None,
-            wamid: None,
-            attempts: 1,
-            latency_ms: None,
-            updated_at: Utc::now(),
-            actor: "test".into(),
-        }
-    }
 
     #[test]
     fn binary_records_round_trip_and_json_still_decodes() {

@@ -239,7 +239,8 @@ pub fn merge_outcome(
 mod tests {
     use super::*;
 
-    fn rec(state: RecipientState) -> RecipientRecord {
+    /// A record in `state` (shared with the codec's tests).
+    pub(super) fn rec(state: RecipientState) -> RecipientRecord {
         RecipientRecord {
             phone: Phone::from_e164("+491712345678"),
             params: Params(vec!["Anna".into()]),
