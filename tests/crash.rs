@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 
-const BOTE: &str = env!("CARGO_BIN_EXE_bote");
-const TOKEN: &str = "crash-test-token";
+use common::live_bote as bote;
+
 const RECIPIENTS: usize = 600;
 const BATCH: usize = 16;
 const WORKERS: usize = 8;
@@ -74,21 +74,6 @@ fn write_consents(dir: &Path) -> std::path::PathBuf {
         .expect("write");
     }
     path
-}
-
-const VERIFY: &str = "crash-verify";
-const SECRET: &str = "crash-app-secret";
-
-fn bote(config: &Path) -> Command {
-    let mut c = Command::new(BOTE);
-    c.arg("--config")
-        .arg(config)
-        .env("BOTE_TOKEN", TOKEN)
-        .env("BOTE_VERIFY_TOKEN", VERIFY)
-        .env("BOTE_APP_SECRET", SECRET)
-        .env_remove("BOTE_STORE")
-        .stdin(Stdio::null());
-    c
 }
 
 /// The live store's daemon, started by hand as an operator would.
@@ -251,7 +236,7 @@ fn assert_complete(st: &serde_json::Value) -> impl Fn(&str) -> u64 + '_ {
 #[test]
 fn sigkill_of_the_daemon_at_random_points_never_duplicates_or_loses_a_recipient() {
     let dir = tempfile::tempdir().expect("tmp");
-    let (sim, port) = common::start_sim(dir.path(), 400, 15, TOKEN);
+    let (sim, port) = common::start_sim(dir.path(), 400, 15, common::LIVE_TOKEN);
     let config = write_config(dir.path(), port);
     let mut daemon = Daemon::start(dir.path(), &config);
     import_and_send(dir.path(), &config);
@@ -313,7 +298,7 @@ fn sigkill_of_the_daemon_at_random_points_never_duplicates_or_loses_a_recipient(
 #[test]
 fn sigterm_mid_send_leaves_no_unknown_and_the_next_daemon_sends_the_rest_once() {
     let dir = tempfile::tempdir().expect("tmp");
-    let (sim, port) = common::start_sim(dir.path(), 400, 15, TOKEN);
+    let (sim, port) = common::start_sim(dir.path(), 400, 15, common::LIVE_TOKEN);
     let config = write_config(dir.path(), port);
     let daemon = Daemon::start(dir.path(), &config);
     import_and_send(dir.path(), &config);

@@ -8,20 +8,16 @@ mod common;
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bote::sim::webhooks::{inbound_text_payload, Metadata};
 
-const BOTE: &str = env!("CARGO_BIN_EXE_bote");
-const TOKEN: &str = "service-test-token";
-const VERIFY: &str = "service-verify";
-const SECRET: &str = "service-app-secret";
 const PHONE_NUMBER_ID: &str = "1234567890";
 const RECIPIENTS: usize = 300;
 
-use common::{start_sim, Proc};
+use common::{live_bote as bote, start_sim, Proc};
 
 fn write_config(dir: &Path, port: u16) -> PathBuf {
     let path = dir.join("bote.toml");
@@ -60,18 +56,6 @@ admin = ["*"]
     );
     std::fs::write(&path, text).expect("write config");
     path
-}
-
-fn bote(config: &Path) -> Command {
-    let mut c = Command::new(BOTE);
-    c.arg("--config")
-        .arg(config)
-        .env("BOTE_TOKEN", TOKEN)
-        .env("BOTE_VERIFY_TOKEN", VERIFY)
-        .env("BOTE_APP_SECRET", SECRET)
-        .env_remove("BOTE_STORE")
-        .stdin(Stdio::null());
-    c
 }
 
 /// Runs a client command; returns (exit code, stdout, stderr).
@@ -173,7 +157,7 @@ fn post_stop(url: &str, phone: &str) {
             .header("content-type", "application/json")
             .header(
                 bote::webhook::SIGNATURE_HEADER,
-                bote::webhook::sign(SECRET.as_bytes(), &bytes),
+                bote::webhook::sign(common::LIVE_SECRET.as_bytes(), &bytes),
             )
             .body(bytes)
             .send()
@@ -191,7 +175,7 @@ fn state(config: &Path) -> serde_json::Value {
 #[test]
 fn one_live_daemon_serves_a_send_a_watcher_imports_revocations_and_a_stop_webhook_at_once() {
     let dir = tempfile::tempdir().expect("tmp");
-    let (_sim, port) = start_sim(dir.path(), 400, 10, TOKEN);
+    let (_sim, port) = start_sim(dir.path(), 400, 10, common::LIVE_TOKEN);
     let config = write_config(dir.path(), port);
     let (daemon, webhook, log) = start_daemon(&config);
     let first = consents(dir.path(), "consents.csv", 0, RECIPIENTS);

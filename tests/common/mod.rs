@@ -311,3 +311,25 @@ pub fn start_sim(dir: &Path, mps: u32, latency_ms: u64, token: &str) -> (Proc, u
     std::thread::spawn(move || for _ in lines {});
     (Proc(child), port)
 }
+
+/// The API token of a live test store (its `bote sim` takes the same).
+pub const LIVE_TOKEN: &str = "live-test-token";
+/// The webhook verify token of a live test store's daemon.
+pub const LIVE_VERIFY: &str = "live-test-verify";
+/// The webhook app secret of a live test store's daemon (signs test webhooks).
+pub const LIVE_SECRET: &str = "live-test-app-secret";
+
+/// `bote --config CONFIG` for a live store: the token and the webhook
+/// secrets a live daemon needs in its environment, nothing else inherited
+/// that names a store.
+pub fn live_bote(config: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg("--config")
+        .arg(config)
+        .env("BOTE_TOKEN", LIVE_TOKEN)
+        .env("BOTE_VERIFY_TOKEN", LIVE_VERIFY)
+        .env("BOTE_APP_SECRET", LIVE_SECRET)
+        .env_remove("BOTE_STORE")
+        .stdin(Stdio::null());
+    c
+}
