@@ -122,23 +122,11 @@ impl Client {
     }
 
     async fn try_hello(socket: &Path) -> Result<Option<Self>> {
-        let mut c = Self {
-            socket: socket.to_owned(),
-            hello: Hello {
-                store: String::new(),
-                mode: String::new(),
-                banner: String::new(),
-                pid: 0,
-                user: String::new(),
-                role: None,
-                webhook: None,
-            },
-        };
-        match c.call::<Hello>(&Request::Hello, None).await {
-            Ok(h) => {
-                c.hello = h;
-                Ok(Some(c))
-            }
+        match exchange::<Hello>(socket, &Request::Hello, None, |_| {}).await {
+            Ok(hello) => Ok(Some(Self {
+                socket: socket.to_owned(),
+                hello,
+            })),
             Err(e) => match e.downcast_ref::<std::io::Error>().map(std::io::Error::kind) {
                 Some(
                     std::io::ErrorKind::NotFound
@@ -171,40 +159,51 @@ impl Client {
         &self,
         request: &Request,
         attachment: Option<&Attachment>,
-        mut on_frame: impl FnMut(Frame),
+        on_frame: impl FnMut(Frame),
     ) -> Result<T> {
-        let stream = UnixStream::connect(&self.socket).await?;
-        let (r, mut w) = stream.into_split();
-        let mut line = serde_json::to_vec(request)?;
-        line.push(b'\n');
-        w.write_all(&line).await?;
-        if let Some(a) = attachment {
-            let mut f = tokio::fs::File::open(&a.path)
-                .await
-                .with_context(|| format!("{}", a.path.display()))?;
-            let sent = tokio::io::copy(&mut f, &mut w).await?;
-            if sent != a.len {
-                bail!("{} changed while it was being sent", a.path.display());
-            }
+        exchange(&self.socket, request, attachment, on_frame).await
+    }
+}
+
+/// One request to the daemon on `socket`: the line, the attachment, then
+/// every frame to `on_frame` until the answer.
+async fn exchange<T: DeserializeOwned>(
+    socket: &Path,
+    request: &Request,
+    attachment: Option<&Attachment>,
+    mut on_frame: impl FnMut(Frame),
+) -> Result<T> {
+    let stream = UnixStream::connect(socket).await?;
+    let (r, mut w) = stream.into_split();
+    let mut line = serde_json::to_vec(request)?;
+    line.push(b'\n');
+    w.write_all(&line).await?;
+    if let Some(a) = attachment {
+        let mut f = tokio::fs::File::open(&a.path)
+            .await
+            .with_context(|| format!("{}", a.path.display()))?;
+        let sent = tokio::io::copy(&mut f, &mut w).await?;
+        if sent != a.len {
+            bail!("{} changed while it was being sent", a.path.display());
         }
-        w.flush().await?;
-        let mut reader = BufReader::new(r);
-        loop {
-            let frame: Option<Frame> = wire::read_line(&mut reader, MAX_LINE * 64).await?;
-            match frame {
-                None => {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        "the daemon closed the connection without an answer",
-                    )
-                    .into())
-                }
-                Some(Frame::Done { result }) => {
-                    let v = result.map_err(failure)?;
-                    return Ok(serde_json::from_value(v)?);
-                }
-                Some(f) => on_frame(f),
+    }
+    w.flush().await?;
+    let mut reader = BufReader::new(r);
+    loop {
+        let frame: Option<Frame> = wire::read_line(&mut reader, MAX_LINE * 64).await?;
+        match frame {
+            None => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the daemon closed the connection without an answer",
+                )
+                .into())
             }
+            Some(Frame::Done { result }) => {
+                let v = result.map_err(failure)?;
+                return Ok(serde_json::from_value(v)?);
+            }
+            Some(f) => on_frame(f),
         }
     }
 }
