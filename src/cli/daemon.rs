@@ -94,15 +94,9 @@ fn init_logging(ctx: &Context, verbose: u8) -> Result<std::path::PathBuf> {
     crate::consent::store::create_private_dir(&dir)
         .with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join("bote-daemon.log");
-    let mut opts = std::fs::OpenOptions::new();
-    opts.create(true).append(true);
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let file = opts
-        .open(&path)
-        .with_context(|| format!("opening {}", path.display()))?;
+    let file =
+        crate::consent::store::open_private(&path, crate::consent::store::PrivateFile::Append)
+            .with_context(|| format!("opening {}", path.display()))?;
     let level = match verbose {
         0 => "info",
         _ => "debug",

@@ -334,13 +334,8 @@ pub(crate) fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Re
 /// existing one.
 pub(crate) fn write_private_new(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path).map_err(|e| match e.kind() {
+    let mut f = crate::consent::store::open_private(path, crate::consent::store::PrivateFile::New)
+        .map_err(|e| match e.kind() {
         std::io::ErrorKind::AlreadyExists => anyhow::anyhow!(
             "{} exists; bote does not overwrite files with personal data (remove it or choose another name)",
             path.display()

@@ -6,7 +6,6 @@
 //! roles, the live-send gate and the confirmation rule are the daemon's.
 
 use std::collections::BTreeMap;
-use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +16,7 @@ use crate::campaign::export::Format;
 use crate::campaign::{CampaignId, CampaignMeta};
 pub use crate::clock::Clock;
 use crate::consent::import::ImportReport;
+use crate::consent::store::{open_private, PrivateFile};
 use crate::engine::ops::{self, CampaignStatus, ImportResult, Revoked};
 use crate::phone::Phone;
 use crate::service::client::{Attachment, Client};
@@ -153,14 +153,7 @@ pub async fn export_file(
             _ => format!("bote-campaign-{id}-{n}.{ext}"),
         };
         let path = ctx.out_dir.join(name);
-        let mut opts = OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut file = match opts.open(&path) {
+        let mut file = match open_private(&path, PrivateFile::New) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(format!("{}: {e}", path.display())),

@@ -9,7 +9,6 @@
 //! - tracing goes to `logs/bote-tui.log` beside the store (owner-only),
 //!   never to stdout or stderr while the TUI is up.
 
-use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
 use ratatui::DefaultTerminal;
@@ -51,14 +50,9 @@ pub fn init_logging(store_dir: &Path) -> Option<PathBuf> {
     let dir = crate::paths::log_dir(store_dir);
     std::fs::create_dir_all(&dir).ok()?;
     let path = dir.join("bote-tui.log");
-    let mut opts = OpenOptions::new();
-    opts.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let file = opts.open(&path).ok()?;
+    let file =
+        crate::consent::store::open_private(&path, crate::consent::store::PrivateFile::Append)
+            .ok()?;
     let filter = tracing_subscriber::EnvFilter::try_from_env("BOTE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("bote=info"));
     tracing_subscriber::fmt()

@@ -90,17 +90,12 @@ pub struct RejectsFile {
 impl RejectsFile {
     /// Creates (truncates) the rejects file, owner-only: it holds numbers.
     pub fn create(path: &Path) -> Result<Self, ImportError> {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let file = opts.open(path).map_err(|e| ImportError::Rejects {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?;
+        let file =
+            crate::consent::store::open_private(path, crate::consent::store::PrivateFile::Replace)
+                .map_err(|e| ImportError::Rejects {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                })?;
         Ok(Self {
             path: path.to_owned(),
             writer: csv::WriterBuilder::new().delimiter(b';').from_writer(file),

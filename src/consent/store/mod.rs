@@ -42,7 +42,7 @@ use std::path::{Path, PathBuf};
 
 pub use batch::Batch;
 pub use contacts::{decode_contact, TopicTotals};
-pub use ownership::create_private_dir;
+pub use ownership::{create_private_dir, open_private, PrivateFile};
 pub use revocation::Revocation;
 
 use ownership::{read_pid, restrict_tree, write_pid};

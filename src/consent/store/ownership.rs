@@ -21,6 +21,34 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     }
 }
 
+/// How [`open_private`] opens a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrivateFile {
+    /// Create it; an existing file is an `AlreadyExists` error, never overwritten.
+    New,
+    /// Create it or append to it (logs).
+    Append,
+    /// Create it or empty it (files bote alone owns: the PID, the mode).
+    Replace,
+}
+
+/// Opens `path` for writing, created owner-only (0600): every file bote
+/// writes may hold numbers or say who runs it (G12).
+pub fn open_private(path: &Path, how: PrivateFile) -> std::io::Result<fs::File> {
+    let mut opts = fs::OpenOptions::new();
+    match how {
+        PrivateFile::New => opts.write(true).create_new(true),
+        PrivateFile::Append => opts.create(true).append(true),
+        PrivateFile::Replace => opts.write(true).create(true).truncate(true),
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)
+}
+
 /// sled creates its files with the process umask; tighten them (G12).
 pub(super) fn restrict_tree(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
@@ -46,14 +74,7 @@ pub(super) fn restrict_tree(dir: &Path) -> std::io::Result<()> {
 }
 
 pub(super) fn write_pid(dir: &Path) -> std::io::Result<()> {
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(dir.join("owner.pid"))?;
+    let mut f = open_private(&dir.join("owner.pid"), PrivateFile::Replace)?;
     write!(f, "{}", std::process::id())
 }
 
