@@ -889,7 +889,7 @@ async fn entries_left_in_the_inbox_are_processed_on_start() {
     let p = phone(700);
     seed(&store, p, &[("sale", ConsentStatus::Confirmed)]);
     // As if a receiver answered 200 and died before processing.
-    let inbox = Inbox::open(store.db()).expect("inbox");
+    let inbox = Inbox::open(&store).expect("inbox");
     let body = serde_json::to_string(&text(p, "wamid.CRASH", "STOPP")).expect("json");
     inbox
         .append(&[InboxEntry {
@@ -945,6 +945,7 @@ async fn a_stop_mid_campaign_stops_sends_to_that_number() {
     let config = EngineConfig {
         rate: 5,
         workers: 2,
+        auto_workers: false,
         max_retries: 1,
         batch_size: 64,
         quiet_hours: None,

@@ -34,7 +34,7 @@ impl Campaigns {
         meta.state_reason = Some(format!("cancelled by {actor}"));
         meta.finished_at = Some(now);
         self.save(&meta)?;
-        self.db.flush().map_err(StoreError::from)?;
+        self.durability.flushed_blocking()?;
         Ok((meta, skipped))
     }
 }
@@ -114,7 +114,7 @@ impl Journal {
             })?;
             total += moved.unwrap_or(0);
         }
-        self.tree.flush()?;
+        self.durability.flushed_blocking()?;
         Ok(total)
     }
 }

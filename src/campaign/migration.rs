@@ -47,9 +47,9 @@ impl Campaigns {
             if let Some((b, slots)) = pending {
                 journal.put_block(b, slots.iter().map(Option::as_deref))?;
             }
-            journal.tree.flush()?;
+            self.durability.flushed_blocking()?;
             self.db.drop_tree(&name)?;
-            self.db.flush()?;
+            self.durability.flushed_blocking()?;
         }
         Ok(())
     }

@@ -11,6 +11,7 @@ use crate::consent::StoreError;
 pub struct Journal {
     pub(super) id: CampaignId,
     pub(super) tree: sled::Tree,
+    pub(super) durability: crate::consent::store::Durability,
 }
 
 /// The present records of one block value, with their indices.
@@ -188,8 +189,7 @@ impl Journal {
 
     /// Waits until everything written is durable.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.tree.flush_async().await?;
-        Ok(())
+        self.durability.flushed().await
     }
 }
 

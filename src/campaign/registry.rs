@@ -8,12 +8,14 @@ use super::{
     corrupt, CampaignError, CampaignId, CampaignMeta, CampaignState, Journal, SendSettings,
 };
 use crate::audience::Plan;
+use crate::consent::store::Durability;
 use crate::consent::{Store, StoreError};
 
 /// The campaigns of a store.
 #[derive(Clone)]
 pub struct Campaigns {
     pub(super) db: sled::Db,
+    pub(super) durability: Durability,
     pub(super) meta: sled::Tree,
     pub(super) wamids: sled::Tree,
 }
@@ -25,6 +27,7 @@ impl Campaigns {
         let campaigns = Self {
             meta: db.open_tree("campaigns")?,
             wamids: db.open_tree("wamids")?,
+            durability: store.durability().clone(),
             db,
         };
         campaigns.migrate_record_journals()?;
@@ -131,7 +134,7 @@ impl Campaigns {
             schedule: None,
         };
         self.save(&meta)?;
-        self.db.flush()?;
+        self.durability.flushed_blocking()?;
         Ok(meta)
     }
 
@@ -173,6 +176,7 @@ impl Campaigns {
         Ok(Journal {
             id,
             tree: self.db.open_tree(format!("recipients/{id}"))?,
+            durability: self.durability.clone(),
         })
     }
 
@@ -186,8 +190,8 @@ impl Campaigns {
         }))
     }
 
-    /// The database (for flushes by the owner).
-    pub fn db(&self) -> &sled::Db {
-        &self.db
+    /// Waits (blocking the thread) until everything written is on disk.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.durability.flushed_blocking()
     }
 }

@@ -59,6 +59,7 @@ pub type PendingEntry = (u64, Result<InboxEntry, String>);
 #[derive(Clone)]
 pub struct Inbox {
     db: sled::Db,
+    durability: crate::consent::store::Durability,
     pending: sled::Tree,
     done: sled::Tree,
 }
@@ -87,9 +88,11 @@ fn id_of(key: &[u8]) -> Result<u64, StoreError> {
 
 impl Inbox {
     /// The inbox trees in the store's database.
-    pub fn open(db: &sled::Db) -> Result<Self, StoreError> {
+    pub fn open(store: &crate::consent::Store) -> Result<Self, StoreError> {
+        let db = store.db();
         Ok(Self {
             db: db.clone(),
+            durability: store.durability().clone(),
             pending: db.open_tree(INBOX)?,
             done: db.open_tree(PROCESSED)?,
         })
@@ -112,8 +115,7 @@ impl Inbox {
 
     /// Waits until everything appended is on disk.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
-        Ok(())
+        self.durability.flushed().await
     }
 
     /// Up to `n` unprocessed entries, oldest first.
@@ -192,12 +194,8 @@ mod tests {
     #[test]
     fn entries_move_atomically_and_keep_order() {
         let dir = tempfile::tempdir().expect("tmp");
-        let db = sled::Config::new()
-            .temporary(true)
-            .path(dir.path())
-            .open()
-            .expect("db");
-        let inbox = Inbox::open(&db).expect("open");
+        let store = crate::consent::Store::open(dir.path()).expect("store");
+        let inbox = Inbox::open(&store).expect("open");
         let t = Utc::now();
         let e = |b: &str| InboxEntry {
             received_at: t,

@@ -135,6 +135,7 @@ pub enum InviteError {
 #[derive(Clone)]
 pub struct Invites {
     tree: sled::Tree,
+    durability: crate::consent::store::Durability,
 }
 
 fn key(phone: Phone, topic: &str) -> Vec<u8> {
@@ -155,6 +156,7 @@ impl Invites {
     pub fn open(store: &Store) -> Result<Self, StoreError> {
         Ok(Self {
             tree: store.db().open_tree(INVITES)?,
+            durability: store.durability().clone(),
         })
     }
 
@@ -206,8 +208,7 @@ impl Invites {
     }
 
     async fn flush(&self) -> Result<(), StoreError> {
-        self.tree.flush_async().await?;
-        Ok(())
+        self.durability.flushed().await
     }
 }
 

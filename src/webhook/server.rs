@@ -129,7 +129,7 @@ impl Receiver {
             .await
             .map_err(bind_err)?;
         let addr = listener.local_addr().map_err(bind_err)?;
-        let inbox = Inbox::open(self.store.db())?;
+        let inbox = Inbox::open(&self.store)?;
         let mac = HmacSha256::new_from_slice(self.secrets.app_secret())
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         let counters = Arc::new(Counters::default());

@@ -30,7 +30,9 @@
 //! writes, `revocation` for G5 and `ownership` for the files on disk.
 
 mod batch;
+mod claims;
 mod contacts;
+mod flusher;
 mod history;
 mod ownership;
 mod revocation;
@@ -41,7 +43,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use batch::Batch;
+pub use claims::RunClaim;
 pub use contacts::{decode_contact, TopicTotals};
+pub use flusher::Durability;
 pub use ownership::{create_private_dir, open_private, PrivateFile};
 pub use revocation::Revocation;
 
@@ -69,6 +73,15 @@ pub enum StoreError {
     /// sled failed.
     #[error("store database error: {0}")]
     Db(#[from] sled::Error),
+    /// Written data could not be made durable (a full disk, an I/O error):
+    /// whatever waited for it must stop and say so.
+    #[error("cannot write to the store at {path}: {message}{}", if message.contains("No space left") || message.contains("os error 28") { " (the disk is full: free space, then resume)" } else { "" })]
+    Flush {
+        /// The store's database directory.
+        path: PathBuf,
+        /// sled's message.
+        message: String,
+    },
     /// A record could not be decoded: the store is damaged or from a newer bote.
     #[error("store record {key} is damaged: {message}")]
     Corrupt {
@@ -90,6 +103,7 @@ const EPOCH: [u8; 1] = [b'v'];
 pub struct Store {
     dir: PathBuf,
     db: sled::Db,
+    durability: Durability,
     consent: sled::Tree,
     sends: sled::Tree,
     salt: [u8; 32],
@@ -101,6 +115,8 @@ pub struct Store {
     writer: std::sync::Mutex<()>,
     /// Held by an import from start to end (see [`Store::importer`]).
     importer: std::sync::Mutex<()>,
+    /// The campaigns running in this process (see [`Store::claim_run`]).
+    running: claims::Running,
 }
 
 impl std::fmt::Debug for Store {
@@ -199,15 +215,18 @@ impl Store {
                 .map(u64::from_be_bytes)
                 .map_err(|_| corrupt(&EPOCH, format!("epoch has {} bytes", v.len())))?,
         };
+        let durability = Durability::start(db.clone(), &db_dir).map_err(io(&db_dir))?;
         Ok(Self {
             dir: dir.to_owned(),
             db,
+            durability,
             consent,
             sends,
             salt,
             epoch: std::sync::Mutex::new(epoch),
             writer: std::sync::Mutex::new(()),
             importer: std::sync::Mutex::new(()),
+            running: claims::Running::default(),
         })
     }
 
@@ -221,16 +240,27 @@ impl Store {
         &self.db
     }
 
-    /// Waits until everything written so far is on disk.
+    /// The store's one flusher, for owners of trees in its database: the
+    /// only way anything in bote makes sled durable.
+    pub fn durability(&self) -> &Durability {
+        &self.durability
+    }
+
+    /// Waits (blocking the thread) until everything written so far is on disk.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
+        self.durability.flushed_blocking()
+    }
+
+    /// Waits until everything written so far is on disk.
+    pub async fn flushed(&self) -> Result<(), StoreError> {
+        self.durability.flushed().await
     }
 }
 
 impl Drop for Store {
     fn drop(&mut self) {
-        let _ = self.db.flush();
+        // The last round flushes whatever is left.
+        self.durability.stop();
         let _ = fs::remove_file(self.dir.join("owner.pid"));
     }
 }
