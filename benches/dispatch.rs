@@ -143,6 +143,7 @@ fn engine_config(rate: u32, workers: usize) -> EngineConfig {
     EngineConfig {
         rate,
         workers,
+        auto_workers: false,
         max_retries: 5,
         // What an operator gets by default (`send.batch_size` unset), unless
         // BOTE_BENCH_BATCH says otherwise.

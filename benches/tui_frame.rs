@@ -99,6 +99,7 @@ fn batch(events: Vec<Progress>, sent: u64) -> Action {
     Action::Progress(Box::new(ProgressBatch {
         events,
         snapshot: SnapshotData {
+            workers: 116,
             counts: Counts {
                 accepted: sent,
                 pending: 1_000_000 - sent,

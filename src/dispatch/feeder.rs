@@ -1,4 +1,4 @@
-//! The feeder: marks pending recipients in flight, durably, and feeds them to the workers' queue, holding for quiet hours and the tier.
+//! The feeder: reads pending recipients, claims them and feeds them to the workers' queue, holding for quiet hours and the tier.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -8,20 +8,22 @@ use tokio::sync::mpsc;
 
 use super::progress::Progress;
 use super::{hold, DispatchError, Job, RunState, Shared};
-use crate::campaign::journal::{RecipientRecord, RecipientState};
 use crate::consent::StoreError;
 
 /// How soon the feeder looks at the tier again while this run's own sends
 /// are still on their way into the send index.
 const TIER_RECHECK: Duration = Duration::from_millis(100);
+/// How soon the feeder looks again while the last recipients are out, if
+/// no settlement wakes it first.
+const SETTLE_RECHECK: Duration = Duration::from_millis(50);
 
 /// Feeds pending recipients to the workers until none are left, the
 /// campaign is cancelled or detached. Holds for quiet hours and the tier.
 pub(super) async fn feed(shared: &Shared, tx: &mpsc::Sender<Job>) -> Result<(), DispatchError> {
     let mut control = shared.control.subscribe();
     let mut cursor = 0u32;
-    // Recipients this run marked in flight; those the send index does not
-    // account for yet count against the tier as if sent.
+    // Recipients this run fed to the workers; those the send index does
+    // not account for yet count against the tier as if sent.
     let mut marked = 0u64;
     let mut tier_left = tier_window(shared, shared.config.clock.now(), 0)?.left;
     let mut held_until: Option<(DateTime<Utc>, String)> = None;
@@ -94,13 +96,25 @@ pub(super) async fn feed(shared: &Shared, tx: &mpsc::Sender<Job>) -> Result<(), 
             }
         }
         let want = refill_chunk(shared.config.batch_size)
-            .min(tier_left as usize)
+            .min(usize::try_from(tier_left).unwrap_or(usize::MAX))
             .max(1);
         let batch = shared.journal.pending_from(cursor, want)?;
         if batch.is_empty() && held_until.is_none() {
             // Recipients put back behind the cursor (a stop-class answer, a
             // pause racing a resume) must not be forgotten; the writer says
             // where the first of them is.
+            // Recipients still in workers' hands may yet come back pending
+            // (a pause, a stop): the feeding is over only once none is out.
+            // Looked at before `requeued`: the writer announces where they
+            // are before it releases them.
+            if shared.outstanding() > 0 {
+                tokio::select! {
+                    _ = shared.settled.notified() => {}
+                    _ = tokio::time::sleep(SETTLE_RECHECK) => {}
+                    r = control.changed() => if r.is_err() { return Ok(()) },
+                }
+                continue;
+            }
             let back = shared.requeued.swap(u32::MAX, Ordering::AcqRel);
             if back != u32::MAX {
                 cursor = cursor.min(back);
@@ -121,65 +135,76 @@ pub(super) async fn feed(shared: &Shared, tx: &mpsc::Sender<Job>) -> Result<(), 
         }
         let now = shared.config.clock.now();
         let mut jobs = Vec::with_capacity(batch.len());
-        for (index, rec) in batch {
-            cursor = index + 1;
-            if let (Some(q), Some(phone)) = (&shared.config.quiet_hours, rec.phone) {
-                if let Some(until) = hold::quiet_until(q, phone, now) {
-                    let earliest = held_until.as_ref().map_or(until, |(u, _)| (*u).min(until));
-                    held_until = Some((
-                        earliest,
-                        format!("quiet hours {q} (recipients' local time)"),
-                    ));
+        {
+            let mut claimed = shared.claimed.lock().unwrap_or_else(|p| p.into_inner());
+            for (index, rec) in batch {
+                cursor = index + 1;
+                // Fed before and not settled yet (queued, in a worker's hands,
+                // waiting to retry): pending in the journal, but not to feed.
+                if claimed.contains(&index) {
                     continue;
                 }
+                if let (Some(q), Some(phone)) = (&shared.config.quiet_hours, rec.phone) {
+                    if let Some(until) = hold::quiet_until(q, phone, now) {
+                        let earliest = held_until.as_ref().map_or(until, |(u, _)| (*u).min(until));
+                        held_until = Some((
+                            earliest,
+                            format!("quiet hours {q} (recipients' local time)"),
+                        ));
+                        continue;
+                    }
+                }
+                claimed.insert(index);
+                jobs.push(Job { index, record: rec });
             }
-            jobs.push(Job {
-                index,
-                record: RecipientRecord {
-                    state: RecipientState::InFlight,
-                    updated_at: now,
-                    actor: "dispatcher".into(),
-                    ..rec
-                },
-            });
+            // The claims' lock is let go before any await.
         }
         if jobs.is_empty() {
             continue;
         }
-        // The durable mark that makes at-most-once possible.
-        let marks: Vec<(u32, RecipientRecord)> =
-            jobs.iter().map(|j| (j.index, j.record.clone())).collect();
-        shared.journal.write(&marks)?;
-        shared.journal.flush().await?;
         tier_left = tier_left.saturating_sub(jobs.len() as u64);
         marked += jobs.len() as u64;
-        shared.snapshot.update(|s| {
-            for _ in &jobs {
-                s.counts
-                    .shift(Some(RecipientState::Pending), RecipientState::InFlight);
-            }
-        });
-        for job in jobs {
-            if tx.send(job).await.is_err() {
-                return Ok(());
+        let mut jobs = jobs.into_iter().peekable();
+        while jobs.peek().is_some() {
+            // A slot first, the job second: a send cancelled by the
+            // select would drop the job, and with it the claim's release.
+            let sent = tokio::select! {
+                r = tx.reserve() => match r {
+                    Ok(slot) => {
+                        if let Some(job) = jobs.next() {
+                            slot.send(job);
+                        }
+                        true
+                    }
+                    Err(_) => false,
+                },
+                // Paused, detached, cancelled or halted while the queue is
+                // full: never wait on workers that may be gone.
+                r = control.changed() => {
+                    if r.is_err() {
+                        return Ok(());
+                    }
+                    false
+                }
+            };
+            if !sent {
+                break;
             }
         }
-        // Mark the next chunk once the queue has room for it: queue plus the
-        // new chunk never exceed one batch, so at every flush at most batch +
-        // workers records are in flight. Marking while the queue still holds
-        // half a batch hides the flush from the workers (no idle gap, which
-        // cost ~1 % of the rate per batch when the queue had to run dry).
-        while tx.capacity() < refill_chunk(shared.config.batch_size) {
-            tokio::select! {
-                _ = shared.drained.notified() => {}
-                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
-            }
+        // Not handed out: still pending, no longer claimed, and not sent
+        // (so not counted against the tier).
+        let left: Vec<u32> = jobs.map(|j| j.index).collect();
+        if !left.is_empty() {
+            marked = marked.saturating_sub(left.len() as u64);
+            tier_left = tier_left.saturating_add(left.len() as u64);
+            cursor = cursor.min(left[0]);
+            shared.release(left);
         }
     }
 }
 
-/// Recipients marked per durable write: half a batch, so that the next
-/// chunk is marked and flushed while the workers still have work queued.
+/// Recipients read per journal scan: half the read-ahead, so that the queue
+/// is topped up while the workers still have work.
 pub(super) fn refill_chunk(batch: usize) -> usize {
     batch.max(1).div_ceil(2)
 }

@@ -87,8 +87,18 @@ impl Limiter {
         self.state.lock().map(|s| s.current).unwrap_or(self.ceiling)
     }
 
-    /// Waits for a permit to send one message.
+    /// Waits for a permit to send one message: [`Limiter::pace`], then
+    /// [`Limiter::admit`].
     pub async fn acquire(&self) {
+        self.pace().await;
+        self.admit().await;
+    }
+
+    /// The pacing half of a permit: the sender's turn in the even spacing
+    /// at the rate in force. Whatever the sender does between this and
+    /// [`Limiter::admit`] (the dispatcher marks its recipient in flight
+    /// and waits for the flush) delays it a little, never the others.
+    pub async fn pace(&self) {
         self.wait_gate().await;
         let limiter = self
             .gcra
@@ -96,6 +106,12 @@ impl Limiter {
             .map(|g| Arc::clone(&g))
             .unwrap_or_else(|p| Arc::clone(&p.into_inner()));
         limiter.until_ready().await;
+    }
+
+    /// The hard half of a permit, taken right before the request leaves:
+    /// a slot in the one-second window, so that never more than the rate
+    /// start in any window however the paced senders were delayed.
+    pub async fn admit(&self) {
         // Hold on to the pacing permit while the window is full: taking a
         // new one after the wait would waste a slot every time the window
         // binds (it cost 1 % of the rate at 80 mps).

@@ -1,33 +1,41 @@
 //! The dispatcher: feeder → bounded queue → N workers → one writer.
 //!
 //! ```text
-//!  journal ──► feeder ──(marks a batch in_flight, one durable write)──► queue (≤ batch)
-//!                                                                        │
-//!        limiter (ceiling, AIMD) ◄── worker × N ◄─────────────────────────┘
-//!                                      │ re-check consent, send, retry
-//!                                      ▼
-//!                                   writer ── group commit ──► journal, store
-//!                                      │                         (revocations, send index)
-//!                                      └──► Progress events + Snapshot ──► TUI / CLI
+//!  journal ──► feeder ──(pending records, claimed)──► queue (≤ batch)
+//!                                                       │
+//!   limiter (pace) ◄── worker × N (sized by latency) ◄──┘
+//!                        │ re-check consent, mark in_flight, group flush,
+//!                        │ limiter (window), send, retry
+//!                        ▼
+//!                     writer ── group commit ──► journal, store
+//!                        │                         (revocations, send index)
+//!                        └──► Progress events + Snapshot ──► TUI / CLI
 //! ```
 //!
 //! At-most-once (invariant 2): a record is durably `in_flight` before its
-//! request leaves. The feeder marks half a batch at a time, once the queue
-//! (capacity: one batch) has room for it, and flushes (sled flushes are
-//! global) before handing it out; a worker takes its next job only after the
-//! writer wrote its previous outcome. So at every flush at most the queue
-//! plus the new chunk (≤ batch) plus the jobs in workers' hands are
-//! `in_flight`: a crash leaves at most batch + workers — which
-//! [`Journal::repair`] turns into `unknown`, never into a re-send.
+//! request leaves. A worker marks its recipient right before the request,
+//! after its pacing permit, and waits for the store's flusher — one flush
+//! serves every worker that marked meanwhile (group commit) — and takes its
+//! next job only after the writer wrote its previous outcome, which that
+//! next mark's flush makes durable too. So at every flush each worker holds
+//! at most one `in_flight` record, and it is one whose request is about to
+//! leave or is on the wire: a crash leaves at most one unknown per worker —
+//! which [`Journal::repair`] turns into `unknown`, never into a re-send —
+//! and everything queued is still `pending`. A recipient waiting to retry
+//! after a clear refusal is written back to `pending` for the wait (the
+//! feeder's claim keeps it from being fed twice) and re-marked before the
+//! next attempt.
 
 mod feeder;
 pub mod hold;
 pub mod limiter;
 pub mod messenger;
+mod pool;
 pub mod progress;
 mod worker;
 mod writer;
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,6 +115,9 @@ pub enum DispatchError {
     /// The campaign is missing or cannot run in its state.
     #[error(transparent)]
     Campaign(#[from] CampaignError),
+    /// The store failed mid-run (a full disk): the run ended, paused.
+    #[error("{0}")]
+    Halted(String),
 }
 
 /// Engine settings, from `[send]`, `[api]` and `[consent]`.
@@ -114,12 +125,16 @@ pub enum DispatchError {
 pub struct EngineConfig {
     /// Ceiling, messages per second.
     pub rate: u32,
-    /// Workers.
+    /// Workers: the fixed number, or with `auto_workers` the most there
+    /// may be.
     pub workers: usize,
+    /// Size the pool from the observed latency (Little's law), at most
+    /// `workers`.
+    pub auto_workers: bool,
     /// Retries of clearly-not-accepted sends.
     pub max_retries: u32,
-    /// The in-flight budget: queued plus newly marked recipients never
-    /// exceed it (marked half a batch per durable write).
+    /// Pending recipients read ahead into the workers' queue (not marked:
+    /// a crash leaves them pending).
     pub batch_size: usize,
     /// Recipients' quiet hours.
     pub quiet_hours: Option<crate::config::QuietHours>,
@@ -132,18 +147,18 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
-    /// From the configuration; `auto` concurrency is Little's law with the
-    /// API's typical 300 ms latency and 20 % headroom.
+    /// From the configuration; `auto` concurrency sizes the pool from the
+    /// latency observed during the run ([`pool`]), at most enough for the
+    /// rate at a 2 s latency.
     pub fn from_config(config: &Config, actor: &str) -> Self {
-        let workers = match config.send.concurrency {
-            Concurrency::Fixed(n) => n as usize,
-            Concurrency::Auto => {
-                ((f64::from(config.send.rate) * 0.3 * 1.2).ceil() as usize).clamp(4, 1024)
-            }
+        let (workers, auto_workers) = match config.send.concurrency {
+            Concurrency::Fixed(n) => (n as usize, false),
+            Concurrency::Auto => (pool::most_workers(config.send.rate), true),
         };
         Self {
             rate: config.send.rate,
             workers,
+            auto_workers,
             max_retries: config.send.max_retries,
             batch_size: config.send.batch(),
             quiet_hours: config.send.quiet_hours,
@@ -167,7 +182,7 @@ pub enum RunState {
     Cancelled,
 }
 
-/// A job: one recipient, marked in flight.
+/// A job: one pending recipient, claimed by the feeder.
 pub(crate) struct Job {
     index: u32,
     record: RecipientRecord,
@@ -177,7 +192,9 @@ pub(crate) struct Job {
 pub(crate) struct Outcome {
     index: u32,
     record: RecipientRecord,
-    /// The in-flight record the feeder wrote, which the outcome replaces.
+    /// The record as the worker last wrote it (in flight, or pending
+    /// while waiting to retry), which the outcome replaces; `None`: the
+    /// worker wrote nothing.
     marked: Option<RecipientRecord>,
     revoke: bool,
     stop: Option<String>,
@@ -197,7 +214,16 @@ pub(crate) struct Shared {
     events: broadcast::Sender<Progress>,
     snapshot: Snapshot,
     queue: Mutex<mpsc::Receiver<Job>>,
-    drained: Notify,
+    /// Recipients fed and not yet settled: a rescan of the journal (after
+    /// a pause, a stop) must not feed one twice while it is still pending
+    /// in the journal.
+    claimed: std::sync::Mutex<HashSet<u32>>,
+    /// Woken when the writer settled outcomes (and released their claims).
+    settled: Notify,
+    /// The worker pool's size and what it observes.
+    pool: pool::Pool,
+    /// Why the run had to end (the store failed), if it did.
+    halted: std::sync::Mutex<Option<String>>,
     /// The lowest index put back to pending since the feeder last looked
     /// (`u32::MAX`: none), so that it goes back for exactly those instead
     /// of rescanning the whole journal.
@@ -206,6 +232,62 @@ pub(crate) struct Shared {
     /// accounts for: their send is written to it, or they ended without
     /// one. The feeder counts the rest against the messaging tier.
     indexed: AtomicU64,
+}
+
+impl Shared {
+    /// Pauses with `reason` unless the operator already paused, detached
+    /// or cancelled (a cancel is final); whether it paused.
+    fn pause_with(&self, reason: &str) -> bool {
+        let paused = self.control.send_if_modified(|s| {
+            let running = *s == RunState::Running;
+            if running {
+                *s = RunState::Paused;
+            }
+            running
+        });
+        if paused {
+            self.snapshot
+                .update(|s| s.reason = Some(reason.to_string()));
+        }
+        paused
+    }
+
+    /// Ends the run because the store failed: whatever waits (the
+    /// feeder on a full queue, workers in a back-off, the views) is let go,
+    /// and the campaign ends paused with `reason`.
+    fn halt(&self, reason: &str) {
+        tracing::error!(campaign = %self.meta.id, %reason, "ending the run");
+        let mut halted = self.halted.lock().unwrap_or_else(|p| p.into_inner());
+        halted.get_or_insert_with(|| reason.to_string());
+        drop(halted);
+        self.control.send_if_modified(|s| {
+            let change = *s != RunState::Cancelled && *s != RunState::Detached;
+            if change {
+                *s = RunState::Detached;
+            }
+            change
+        });
+    }
+
+    fn halted(&self) -> Option<String> {
+        self.halted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Gives up the feeder's claims on `indices` (settled, or never sent).
+    fn release(&self, indices: impl IntoIterator<Item = u32>) {
+        let mut claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
+        for i in indices {
+            claimed.remove(&i);
+        }
+    }
+
+    /// Recipients fed and not settled yet.
+    fn outstanding(&self) -> usize {
+        self.claimed.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
 }
 
 /// A running campaign, for the views.
@@ -237,9 +319,9 @@ impl CampaignHandle {
         self.shared.meta.id
     }
 
-    /// Stops sending until [`CampaignHandle::resume`].
+    /// Stops sending until [`CampaignHandle::resume`] (not after a cancel).
     pub fn pause(&self) {
-        self.shared.control.send_replace(RunState::Paused);
+        self.shared.pause_with("paused by the operator");
     }
 
     /// Continues after a pause.
@@ -258,9 +340,16 @@ impl CampaignHandle {
         self.shared.control.send_replace(RunState::Cancelled);
     }
 
-    /// Stops sending and ends the run; the campaign stays resumable.
+    /// Stops sending and ends the run; the campaign stays resumable (a
+    /// cancel stays a cancel).
     pub fn detach(&self) {
-        self.shared.control.send_replace(RunState::Detached);
+        self.shared.control.send_if_modified(|s| {
+            let change = *s != RunState::Cancelled;
+            if change {
+                *s = RunState::Detached;
+            }
+            change
+        });
     }
 
     /// The operator's current wish.
@@ -290,6 +379,16 @@ pub fn start(
     config: EngineConfig,
 ) -> Result<CampaignHandle, DispatchError> {
     let mut meta = campaigns.require(id)?;
+    // One run per campaign: a second one over the same journal would
+    // feed the same pending recipients twice.
+    let Some(claim) = store.claim_run(id.0) else {
+        return Err(CampaignError::State {
+            id,
+            state: meta.state,
+            hint: "it is being sent already; watch it, pause it or cancel it",
+        }
+        .into());
+    };
     let journal = campaigns.journal(id)?;
     // A finished campaign runs again only for what the operator requeued.
     let requeued = meta.state == CampaignState::Finished && !journal.pending_from(0, 1)?.is_empty();
@@ -320,6 +419,7 @@ pub fn start(
     let (job_tx, job_rx) = mpsc::channel(config.batch_size.max(1));
     let shared = Arc::new(Shared {
         limiter: Limiter::new(config.rate),
+        pool: pool::Pool::new(config.rate, config.workers, config.auto_workers),
         store,
         journal,
         meta,
@@ -331,9 +431,11 @@ pub fn start(
         events,
         snapshot: Snapshot::default(),
         queue: Mutex::new(job_rx),
-        drained: Notify::new(),
+        claimed: std::sync::Mutex::new(HashSet::new()),
+        settled: Notify::new(),
+        halted: std::sync::Mutex::new(None),
     });
-    let task = tokio::spawn(run(Arc::clone(&shared), campaigns.clone(), job_tx));
+    let task = tokio::spawn(run(Arc::clone(&shared), campaigns.clone(), job_tx, claim));
     Ok(CampaignHandle {
         shared,
         task,
@@ -341,9 +443,52 @@ pub fn start(
     })
 }
 
+/// How often the pool is resized to the latency observed.
+const RESIZE_EVERY: Duration = Duration::from_millis(100);
+
+/// Runs the campaign and always ends with a `Finished` event: a view that
+/// waits for it must never wait forever, whatever failed.
 async fn run(
     shared: Arc<Shared>,
     campaigns: Campaigns,
+    job_tx: mpsc::Sender<Job>,
+    claim: crate::consent::store::RunClaim,
+) -> Result<CampaignState, DispatchError> {
+    let result = send_all(&shared, &campaigns, job_tx).await;
+    if let Err(e) = &result {
+        let reason = shared
+            .halted()
+            .unwrap_or_else(|| format!("the run stopped: {e}"));
+        tracing::error!(campaign = %shared.meta.id, %reason, "campaign run failed");
+        // Best effort: on a full disk this write may fail too; the next
+        // start repairs and continues a campaign left "sending".
+        if let Ok(Some(mut meta)) = campaigns.get(shared.meta.id) {
+            meta.state = CampaignState::Paused;
+            meta.state_reason = Some(reason.clone());
+            let _ = campaigns.save(&meta);
+        }
+        let counts = shared
+            .journal
+            .counts()
+            .unwrap_or(shared.snapshot.get().counts);
+        shared.snapshot.update(|s| {
+            s.counts = counts;
+            s.state = Some(CampaignState::Paused);
+            s.reason = Some(reason.clone());
+        });
+        let _ = shared.events.send(Progress::Paused { reason });
+        let _ = shared.events.send(Progress::Finished {
+            state: CampaignState::Paused,
+            counts,
+        });
+    }
+    drop(claim);
+    result
+}
+
+async fn send_all(
+    shared: &Arc<Shared>,
+    campaigns: &Campaigns,
     job_tx: mpsc::Sender<Job>,
 ) -> Result<CampaignState, DispatchError> {
     let counts = shared.journal.counts()?;
@@ -352,26 +497,70 @@ async fn run(
         s.rate = shared.limiter.current();
         s.state = Some(CampaignState::Sending);
     });
+    let first_workers = shared.pool.resize(shared.limiter.current());
     let _ = shared.events.send(Progress::Started {
         campaign: shared.meta.id,
         counts,
         rate: shared.config.rate,
-        workers: shared.config.workers,
+        workers: first_workers,
     });
     let (out_tx, out_rx) = mpsc::channel(shared.config.workers.max(1) * 2);
-    let writer = tokio::spawn(writer::run(Arc::clone(&shared), out_rx));
-    let workers: Vec<_> = (0..shared.config.workers)
-        .map(|_| tokio::spawn(worker::run(Arc::clone(&shared), out_tx.clone())))
-        .collect();
+    let writer = tokio::spawn(writer::run(Arc::clone(shared), out_rx));
+    let mut workers = tokio::task::JoinSet::new();
+    let grow = |workers: &mut tokio::task::JoinSet<()>, n: usize| {
+        shared.pool.started(n);
+        for _ in 0..n {
+            workers.spawn(worker::run(Arc::clone(shared), out_tx.clone()));
+        }
+        shared.snapshot.update(|s| s.workers = shared.pool.live());
+    };
+    grow(&mut workers, first_workers);
+    let feeder = {
+        let shared = Arc::clone(shared);
+        tokio::spawn(async move {
+            let fed = feeder::feed(&shared, &job_tx).await;
+            if let Err(e) = &fed {
+                shared.halt(&format!("cannot read the journal: {e}"));
+            }
+            fed
+        })
+    };
+    tokio::pin!(feeder);
+    let mut resize = tokio::time::interval(RESIZE_EVERY);
+    resize.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let fed = loop {
+        tokio::select! {
+            fed = &mut feeder => break fed,
+            _ = resize.tick() => {
+                let more = shared.pool.resize(shared.limiter.current());
+                if more > 0 {
+                    grow(&mut workers, more);
+                } else {
+                    shared.snapshot.update(|s| s.workers = shared.pool.live());
+                }
+                // Workers that retired are done; reap them as we go.
+                while workers.try_join_next().is_some() {}
+            }
+        }
+    };
     drop(out_tx);
-    let fed = feeder::feed(&shared, &job_tx).await;
-    drop(job_tx);
-    for w in workers {
-        let _ = w.await;
-    }
-    let written = writer.await.unwrap_or(Ok(()));
-    fed?;
+    while workers.join_next().await.is_some() {}
+    let written = writer.await.unwrap_or_else(|e| {
+        Err(DispatchError::Store(StoreError::Corrupt {
+            key: "dispatcher".into(),
+            message: format!("the writer task failed: {e}"),
+        }))
+    });
+    fed.unwrap_or_else(|e| {
+        Err(DispatchError::Store(StoreError::Corrupt {
+            key: "dispatcher".into(),
+            message: format!("the feeder task failed: {e}"),
+        }))
+    })?;
     written?;
+    if let Some(reason) = shared.halted() {
+        return Err(DispatchError::Halted(reason));
+    }
     let mut meta = campaigns
         .get(shared.meta.id)?
         .unwrap_or_else(|| shared.meta.clone());

@@ -96,6 +96,9 @@ pub struct SnapshotData {
     pub reason: Option<String>,
     /// Sends accepted per second over the last seconds (newest last).
     pub per_second: Vec<u64>,
+    /// Workers running (sized from the observed latency under `auto`).
+    #[serde(default)]
+    pub workers: usize,
 }
 
 /// Shared, cheaply cloneable view of a running campaign.

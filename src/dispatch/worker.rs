@@ -1,4 +1,4 @@
-//! The workers: each takes a marked recipient from the queue, re-checks consent, sends and retries.
+//! The workers: each takes a pending recipient from the queue, re-checks consent, marks it in flight right before the request, sends and retries.
 
 use std::time::Duration;
 
@@ -7,7 +7,6 @@ use rand::Rng;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::feeder::refill_chunk;
 use super::progress::{Progress, RecipientEvent};
 use super::{Job, Outcome, Reply, RunState, Shared};
 use crate::campaign::callback_data;
@@ -18,41 +17,74 @@ use crate::phone::Phone;
 /// Longest single back-off between retries.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
-/// One worker: takes jobs until the queue closes.
+/// One worker: takes jobs until the queue closes or the pool shrinks.
 pub(super) async fn run(shared: std::sync::Arc<Shared>, out: mpsc::Sender<Outcome>) {
     loop {
-        let job = {
-            let mut queue = shared.queue.lock().await;
-            let job = queue.recv().await;
-            let batch = shared.config.batch_size.max(1);
-            if queue.len() <= batch - refill_chunk(batch) {
-                shared.drained.notify_one();
-            }
-            job
-        };
+        if shared.pool.retire() {
+            break;
+        }
+        let job = shared.queue.lock().await.recv().await;
         let Some(job) = job else { break };
         let (ack_tx, ack_rx) = oneshot::channel();
-        let marked = job.record.clone();
         let mut outcome = process(&shared, job).await;
-        outcome.marked = Some(marked);
         outcome.durable = Some(ack_tx);
         if out.send(outcome).await.is_err() {
             break;
         }
-        // The next job only once this outcome is written: the feeder's flush
-        // before its next batch then makes it durable (the unknown bound).
+        // The next job only once this outcome is written: the flush of the
+        // next mark then makes it durable too (one in flight per worker).
         let _ = ack_rx.await;
     }
 }
 
-fn outcome(index: u32, record: RecipientRecord) -> Outcome {
-    Outcome {
-        index,
-        record,
-        marked: None,
-        revoke: false,
-        stop: None,
-        durable: None,
+/// A recipient on its way through a worker: the record and what the
+/// journal holds for it (what the writer settles the outcome over).
+struct Attempt {
+    index: u32,
+    record: RecipientRecord,
+    /// The record as this worker last wrote it (`None`: untouched, still
+    /// the pending record the feeder read).
+    written: Option<RecipientRecord>,
+}
+
+impl Attempt {
+    fn outcome(self, state: RecipientState, reason: Option<String>) -> Outcome {
+        Outcome {
+            index: self.index,
+            record: with_state(self.record, state, reason),
+            marked: self.written,
+            revoke: false,
+            stop: None,
+            durable: None,
+        }
+    }
+
+    /// Writes the record in `state`; with `durable`, waits for the flush.
+    async fn write(
+        &mut self,
+        shared: &Shared,
+        state: RecipientState,
+        durable: bool,
+    ) -> Result<(), StoreError> {
+        let rec = RecipientRecord {
+            state,
+            updated_at: Utc::now(),
+            actor: "dispatcher".into(),
+            ..self.record.clone()
+        };
+        shared.journal.write(&[(self.index, rec.clone())])?;
+        let before = self
+            .written
+            .as_ref()
+            .map_or(RecipientState::Pending, |w| w.state);
+        self.written = Some(rec);
+        shared
+            .snapshot
+            .update(|s| s.counts.shift(Some(before), state));
+        if durable {
+            shared.journal.flush().await?;
+        }
+        Ok(())
     }
 }
 
@@ -99,79 +131,77 @@ fn backoff(suggested: Duration, attempt: u32) -> Duration {
 
 /// Sends one recipient, retrying what the API clearly did not take.
 async fn process(shared: &Shared, job: Job) -> Outcome {
-    let Job { index, mut record } = job;
-    let Some(phone) = record.phone else {
-        return outcome(
-            index,
-            with_state(
-                record,
-                RecipientState::Skipped,
-                Some("no valid number".into()),
-            ),
-        );
+    let Job { index, record } = job;
+    let mut attempt = Attempt {
+        index,
+        record,
+        written: None,
+    };
+    let Some(phone) = attempt.record.phone else {
+        return attempt.outcome(RecipientState::Skipped, Some("no valid number".into()));
     };
     let callback = callback_data(shared.meta.id, index);
     let mut control = shared.control.subscribe();
     loop {
         if *control.borrow_and_update() != RunState::Running {
-            return outcome(index, with_state(record, RecipientState::Pending, None));
+            return attempt.outcome(RecipientState::Pending, None);
         }
-        shared.limiter.acquire().await;
+        shared.limiter.pace().await;
         if *control.borrow_and_update() != RunState::Running {
-            return outcome(index, with_state(record, RecipientState::Pending, None));
+            return attempt.outcome(RecipientState::Pending, None);
         }
         match consent_block(shared, phone) {
             Ok(None) => {}
-            Ok(Some(reason)) => {
-                return outcome(
-                    index,
-                    with_state(record, RecipientState::Skipped, Some(reason)),
-                )
-            }
-            Err(e) => {
-                return stop(
-                    shared,
-                    index,
-                    record,
-                    format!("store error before sending: {e}"),
-                )
-            }
+            Ok(Some(reason)) => return attempt.outcome(RecipientState::Skipped, Some(reason)),
+            Err(e) => return halt(shared, attempt, format!("store error before sending: {e}")),
         }
-        record.attempts += 1;
         let t0 = Instant::now();
+        // The durable mark that makes at-most-once possible, taken as late
+        // as it can be: a crash from here on leaves this one unknown, and
+        // everything not yet this far pending.
+        attempt.record.code = None;
+        attempt.record.reason = None;
+        if let Err(e) = attempt.write(shared, RecipientState::InFlight, true).await {
+            return halt(
+                shared,
+                attempt,
+                format!("cannot mark the recipient in flight: {e}"),
+            );
+        }
+        shared.limiter.admit().await;
+        attempt.record.attempts += 1;
+        let sent_at = Instant::now();
         let reply = shared
             .messenger
-            .send(phone, &shared.meta.template, &record.params, &callback)
+            .send(
+                phone,
+                &shared.meta.template,
+                &attempt.record.params,
+                &callback,
+            )
             .await;
-        record.latency_ms = Some(u32::try_from(t0.elapsed().as_millis()).unwrap_or(u32::MAX));
+        attempt.record.latency_ms =
+            Some(u32::try_from(sent_at.elapsed().as_millis()).unwrap_or(u32::MAX));
+        shared.pool.observe(t0.elapsed());
         match reply {
             Reply::Accepted { wamid } => {
-                record.wamid = Some(wamid);
-                record.code = None;
-                return outcome(index, with_state(record, RecipientState::Accepted, None));
+                attempt.record.wamid = Some(wamid);
+                return attempt.outcome(RecipientState::Accepted, None);
             }
             Reply::Failed { code, revoke } => {
-                record.code = Some(code);
+                attempt.record.code = Some(code);
                 let reason =
                     revoke.then(|| "recipient stopped marketing messages (131050)".to_string());
-                let mut o = outcome(index, with_state(record, RecipientState::Failed, reason));
+                let mut o = attempt.outcome(RecipientState::Failed, reason);
                 o.revoke = revoke;
                 return o;
             }
             Reply::Unknown { reason } => {
-                return outcome(
-                    index,
-                    with_state(record, RecipientState::Unknown, Some(reason)),
-                );
+                return attempt.outcome(RecipientState::Unknown, Some(reason));
             }
             Reply::Stop { code, message } => {
-                record.code = Some(code);
-                return stop(
-                    shared,
-                    index,
-                    record,
-                    format!("API error {code}: {message}"),
-                );
+                attempt.record.code = Some(code);
+                return stop(shared, attempt, format!("API error {code}: {message}"));
             }
             Reply::Retry {
                 code,
@@ -179,18 +209,21 @@ async fn process(shared: &Shared, job: Job) -> Outcome {
                 throttle,
                 pause_all,
             } => {
-                record.code = Some(code);
-                if record.attempts > shared.config.max_retries {
+                attempt.record.code = Some(code);
+                if attempt.record.attempts > shared.config.max_retries {
                     let reason = format!(
                         "gave up after {} attempts (last code {code})",
-                        record.attempts
+                        attempt.record.attempts
                     );
-                    return outcome(
-                        index,
-                        with_state(record, RecipientState::Failed, Some(reason)),
-                    );
+                    return attempt.outcome(RecipientState::Failed, Some(reason));
                 }
-                let wait = backoff(after, record.attempts);
+                let wait = backoff(after, attempt.record.attempts);
+                // The API clearly did not take it: pending for the wait, so
+                // that a crash meanwhile leaves it to be sent, not unknown.
+                // Not flushed: lost, it is still in flight — the safe side.
+                if let Err(e) = attempt.write(shared, RecipientState::Pending, false).await {
+                    return halt(shared, attempt, format!("cannot write the journal: {e}"));
+                }
                 if throttle {
                     let current = shared.limiter.throttled(wait);
                     shared.snapshot.update(|s| s.rate = current);
@@ -202,22 +235,32 @@ async fn process(shared: &Shared, job: Job) -> Outcome {
                 } else if pause_all {
                     shared.limiter.pause_for(wait);
                 }
+                shared.pool.retrying(true);
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
                     _ = control.changed() => {}
                 }
+                shared.pool.retrying(false);
             }
         }
     }
 }
 
-/// A stop-class answer: the campaign pauses with the reason; this recipient
-/// was not taken by the API, so it goes back to pending for the resume.
-fn stop(shared: &Shared, index: u32, record: RecipientRecord, reason: String) -> Outcome {
+/// A stop-class answer: the campaign pauses with the reason (a cancel
+/// stays a cancel); this recipient was not taken by the API, so it goes
+/// back to pending for the resume.
+fn stop(shared: &Shared, attempt: Attempt, reason: String) -> Outcome {
     tracing::warn!(campaign = %shared.meta.id, %reason, "pausing campaign");
-    shared.snapshot.update(|s| s.reason = Some(reason.clone()));
-    shared.control.send_replace(RunState::Paused);
-    let mut o = outcome(index, with_state(record, RecipientState::Pending, None));
+    shared.pause_with(&reason);
+    let mut o = attempt.outcome(RecipientState::Pending, None);
+    o.stop = Some(reason);
+    o
+}
+
+/// The store failed under a worker: the run ends, paused with the reason.
+fn halt(shared: &Shared, attempt: Attempt, reason: String) -> Outcome {
+    shared.halt(&reason);
+    let mut o = attempt.outcome(RecipientState::Pending, None);
     o.stop = Some(reason);
     o
 }

@@ -54,6 +54,8 @@ pub(super) async fn run(
         }
         let mut settlements: Vec<Settlement<'_>> = buf
             .iter_mut()
+            // Handed back untouched (a pause): the journal already holds it.
+            .filter(|o| o.marked.is_some() || o.record.state != RecipientState::Pending)
             .map(|o| Settlement {
                 index: o.index,
                 marked: o.marked.as_ref(),
@@ -62,8 +64,8 @@ pub(super) async fn run(
             .collect();
         shared.journal.settle(&mut settlements)?;
         drop(settlements);
-        // Written back to pending first, announced second: when the feeder
-        // reads this, the records are there for it to find.
+        // Written back to pending first, announced second, released third:
+        // a feeder that sees nothing outstanding sees where to look again.
         if let Some(back) = buf
             .iter()
             .filter(|o| o.record.state == RecipientState::Pending)
@@ -72,6 +74,8 @@ pub(super) async fn run(
         {
             shared.requeued.fetch_min(back, Ordering::AcqRel);
         }
+        shared.release(buf.iter().map(|o| o.index));
+        shared.settled.notify_one();
         let now = Utc::now();
         // Feeds the frequency cap (G15) and the tier count. One index entry
         // per flush interval rather than per group: each sled write costs
@@ -107,9 +111,10 @@ pub(super) async fn run(
                 )?;
             }
         }
-        // Durability comes from the feeder's flush before each new batch
-        // (sled flushes are global): by then every outcome written here is
-        // on disk, so the in-flight bound holds without an fsync per group.
+        // Durability comes from the workers' next marks (sled flushes are
+        // global, and a worker marks its next recipient only after this
+        // wrote its outcome): the in-flight bound holds without an fsync
+        // per group.
         // A periodic flush, and one when idle, keep the tail of a quiet
         // campaign durable too.
         if flush_due {
@@ -126,8 +131,13 @@ pub(super) async fn run(
         let now_s = now.timestamp();
         shared.snapshot.update(|s| {
             for o in &buf {
-                s.counts
-                    .shift(Some(RecipientState::InFlight), o.record.state);
+                // The worker counted its own marks; what it never wrote
+                // was pending.
+                let from = o
+                    .marked
+                    .as_ref()
+                    .map_or(RecipientState::Pending, |m| m.state);
+                s.counts.shift(Some(from), o.record.state);
             }
             if now_s != second {
                 s.per_second.push(this_second);

@@ -45,6 +45,7 @@ fn batch(events: Vec<Progress>, counts: Counts, rate: u32, state: CampaignState)
     Action::Progress(Box::new(ProgressBatch {
         events,
         snapshot: SnapshotData {
+            workers: 116,
             counts,
             rate,
             state: Some(state),
