@@ -46,6 +46,11 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 0.0, value_parser = fraction, value_name = "F")]
     pub drop_rate: f64,
 
+    /// Fraction (0..1) of sends accepted and recorded, then answered with a
+    /// bare HTTP 502 page as a gateway would: the client must treat them as unknown.
+    #[arg(long, default_value_t = 0.0, value_parser = fraction, value_name = "F")]
+    pub gateway_rate: f64,
+
     /// Lose responses by never answering (the client times out) instead of
     /// closing the connection.
     #[arg(long)]
@@ -149,6 +154,7 @@ impl SimArgs {
             } else {
                 DropStyle::Close
             },
+            gateway_rate: self.gateway_rate,
             hold_rate: self.hold_rate,
             async_failures: self.async_failures,
         };
@@ -188,12 +194,13 @@ pub async fn run(args: SimArgs, catalog: Catalog) -> anyhow::Result<()> {
         api.base_url, api.phone_number_id, api.waba_id
     );
     println!(
-        "  {templates} templates; {} mps per number; latency {}±{} ms; fail {}; drop {}; token {}",
+        "  {templates} templates; {} mps per number; latency {}+0..{} ms; fail {}; drop {}; bare 502 {}; token {}",
         args.mps,
         args.latency_ms,
         args.jitter_ms,
         args.fail_rate,
         args.drop_rate,
+        args.gateway_rate,
         if args.token.is_some() {
             "required"
         } else {

@@ -39,7 +39,7 @@ pub enum SendOutcome {
     /// Not taken; try again after `backoff` (doubled per attempt, plus
     /// jitter, by the dispatcher), within its retry budget.
     Retry {
-        /// The Graph code; `None` for a bare 5xx or an unreachable API.
+        /// The Graph code; `None` for a bare 429 or an unreachable API.
         code: Option<i64>,
         /// The first-attempt wait.
         backoff: Duration,
@@ -89,7 +89,7 @@ pub const THROUGHPUT_BACKOFF: Duration = Duration::from_secs(1);
 pub const PAIR_RATE_BACKOFF: Duration = Duration::from_secs(6);
 /// First wait after an app / WABA call limit (4, 80007).
 pub const APP_RATE_BACKOFF: Duration = Duration::from_secs(5 * 60);
-/// First wait after a transient server error (1, 2, 131000, 131016, 5xx).
+/// First wait after a transient server error (1, 2, 131000, 131016, a 5xx with a Graph body).
 pub const TRANSIENT_BACKOFF: Duration = Duration::from_millis(500);
 /// First wait after the API could not be reached at all.
 pub const UNREACHABLE_BACKOFF: Duration = Duration::from_secs(2);
@@ -182,10 +182,10 @@ pub fn classify(http_status: u16, error: Option<&GraphError>) -> SendOutcome {
 fn classify_bare_status(status: u16) -> SendOutcome {
     let code = None;
     match status {
-        500..=599 => SendOutcome::Retry {
-            code,
-            backoff: TRANSIENT_BACKOFF,
-            scope: RetryScope::Recipient,
+        // A proxy's 502/504 or a bare 500 may come after Meta took the
+        // message: only a Graph error body proves it was not taken.
+        500..=599 => SendOutcome::Unknown {
+            reason: format!("HTTP {status} without a Graph error: the message may have been taken"),
         },
         429 => SendOutcome::Retry {
             code,
@@ -334,14 +334,12 @@ mod tests {
 
     #[test]
     fn bare_statuses() {
-        assert_eq!(
-            kind(&classify(500, None)),
-            Some(Want::Retry(RetryScope::Recipient))
-        );
-        assert_eq!(
-            kind(&classify(503, None)),
-            Some(Want::Retry(RetryScope::Recipient))
-        );
+        for status in [500, 502, 503, 504] {
+            assert!(
+                matches!(classify(status, None), SendOutcome::Unknown { .. }),
+                "HTTP {status} without a body may have been taken: never retried"
+            );
+        }
         assert_eq!(
             kind(&classify(429, None)),
             Some(Want::Retry(RetryScope::Number))

@@ -41,6 +41,8 @@ pub enum DropStyle {
     Close,
     /// Never answer (the client times out); the connection closes at shutdown.
     Hang,
+    /// Answer a proxy's bare 502 page, without a Graph error body.
+    BadGateway,
 }
 
 /// Initial fault settings; see [`Faults`] for changing them at runtime.
@@ -56,6 +58,9 @@ pub struct FaultSettings {
     pub drop_rate: f64,
     /// How a response is lost.
     pub drop_style: DropStyle,
+    /// Fraction of sends accepted and recorded, then answered with a bare
+    /// HTTP 502 as a gateway in front of the API would.
+    pub gateway_rate: f64,
     /// Fraction of accepted sends answered `held_for_quality_assessment`.
     pub hold_rate: f64,
     /// Report marked numbers by a `failed` webhook after a 200 (as Meta
@@ -72,6 +77,7 @@ pub struct Faults {
     drop_rate: AtomicU64,
     hold_rate: AtomicU64,
     drop_style: AtomicU8,
+    gateway_rate: AtomicU64,
     async_failures: AtomicBool,
     any_marks: AtomicBool,
     marks: RwLock<HashMap<u64, Mark>>,
@@ -100,6 +106,7 @@ impl Faults {
         self.set_fail_rate(s.fail_rate);
         self.set_drop_rate(s.drop_rate);
         self.set_drop_style(s.drop_style);
+        self.set_gateway_rate(s.gateway_rate);
         self.set_hold_rate(s.hold_rate);
         self.set_async_failures(s.async_failures);
     }
@@ -123,6 +130,11 @@ impl Faults {
     /// Sets how responses are lost.
     pub fn set_drop_style(&self, style: DropStyle) {
         self.drop_style.store(style as u8, Relaxed);
+    }
+
+    /// Sets the fraction of accepted sends answered with a bare 502.
+    pub fn set_gateway_rate(&self, f: f64) {
+        self.gateway_rate.store(fraction(f), Relaxed);
     }
 
     /// Sets the fraction of `held_for_quality_assessment` answers.
@@ -177,10 +189,14 @@ impl Faults {
     }
 
     pub(crate) fn should_drop(&self) -> Option<DropStyle> {
-        roll(&self.drop_rate).then(|| match self.drop_style.load(Relaxed) {
-            1 => DropStyle::Hang,
-            _ => DropStyle::Close,
-        })
+        if roll(&self.drop_rate) {
+            return Some(match self.drop_style.load(Relaxed) {
+                1 => DropStyle::Hang,
+                2 => DropStyle::BadGateway,
+                _ => DropStyle::Close,
+            });
+        }
+        roll(&self.gateway_rate).then_some(DropStyle::BadGateway)
     }
 
     pub(crate) fn should_hold(&self) -> bool {
@@ -205,6 +221,10 @@ mod tests {
         f.set_drop_rate(1.0);
         f.set_drop_style(DropStyle::Hang);
         assert_eq!(f.should_drop(), Some(DropStyle::Hang));
+        f.set_drop_rate(0.0);
+        assert_eq!(f.should_drop(), None);
+        f.set_gateway_rate(1.0);
+        assert_eq!(f.should_drop(), Some(DropStyle::BadGateway));
     }
 
     #[test]

@@ -99,6 +99,10 @@ async fn send(
             body,
         }) => json(StatusCode::OK, body),
         Ok(Done {
+            dropped: Some(DropStyle::BadGateway),
+            ..
+        }) => bad_gateway(),
+        Ok(Done {
             dropped: Some(style),
             ..
         }) => {
@@ -244,6 +248,17 @@ fn no_such_object(id: &str) -> Reject {
         100,
         format!("Unsupported request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation."),
     )
+}
+
+/// What a gateway in front of the API answers when the upstream's answer
+/// went missing: an HTML page, no Graph error.
+fn bad_gateway() -> Response {
+    (
+        StatusCode::BAD_GATEWAY,
+        [(header::CONTENT_TYPE, "text/html")],
+        "<html><body><h1>502 Bad Gateway</h1></body></html>",
+    )
+        .into_response()
 }
 
 pub(crate) fn json(status: StatusCode, body: Vec<u8>) -> Response {
