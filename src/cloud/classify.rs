@@ -162,6 +162,13 @@ pub fn classify(http_status: u16, error: Option<&GraphError>) -> SendOutcome {
             revoke_consent: true,
             message,
         },
+        // An expired or revoked token: say how to get going again.
+        Some(Reaction::Stop) if error.code == 190 => SendOutcome::StopCampaign {
+            code,
+            message: format!(
+                "{message} — renew the access token (rewrite api.token_file, or restart the daemon with the new token), then resume"
+            ),
+        },
         Some(Reaction::Stop) => SendOutcome::StopCampaign { code, message },
         None if http_status >= 500 => retry(TRANSIENT_BACKOFF, RetryScope::Recipient),
         None if (400..500).contains(&http_status) => SendOutcome::FinalForRecipient {

@@ -7,6 +7,8 @@
 //! come back): the first may be retried, the second is `Unknown`.
 
 use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 
 use reqwest::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use reqwest::Url;
@@ -82,7 +84,11 @@ pub struct Client {
     messages_url: Url,
     templates_url: Url,
     auth_name: HeaderName,
-    auth_value: HeaderValue,
+    /// Behind a lock so a token rewritten after an expiry (190) is picked
+    /// up by the next run without a restart.
+    auth_value: Arc<RwLock<HeaderValue>>,
+    /// Where the token came from, when it can be read again.
+    token_file: Option<PathBuf>,
     page_size: u32,
 }
 
@@ -100,7 +106,36 @@ impl Client {
     /// Builds a client for `api`, loading the token as `api` says.
     pub fn from_config(api: &ApiConfig, send: &SendConfig) -> Result<Self, CloudError> {
         let token = ApiToken::from_config(api)?;
-        Self::new(api, send, token)
+        let mut client = Self::new(api, send, token)?;
+        client.token_file.clone_from(&api.token_file);
+        Ok(client)
+    }
+
+    /// Reads the token file again (a token renewed after an expiry); true
+    /// if the token changed. Without a token file there is nothing to read:
+    /// a token from the environment changes only with a restart.
+    pub fn reload_token(&self) -> Result<bool, CloudError> {
+        let Some(path) = &self.token_file else {
+            return Ok(false);
+        };
+        let token = ApiToken::from_file(path)?;
+        let value = auth_value(&self.auth_name, &token)?;
+        let mut current = self
+            .auth_value
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *current == value {
+            return Ok(false);
+        }
+        *current = value;
+        Ok(true)
+    }
+
+    fn auth(&self) -> HeaderValue {
+        self.auth_value
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Builds a client for `api` with this token.
@@ -133,17 +168,7 @@ impl Client {
                 key: "api.auth_header",
                 message: format!("{:?} is not an HTTP header name", api.auth_header),
             })?;
-        let raw = if auth_name == reqwest::header::AUTHORIZATION {
-            format!("Bearer {}", token.expose())
-        } else {
-            token.expose().to_string()
-        };
-        let mut auth_value = HeaderValue::from_str(&raw).map_err(|_| {
-            CloudError::Token(TokenError::NotHeaderSafe {
-                origin: "the configured token".into(),
-            })
-        })?;
-        auth_value.set_sensitive(true);
+        let auth_value = auth_value(&auth_name, &token)?;
         let timeout = send.timeout();
         let http = reqwest::Client::builder()
             .use_rustls_tls()
@@ -162,7 +187,8 @@ impl Client {
             messages_url,
             templates_url,
             auth_name,
-            auth_value,
+            auth_value: Arc::new(RwLock::new(auth_value)),
+            token_file: None,
             page_size: 100,
         })
     }
@@ -231,7 +257,7 @@ impl Client {
         let sent = self
             .http
             .post(self.messages_url.clone())
-            .header(self.auth_name.clone(), self.auth_value.clone())
+            .header(self.auth_name.clone(), self.auth())
             .header(CONTENT_TYPE, "application/json")
             .body(body)
             .send()
@@ -267,7 +293,7 @@ impl Client {
             let response = self
                 .http
                 .get(url.clone())
-                .header(self.auth_name.clone(), self.auth_value.clone())
+                .header(self.auth_name.clone(), self.auth())
                 .send()
                 .await
                 .map_err(|source| CloudError::Http { what: WHAT, source })?;
@@ -320,6 +346,22 @@ impl Client {
 }
 
 /// A 2xx answer: accepted only with a message id.
+/// The header value carrying `token`, marked sensitive so it never prints.
+fn auth_value(name: &HeaderName, token: &ApiToken) -> Result<HeaderValue, CloudError> {
+    let raw = if name == reqwest::header::AUTHORIZATION {
+        format!("Bearer {}", token.expose())
+    } else {
+        token.expose().to_string()
+    };
+    let mut value = HeaderValue::from_str(&raw).map_err(|_| {
+        CloudError::Token(TokenError::NotHeaderSafe {
+            origin: "the configured token".into(),
+        })
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
 fn accepted(status: u16, body: &[u8]) -> SendOutcome {
     match serde_json::from_slice::<SendResponse>(body) {
         Ok(r) => match r.messages.into_iter().next().filter(|m| !m.id.is_empty()) {

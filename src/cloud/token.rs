@@ -70,14 +70,7 @@ impl ApiToken {
     /// environment variable named by `api.token_env`.
     pub fn from_config(api: &ApiConfig) -> Result<Self, TokenError> {
         match &api.token_file {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| TokenError::File {
-                    path: path.clone(),
-                    source,
-                })?;
-                warn_if_shared(path);
-                Self::checked(text.trim().to_string(), &path.display().to_string())
-            }
+            Some(path) => Self::from_file(path),
             None => {
                 let value = std::env::var(&api.token_env).map_err(|_| TokenError::MissingEnv {
                     var: api.token_env.clone(),
@@ -85,6 +78,16 @@ impl ApiToken {
                 Self::checked(value.trim().to_string(), &format!("${}", api.token_env))
             }
         }
+    }
+
+    /// Reads the token from a file (trimmed; warns if others may read it).
+    pub fn from_file(path: &std::path::Path) -> Result<Self, TokenError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TokenError::File {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        warn_if_shared(path);
+        Self::checked(text.trim().to_string(), &path.display().to_string())
     }
 
     /// The secret itself: only for building the auth header or comparing.

@@ -58,4 +58,8 @@ impl Messenger for Client {
             .map(reply)
             .boxed()
     }
+
+    fn renew_credentials(&self) -> Result<bool, crate::cloud::CloudError> {
+        self.reload_token()
+    }
 }

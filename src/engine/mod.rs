@@ -165,6 +165,9 @@ impl Engine {
     /// Starts or resumes sending a campaign with its frozen settings.
     fn start_by(&self, id: CampaignId, actor: &str) -> Result<CampaignHandle, DispatchError> {
         let meta = self.campaigns.require(id)?;
+        if self.messenger.renew_credentials()? {
+            tracing::info!(campaign = %id, "the access token was renewed from the token file");
+        }
         dispatch::start(
             Arc::clone(&self.store),
             &self.campaigns,

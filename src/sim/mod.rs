@@ -142,13 +142,7 @@ impl Sim {
         let auth_header = HeaderName::from_bytes(config.auth_header.as_bytes()).map_err(|_| {
             SimError::Config(format!("{:?} is not a header name", config.auth_header))
         })?;
-        let expected_auth = config.token.as_ref().map(|t| {
-            if auth_header == axum::http::header::AUTHORIZATION {
-                format!("Bearer {}", t.expose()).into_bytes()
-            } else {
-                t.expose().as_bytes().to_vec()
-            }
-        });
+        let expected_auth = config.token.as_ref().map(|t| auth_value(&auth_header, t));
         let stop = CancellationToken::new();
         let writer_stop = CancellationToken::new();
         let (jsonl, writer) = match &config.record {
@@ -181,7 +175,7 @@ impl Sim {
         let state = Arc::new(SimState {
             started,
             auth_header,
-            expected_auth,
+            expected_auth: std::sync::RwLock::new(expected_auth),
             phone_number_id: config.phone_number_id.clone(),
             waba_id: config.waba_id.clone(),
             table: spec::TemplateTable::new(&config.catalog),
@@ -282,6 +276,15 @@ impl SimHandle {
         self.state.limits.set_mps(mps);
     }
 
+    /// Replaces the token clients must send, as an expired or rotated
+    /// token does: requests with the old one are refused with error 190.
+    pub fn set_token(&self, token: &ApiToken) {
+        let value = auth_value(&self.state.auth_header, token);
+        if let Ok(mut expected) = self.state.expected_auth.write() {
+            *expected = Some(value);
+        }
+    }
+
     /// Changes a template's status (e.g. to `Paused`); false if unknown.
     pub fn set_template_status(&self, name: &str, language: &str, status: Status) -> bool {
         self.state.table.set_status(name, language, status)
@@ -376,4 +379,14 @@ fn stats_of(state: &SimState) -> SimStats {
         s.webhooks_failed = d.failed.load(Relaxed);
     }
     s
+}
+
+/// The header value that carries `token`: a bearer credential in
+/// `Authorization`, the bare token in a custom header.
+fn auth_value(header: &HeaderName, token: &ApiToken) -> Vec<u8> {
+    if header == axum::http::header::AUTHORIZATION {
+        format!("Bearer {}", token.expose()).into_bytes()
+    } else {
+        token.expose().as_bytes().to_vec()
+    }
 }

@@ -38,7 +38,8 @@ pub(crate) struct SimState {
     pub(crate) started: Instant,
     pub(crate) auth_header: HeaderName,
     /// The exact header value expected; `None` accepts any non-empty one.
-    pub(crate) expected_auth: Option<Vec<u8>>,
+    /// Behind a lock so a token can expire (be replaced) while traffic flows.
+    pub(crate) expected_auth: std::sync::RwLock<Option<Vec<u8>>>,
     pub(crate) phone_number_id: Option<String>,
     pub(crate) waba_id: Option<String>,
     pub(crate) table: TemplateTable,
@@ -126,7 +127,10 @@ impl SimState {
             return false;
         };
         let value = value.as_bytes();
-        match &self.expected_auth {
+        let Ok(expected) = self.expected_auth.read() else {
+            return false;
+        };
+        match &*expected {
             Some(expected) => bool::from(value.ct_eq(expected)),
             None if self.auth_header == header::AUTHORIZATION => {
                 value.len() > 7 && value[..7].eq_ignore_ascii_case(b"bearer ")
