@@ -104,6 +104,12 @@ pub trait Messenger: Send + Sync + 'static {
         params: &'a Params,
         callback_data: &'a str,
     ) -> BoxFuture<'a, Reply>;
+
+    /// Reads renewable credentials again before a run (a token file
+    /// rewritten after an expiry); true if they changed.
+    fn renew_credentials(&self) -> Result<bool, crate::cloud::CloudError> {
+        Ok(false)
+    }
 }
 
 /// Why a dispatch could not run.
@@ -115,6 +121,9 @@ pub enum DispatchError {
     /// The campaign is missing or cannot run in its state.
     #[error(transparent)]
     Campaign(#[from] CampaignError),
+    /// The credentials could not be read again before the run.
+    #[error("cannot renew the access token: {0}")]
+    Credentials(#[from] crate::cloud::CloudError),
     /// The store failed mid-run (a full disk): the run ended, paused.
     #[error("{0}")]
     Halted(String),
@@ -250,6 +259,31 @@ impl Shared {
                 .update(|s| s.reason = Some(reason.to_string()));
         }
         paused
+    }
+
+    /// Ends the run paused with `reason`: a stop-class answer (a paused
+    /// template, an expired token) needs the operator before anything can
+    /// be sent, and a resume starts a fresh run that reads the renewed
+    /// token. A run kept alive paused would leave an attached client
+    /// waiting for its end forever. Never overrides a cancel or a detach.
+    fn stop_with(&self, reason: &str) -> bool {
+        let stopped = self.control.send_if_modified(|s| {
+            let live = matches!(*s, RunState::Running | RunState::Paused);
+            if live {
+                *s = RunState::Detached;
+            }
+            live
+        });
+        if stopped {
+            self.snapshot.update(|s| {
+                s.reason = Some(reason.to_string());
+                s.state = Some(CampaignState::Paused);
+            });
+            let _ = self.events.send(Progress::Paused {
+                reason: reason.to_string(),
+            });
+        }
+        stopped
     }
 
     /// Ends the run because the store failed: whatever waits (the

@@ -246,12 +246,12 @@ async fn process(shared: &Shared, job: Job) -> Outcome {
     }
 }
 
-/// A stop-class answer: the campaign pauses with the reason (a cancel
+/// A stop-class answer: the run ends, paused with the reason (a cancel
 /// stays a cancel); this recipient was not taken by the API, so it goes
 /// back to pending for the resume.
 fn stop(shared: &Shared, attempt: Attempt, reason: String) -> Outcome {
-    tracing::warn!(campaign = %shared.meta.id, %reason, "pausing campaign");
-    shared.pause_with(&reason);
+    tracing::warn!(campaign = %shared.meta.id, %reason, "stopping the run, paused");
+    shared.stop_with(&reason);
     let mut o = attempt.outcome(RecipientState::Pending, None);
     o.stop = Some(reason);
     o

@@ -43,6 +43,8 @@ struct Queue {
     closed: bool,
     /// Flush rounds run, for the tests and the benchmark.
     rounds: u64,
+    /// While set, every round fails with this message instead of flushing.
+    drill: Option<String>,
 }
 
 struct Inner {
@@ -117,6 +119,14 @@ impl Durability {
         self.answer(rx.recv().map_err(|_| closed())?)
     }
 
+    /// Makes every flush fail with `error` until called with `None`: a
+    /// drill for a full or failing disk, which no test can produce on demand
+    /// without privileges. What is written meanwhile stays in sled's buffers
+    /// and is flushed by the first round after the drill.
+    pub fn drill_failure(&self, error: Option<&std::io::Error>) {
+        self.inner.lock().drill = error.map(ToString::to_string);
+    }
+
     /// Flush rounds run so far.
     pub fn rounds(&self) -> u64 {
         self.inner.lock().rounds
@@ -154,17 +164,20 @@ fn closed() -> StoreError {
 
 fn run(inner: &Inner, db: &sled::Db) {
     loop {
-        let (round, last) = {
+        let (round, last, drill) = {
             let mut q = inner.lock();
             while q.waiting.is_empty() && !q.closed {
                 q = inner.wake.wait(q).unwrap_or_else(|p| p.into_inner());
             }
             q.rounds += 1;
-            (std::mem::take(&mut q.waiting), q.closed)
+            (std::mem::take(&mut q.waiting), q.closed, q.drill.clone())
         };
         // Taken before the flush begins: everything these waiters wrote is
         // in sled's buffers by now, so this one flush covers all of them.
-        let result = db.flush().map(|_| ()).map_err(|e| e.to_string());
+        let result = match drill {
+            Some(message) if !last => Err(message),
+            _ => db.flush().map(|_| ()).map_err(|e| e.to_string()),
+        };
         if let Err(e) = &result {
             tracing::error!(error = %e, "store flush failed");
         }
@@ -214,6 +227,18 @@ mod tests {
             flusher.rounds()
         );
         flusher.flushed_blocking().expect("blocking flush");
+
+        flusher.drill_failure(Some(&std::io::Error::from_raw_os_error(28)));
+        let e = flusher
+            .flushed()
+            .await
+            .expect_err("the drill fails flushes");
+        assert!(e.to_string().contains("the disk is full"), "{e}");
+        flusher.drill_failure(None);
+        flusher
+            .flushed()
+            .await
+            .expect("flushes again after the drill");
         flusher.stop();
         assert!(
             flusher.flushed_blocking().is_err(),
