@@ -44,7 +44,7 @@ impl<'de> Deserialize<'de> for Concurrency {
 pub struct SendConfig {
     /// Messages per second: a ceiling, never exceeded (design invariant 4).
     pub rate: u32,
-    /// In-flight requests.
+    /// Requests in flight at once (`auto`: sized from observed latency).
     pub concurrency: Concurrency,
     /// Retries of a clearly-not-accepted send before it counts as failed.
     pub max_retries: u32,
@@ -52,9 +52,10 @@ pub struct SendConfig {
     pub timeout_ms: u64,
     /// Recipients' local quiet hours, e.g. `21:00-08:00`.
     pub quiet_hours: Option<QuietHours>,
-    /// The in-flight budget (recipients queued or newly marked in flight;
-    /// at most this plus the workers are unknown after a crash). `None`:
-    /// a quarter second of sends, 64 to 1024.
+    /// The feeder's read-ahead: recipients claimed and queued for the
+    /// workers (still pending in the journal: a crash turns only the
+    /// workers' in-flight sends unknown). `None`: a quarter second of
+    /// sends, 64 to 1024.
     pub batch_size: Option<u32>,
 }
 
@@ -72,8 +73,8 @@ impl Default for SendConfig {
 }
 
 impl SendConfig {
-    /// The in-flight budget in force: configured, or a quarter second of
-    /// sends at `rate` (fewer durable writes per send at high rates).
+    /// The read-ahead in force: configured, or a quarter second of sends
+    /// at `rate` (fewer journal scans per send at high rates).
     pub fn batch(&self) -> usize {
         self.batch_size
             .map_or_else(|| (self.rate / 4).clamp(64, 1024), |b| b.max(1)) as usize
