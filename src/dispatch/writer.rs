@@ -175,7 +175,9 @@ fn index_sends(shared: &Shared, sent: &mut Vec<Phone>, campaign: &str) -> Result
     if sent.is_empty() {
         return Ok(());
     }
-    shared.store.record_sends(sent, Utc::now(), campaign)?;
+    shared
+        .store
+        .record_sends(sent, Utc::now(), campaign, shared.meta.template.category)?;
     shared
         .indexed
         .fetch_add(sent.len() as u64, Ordering::AcqRel);

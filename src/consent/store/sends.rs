@@ -1,4 +1,10 @@
-//! The send index: accepted marketing sends by time, for frequency caps and the messaging tier.
+//! The send index: accepted sends by time — marketing ones for frequency
+//! caps (G15 caps marketing only), all of them for the messaging tier.
+//!
+//! Keys: `g` + millis + id for marketing sends (and every send of bote
+//! 0.2, which did not tell them apart: counted as marketing, the safe
+//! side), `n` + millis + id for utility and authentication sends, `t` +
+//! millis + number for bote 0.1's single entries.
 
 use std::collections::HashMap;
 
@@ -6,6 +12,12 @@ use chrono::{DateTime, Utc};
 
 use super::{corrupt, Store, StoreError};
 use crate::phone::Phone;
+use crate::template::Category;
+
+/// Key prefix of grouped marketing send entries.
+const MARKETING: u8 = b'g';
+/// Key prefix of grouped utility / authentication send entries.
+const OTHER: u8 = b'n';
 
 impl Store {
     /// Records an accepted marketing send, for caps and the tier (G15).
@@ -15,22 +27,27 @@ impl Store {
         at: DateTime<Utc>,
         campaign: &str,
     ) -> Result<(), StoreError> {
-        self.record_sends(&[phone], at, campaign)
+        self.record_sends(&[phone], at, campaign, Category::Marketing)
     }
 
-    /// Records sends accepted together (one dispatcher flush interval) as
-    /// one index entry: one sled write for them all instead of two per send.
+    /// Records sends of one `category` accepted together (one dispatcher
+    /// flush interval) as one index entry: one sled write for them all
+    /// instead of two per send.
     pub fn record_sends(
         &self,
         phones: &[Phone],
         at: DateTime<Utc>,
         campaign: &str,
+        category: Category,
     ) -> Result<(), StoreError> {
         if phones.is_empty() {
             return Ok(());
         }
         let mut key = Vec::with_capacity(17);
-        key.push(b'g');
+        key.push(match category {
+            Category::Marketing => MARKETING,
+            Category::Utility | Category::Authentication => OTHER,
+        });
         key.extend_from_slice(&at.timestamp_millis().to_be_bytes());
         key.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
         let name = &campaign.as_bytes()[..campaign.len().min(255)];
@@ -45,8 +62,13 @@ impl Store {
     }
 
     /// Every recorded send since `since` as (milliseconds, number), oldest
-    /// first: the grouped entries and the single `t` entries of bote 0.1.
-    fn sends_in_window(&self, since: DateTime<Utc>) -> Result<Vec<(i64, Phone)>, StoreError> {
+    /// first: the grouped marketing entries (and the other ones if
+    /// `with_other`) and the single `t` entries of bote 0.1.
+    fn sends_in_window(
+        &self,
+        since: DateTime<Utc>,
+        with_other: bool,
+    ) -> Result<Vec<(i64, Phone)>, StoreError> {
         let from = since.timestamp_millis().to_be_bytes();
         let ts_of = |k: &[u8]| {
             k.get(1..9)
@@ -55,7 +77,12 @@ impl Store {
                 .ok_or_else(|| corrupt(k, "short send key"))
         };
         let mut out = Vec::new();
-        for r in self.sends.range([&[b'g'][..], &from].concat()..vec![b'h']) {
+        let grouped = |prefix: u8| {
+            self.sends
+                .range([&[prefix][..], &from].concat()..vec![prefix + 1])
+        };
+        let other = with_other.then(|| grouped(OTHER)).into_iter().flatten();
+        for r in grouped(MARKETING).chain(other) {
             let (k, v) = r?;
             let ts = ts_of(&k)?;
             let name_len = usize::from(*v.first().ok_or_else(|| corrupt(&k, "empty send entry"))?);
@@ -89,7 +116,7 @@ impl Store {
         since: DateTime<Utc>,
     ) -> Result<HashMap<Phone, u32>, StoreError> {
         let mut counts = HashMap::new();
-        for (_, phone) in self.sends_in_window(since)? {
+        for (_, phone) in self.sends_in_window(since, false)? {
             *counts.entry(phone).or_insert(0) += 1;
         }
         Ok(counts)
@@ -99,7 +126,7 @@ impl Store {
     /// many numbers use [`Store::send_counts_since`]).
     pub fn sends_since(&self, phone: Phone, since: DateTime<Utc>) -> Result<u32, StoreError> {
         Ok(self
-            .sends_in_window(since)?
+            .sends_in_window(since, false)?
             .iter()
             .filter(|(_, p)| *p == phone)
             .count() as u32)
@@ -113,8 +140,9 @@ impl Store {
         since: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>, StoreError> {
         let mut latest: HashMap<Phone, i64> = HashMap::new();
-        for (ts, phone) in self.sends_in_window(since)? {
-            latest.insert(phone, ts);
+        for (ts, phone) in self.sends_in_window(since, true)? {
+            let last = latest.entry(phone).or_insert(ts);
+            *last = (*last).max(ts);
         }
         let mut out: Vec<DateTime<Utc>> = latest
             .into_values()
@@ -153,5 +181,32 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// G15 caps marketing only: a utility send counts against the tier
+    /// (a unique recipient) but not against the frequency cap.
+    #[test]
+    fn utility_sends_count_for_the_tier_not_for_the_cap() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(dir.path()).expect("open");
+        let (a, b) = (phone("0171 2345678"), phone("0171 2345679"));
+        let t = |s: i64| DateTime::from_timestamp(1_700_000_000 + s, 0).expect("time");
+        for i in 0..3 {
+            store.record_send(a, t(i), "c1").expect("send");
+        }
+        store
+            .record_sends(&[a, b], t(10), "c2", Category::Utility)
+            .expect("send");
+        store
+            .record_sends(&[b], t(11), "c3", Category::Authentication)
+            .expect("send");
+        assert_eq!(store.sends_since(a, t(0)).expect("count"), 3);
+        assert_eq!(store.sends_since(b, t(0)).expect("count"), 0);
+        let counts = store.send_counts_since(t(0)).expect("counts");
+        assert_eq!(counts.get(&a), Some(&3));
+        assert_eq!(counts.get(&b), None);
+        let tier = store.unique_recipients_since(t(0)).expect("tier");
+        assert_eq!(tier.len(), 2, "both reached: {tier:?}");
+        assert_eq!(tier[1], t(11), "b's latest send counts for the window");
     }
 }
