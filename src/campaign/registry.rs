@@ -11,6 +11,11 @@ use crate::audience::Plan;
 use crate::consent::store::Durability;
 use crate::consent::{Store, StoreError};
 
+/// Key prefix of the index of open scheduled campaigns (+ the id).
+const SCHEDULE_PREFIX: &[u8] = b"scheduled/";
+/// Present once the schedule index covers every campaign.
+const SCHEDULE_INDEXED: &[u8] = b"schedule-index-v1";
+
 /// The campaigns of a store.
 #[derive(Clone)]
 pub struct Campaigns {
@@ -31,7 +36,41 @@ impl Campaigns {
             db,
         };
         campaigns.migrate_record_journals()?;
+        campaigns.index_schedules()?;
         Ok(campaigns)
+    }
+
+    /// Builds the index of open scheduled campaigns once, for stores of a
+    /// bote that did not keep it.
+    fn index_schedules(&self) -> Result<(), StoreError> {
+        if self.meta.contains_key(SCHEDULE_INDEXED)? {
+            return Ok(());
+        }
+        for meta in self.list()? {
+            self.save(&meta)?;
+        }
+        self.meta.insert(SCHEDULE_INDEXED, &[][..])?;
+        Ok(())
+    }
+
+    /// The campaigns with a schedule that are neither finished nor
+    /// cancelled, from the index: the daemon's once-a-second look decodes
+    /// these, not every campaign ever made.
+    pub fn scheduled(&self) -> Result<Vec<CampaignMeta>, StoreError> {
+        let mut out = Vec::new();
+        for r in self.meta.scan_prefix(SCHEDULE_PREFIX) {
+            let (k, _) = r?;
+            let Some(id) = k
+                .get(SCHEDULE_PREFIX.len()..)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            else {
+                continue;
+            };
+            if let Some(meta) = self.get(CampaignId(u32::from_be_bytes(id)))? {
+                out.push(meta);
+            }
+        }
+        Ok(out)
     }
 
     /// Freezes a plan into a new campaign: meta plus one journal record per
@@ -138,10 +177,22 @@ impl Campaigns {
         Ok(meta)
     }
 
-    /// Writes a campaign's meta.
+    /// Writes a campaign's meta, and its place in the schedule index, at once.
     pub fn save(&self, meta: &CampaignMeta) -> Result<(), StoreError> {
         let v = serde_json::to_vec(meta).map_err(|e| corrupt("campaign", e))?;
-        self.meta.insert(meta.id.0.to_be_bytes(), v)?;
+        let mut batch = sled::Batch::default();
+        batch.insert(&meta.id.0.to_be_bytes()[..], v);
+        let key = [SCHEDULE_PREFIX, &meta.id.0.to_be_bytes()[..]].concat();
+        let open = !matches!(
+            meta.state,
+            CampaignState::Finished | CampaignState::Cancelled
+        );
+        if meta.schedule.is_some() && open {
+            batch.insert(key, &[][..]);
+        } else {
+            batch.remove(key);
+        }
+        self.meta.apply_batch(batch)?;
         Ok(())
     }
 

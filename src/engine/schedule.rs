@@ -55,7 +55,7 @@ impl Engine {
     pub fn start_due(&self) -> Due {
         let mut due = Due::default();
         let now = self.now();
-        let list = match self.campaigns.list() {
+        let list = match self.campaigns.scheduled() {
             Ok(l) => l,
             Err(e) => {
                 tracing::error!("reading the schedule: {e}");
@@ -246,8 +246,20 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let (clock, hand) = Clock::manual(t0());
         let (e, sent) = engine(dir.path(), clock);
+        // An unscheduled campaign is not in the schedule index the daemon reads.
+        let request = PlanRequest {
+            template: "herbst_sale".into(),
+            topic: "sale".into(),
+            ..Default::default()
+        };
+        let plain = e.create(&e.plan(&request).expect("plan")).expect("create");
         let meta = send_at(&e, t0() + Duration::hours(2), None);
         assert_eq!(meta.state, CampaignState::Scheduled);
+        let indexed = |e: &Engine| -> Vec<CampaignId> {
+            let s = e.campaigns.scheduled().expect("schedule index");
+            s.iter().map(|m| m.id).collect()
+        };
+        assert_eq!(indexed(&e), vec![meta.id], "not {}", plain.id);
         let waiting = Due {
             waiting: true,
             ..Due::default()
@@ -273,6 +285,10 @@ mod tests {
             e.start_due(),
             Due::default(),
             "started once; nothing waits any more"
+        );
+        assert!(
+            indexed(&e).is_empty(),
+            "a finished campaign leaves the index"
         );
     }
 
