@@ -26,6 +26,7 @@ pub mod invite;
 pub mod keywords;
 pub mod payload;
 pub mod process;
+pub mod seen;
 mod server;
 
 use std::fmt;
@@ -37,6 +38,7 @@ pub use inbox::{Inbox, InboxEntry, Processed};
 pub use invite::{invite, InviteError, InviteRecord, Invites};
 pub use keywords::{normalize, Keywords};
 pub use process::{Outcome, Processor, StatusResult};
+pub use seen::SeenEvents;
 pub use server::{sign, Receiver, ReceiverHandle, Stats, DEFAULT_BODY_LIMIT, SIGNATURE_HEADER};
 
 /// A problem starting or running the receiver.
