@@ -1347,6 +1347,11 @@ async fn random_and_mutated_bodies_never_break_the_receiver() {
         .all(|t| t.status == ConsentStatus::Revoked));
 }
 
+// ---------------------------------------------------------------- edges
+
+#[path = "webhook/edges.rs"]
+mod edges;
+
 // ---------------------------------------------------------------- invite
 
 mod invite {

@@ -147,7 +147,7 @@ impl Receiver {
         let cancel = CancellationToken::new();
         let wake = Arc::new(Notify::new());
         let (notices, _) = broadcast::channel(4096);
-        let processor = Processor::new(self.store, self.campaigns, self.keywords);
+        let processor = Processor::new(self.store, self.campaigns, self.keywords)?;
         let appender = tokio::spawn(append_loop(inbox.clone(), rx, Arc::clone(&wake)));
         let process_task = tokio::spawn(process_loop(
             processor,

@@ -7,30 +7,42 @@
 //!
 //! | item | effect |
 //! |------|--------|
-//! | status sent/delivered/read/failed | journal record by `biz_opaque_callback_data` (checked against number and wamid); [`apply_status`] decides (never backwards, failed final, duplicates no-ops) |
-//! | failed status with 131050 | revoke every topic of the recipient |
-//! | text/button/interactive equal to a stop keyword or "Stop promotions" | revoke every topic |
+//! | status sent/delivered/read/failed | journal record by `biz_opaque_callback_data`, which must name the record's own number (else the status is rejected) and no other wamid; [`apply_status`] decides (never backwards, failed final, a failure after read only noted, duplicates no-ops) |
+//! | failed status with 131050 | opt-out of the number the status names |
+//! | text/button/interactive equal to a stop keyword or "Stop promotions" | opt-out of the sender |
 //! | … equal to a confirm keyword | pending topics → confirmed (`reply` / `button`) |
-//! | `user_preferences` `stop` | revoke every topic; `resume` is recorded, nothing changes |
+//! | `user_preferences` `stop` | opt-out of the user; `resume` is recorded, nothing changes |
+//!
+//! An opt-out revokes every topic signed up before the signal's own time,
+//! or, for a number not in the store, suppresses it ([`Store::opt_out`]).
+//! Inbound messages (and timed preferences) are processed once: a
+//! redelivered one is recognised by its id ([`SeenEvents`]).
 //!
 //! A status for a record the dispatcher still has *in flight* waits (the
 //! item is deferred and retried) until the dispatcher's writer has recorded
 //! the send's outcome, so the writer cannot overwrite a newer webhook state
 //! with `accepted`. After [`MAX_DEFERRALS`] tries it is applied anyway (a
 //! crashed run leaves records in flight; a webhook proves the send).
+//!
+//! `status` holds the journal side, `signals` the consent side.
+//!
+//! [`apply_status`]: crate::campaign::journal::apply_status
+//! [`SeenEvents`]: super::seen::SeenEvents
+
+mod signals;
+mod status;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::keywords::Keywords;
 use super::payload::{InboundMessage, Notification, Status, UserPreference};
-use crate::campaign::journal::{apply_status, RecipientState, StatusUpdate};
-use crate::campaign::{parse_callback_data, CampaignId, Campaigns};
-use crate::consent::{
-    Change, ConfirmationMethod, ConsentEvent, ConsentStatus, Revocation, Store, StoreError,
-};
+use super::seen::SeenEvents;
+use crate::campaign::journal::RecipientState;
+use crate::campaign::{CampaignId, Campaigns};
+use crate::consent::{ConfirmationMethod, Store, StoreError};
 use crate::phone::Phone;
 
 /// Who processed webhook events (G13).
@@ -56,6 +68,13 @@ pub enum StatusResult {
     Unchanged,
     /// No journal record matches the wamid or the callback data.
     Unmatched,
+    /// The record the callback data names belongs to another number than
+    /// the status's recipient (or the recipient is not a number): forged or
+    /// broken callback data, nothing changed.
+    Rejected,
+    /// A failure reported after the message was read: the record stays
+    /// read and notes the failure.
+    Noted,
 }
 
 /// One processed item, for the processed log and the views. Numbers are
@@ -90,10 +109,14 @@ pub enum Outcome {
         phone: String,
         /// `stop_keyword`, `stop_button`, `user_preferences`, `status_131050`.
         signal: String,
-        /// Topics that changed (0: already revoked or not in the store).
+        /// Topics that changed (0: already revoked, given after the signal,
+        /// or not in the store).
         topics: usize,
         /// The evidence.
         origin: String,
+        /// Not in the store: suppressed until a consent given after the signal.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        suppressed: bool,
     },
     /// Pending consents confirmed (G3).
     Confirmed {
@@ -171,6 +194,7 @@ pub struct Processor {
     store: Arc<Store>,
     campaigns: Campaigns,
     keywords: Keywords,
+    seen: Arc<SeenEvents>,
 }
 
 impl std::fmt::Debug for Processor {
@@ -185,33 +209,20 @@ fn masked(p: Phone) -> String {
     p.masked(4)
 }
 
-fn status_state(s: &str) -> Option<RecipientState> {
-    match s {
-        "sent" => Some(RecipientState::Sent),
-        "delivered" => Some(RecipientState::Delivered),
-        "read" => Some(RecipientState::Read),
-        "failed" => Some(RecipientState::Failed),
-        _ => None,
-    }
-}
-
-/// A journal record a status refers to.
-struct Target {
-    campaign: CampaignId,
-    index: u32,
-    journal: crate::campaign::Journal,
-    record: crate::campaign::journal::RecipientRecord,
-    reconciled: bool,
-}
-
 impl Processor {
     /// A processor over `store` and its campaigns.
-    pub fn new(store: Arc<Store>, campaigns: Campaigns, keywords: Keywords) -> Self {
-        Self {
+    pub fn new(
+        store: Arc<Store>,
+        campaigns: Campaigns,
+        keywords: Keywords,
+    ) -> Result<Self, StoreError> {
+        let seen = Arc::new(SeenEvents::open(&store)?);
+        Ok(Self {
             store,
             campaigns,
             keywords,
-        }
+            seen,
+        })
     }
 
     /// Processes one item. `force` applies a status even to an in-flight
@@ -234,278 +245,7 @@ impl Processor {
             })),
         }
     }
-
-    fn locate(&self, s: &Status) -> Result<Option<Target>, StoreError> {
-        // Meta echoes the callback data in every status of a message, so it
-        // is the index; bote 0.1 also kept a message-id index, still read
-        // for statuses that come without it.
-        let by_callback = s
-            .biz_opaque_callback_data
-            .as_deref()
-            .and_then(parse_callback_data);
-        let located = match by_callback {
-            Some(found) => Some(found),
-            None => self.campaigns.locate_wamid(&s.id)?,
-        };
-        let Some((campaign, index)) = located else {
-            return Ok(None);
-        };
-        // Never open (and so create) a journal tree for a campaign that
-        // does not exist.
-        if self.campaigns.get(campaign)?.is_none() {
-            return Ok(None);
-        }
-        let journal = self.campaigns.journal(campaign)?;
-        let Some(record) = journal.get(index)? else {
-            return Ok(None);
-        };
-        // The callback data must describe this very message: same number,
-        // and no other message id already on the record.
-        let same_phone = match (record.phone, Phone::from_e164(&s.recipient_id)) {
-            (Some(a), Some(b)) => a == b,
-            _ => true,
-        };
-        let same_message = record.wamid.as_deref().is_none_or(|w| w == s.id);
-        if !(same_phone && same_message) {
-            return Ok(None);
-        }
-        Ok(Some(Target {
-            campaign,
-            index,
-            journal,
-            // No message id yet: the send's own outcome was lost (unknown,
-            // or in flight at a crash) and this status proves it.
-            reconciled: record.wamid.is_none(),
-            record,
-        }))
-    }
-
-    fn status(&self, s: &Status, force: bool) -> Result<Step, StoreError> {
-        let Some(state) = status_state(&s.status) else {
-            return Ok(Step::Done(Outcome::Ignored {
-                what: format!("status {:?} of {}", s.status, s.id),
-            }));
-        };
-        let outcome = |t: Option<&Target>, after: Option<RecipientState>, result| Outcome::Status {
-            wamid: s.id.clone(),
-            status: state,
-            campaign: t.map(|t| t.campaign),
-            index: t.map(|t| t.index),
-            state: after,
-            result,
-            reconciled: t.is_some_and(|t| t.reconciled),
-        };
-        let Some(target) = self.locate(s)? else {
-            return Ok(Step::Done(outcome(None, None, StatusResult::Unmatched)));
-        };
-        if target.record.state == RecipientState::InFlight && !force {
-            return Ok(Step::Defer);
-        }
-        let first_error = s.errors.first();
-        let update = StatusUpdate {
-            state,
-            code: first_error.and_then(|e| u32::try_from(e.code).ok()),
-            wamid: s.id.clone(),
-            at: s.timestamp,
-        };
-        match apply_status(&target.record, &update) {
-            Some(mut next) => {
-                if let (RecipientState::Failed, Some(title)) =
-                    (state, first_error.and_then(|e| e.title.as_deref()))
-                {
-                    next.reason = Some(format!(
-                        "failed status webhook, code {}: {title}",
-                        update.code.unwrap_or(0)
-                    ));
-                }
-                target.journal.write(&[(target.index, next)])?;
-                Ok(Step::Done(outcome(
-                    Some(&target),
-                    Some(state),
-                    StatusResult::Applied,
-                )))
-            }
-            None => Ok(Step::Done(outcome(
-                Some(&target),
-                Some(target.record.state),
-                StatusResult::Unchanged,
-            ))),
-        }
-    }
-
-    fn status_revoke(&self, s: &Status) -> Result<Outcome, StoreError> {
-        let phone = match self.locate(s)?.and_then(|t| t.record.phone) {
-            Some(p) => Some(p),
-            None => Phone::from_e164(&s.recipient_id),
-        };
-        let Some(phone) = phone else {
-            return Ok(Outcome::Ignored {
-                what: format!("131050 for {} without a phone number", s.id),
-            });
-        };
-        self.revoke(
-            phone,
-            s.timestamp,
-            format!("webhook:{}", s.id),
-            "status_131050",
-            "the recipient stopped marketing messages (failed status, error 131050)",
-        )
-    }
-
-    fn revoke(
-        &self,
-        phone: Phone,
-        at: DateTime<Utc>,
-        origin: String,
-        signal: &str,
-        reason: &str,
-    ) -> Result<Outcome, StoreError> {
-        let topics = self.store.revoke(
-            phone,
-            None,
-            &Revocation {
-                at,
-                actor: ACTOR.into(),
-                origin: origin.clone(),
-                reason: reason.into(),
-            },
-        )?;
-        if topics > 0 {
-            tracing::info!(phone = %masked(phone), signal, topics, "consent revoked by webhook");
-        }
-        Ok(Outcome::Revoked {
-            phone: masked(phone),
-            signal: signal.into(),
-            topics,
-            origin,
-        })
-    }
-
-    fn message(&self, m: &InboundMessage) -> Result<Outcome, StoreError> {
-        let Some(phone) = Phone::from_e164(&m.from) else {
-            return Ok(Outcome::Ignored {
-                what: format!("message {} from a sender that is not a phone number", m.id),
-            });
-        };
-        let answers = m.answers();
-        let origin = format!("webhook:{}", m.id);
-        if answers.iter().any(|a| self.keywords.is_stop(a)) {
-            let (signal, reason) = if m.is_tap() {
-                ("stop_button", "tapped the stop button")
-            } else {
-                ("stop_keyword", "replied with a stop keyword")
-            };
-            return self.revoke(phone, m.timestamp, origin, signal, reason);
-        }
-        if answers.iter().any(|a| self.keywords.is_confirm(a)) {
-            let method = if m.is_tap() {
-                ConfirmationMethod::Button
-            } else {
-                ConfirmationMethod::Reply
-            };
-            let topics = self.confirm(phone, m.timestamp, method, &origin)?;
-            return Ok(Outcome::Confirmed {
-                phone: masked(phone),
-                topics,
-                method,
-                origin,
-            });
-        }
-        // The text itself is not kept (G8).
-        Ok(Outcome::Ignored {
-            what: format!("{} message {} without a keyword", m.kind, m.id),
-        })
-    }
-
-    /// Pending topics → confirmed, with one `Confirmed` event each, in one
-    /// atomic write, holding the store's consent writer from the read to
-    /// the write, so a confirmation never overwrites a newer revocation
-    /// (by the dispatcher, an operator or an import).
-    fn confirm(
-        &self,
-        phone: Phone,
-        at: DateTime<Utc>,
-        method: ConfirmationMethod,
-        origin: &str,
-    ) -> Result<Vec<String>, StoreError> {
-        let _writer = self.store.consent_writer();
-        {
-            let Some(before) = self.store.contact(phone)? else {
-                return Ok(Vec::new());
-            };
-            let mut contact = before.clone();
-            let mut events = Vec::new();
-            let mut topics = Vec::new();
-            for (name, t) in contact.topics.iter_mut() {
-                let after_signup =
-                    at + ChronoDuration::minutes(CONFIRM_SKEW_MINUTES) >= t.opted_in_at;
-                if t.status != ConsentStatus::Pending || !after_signup {
-                    continue;
-                }
-                t.status = ConsentStatus::Confirmed;
-                t.confirmed_at = Some(at);
-                t.method = Some(method);
-                topics.push(name.clone());
-                events.push(ConsentEvent {
-                    recorded_at: Utc::now(),
-                    actor: ACTOR.into(),
-                    origin: origin.into(),
-                    change: Change::Confirmed {
-                        topic: name.clone(),
-                        confirmed_at: at,
-                        method,
-                    },
-                });
-            }
-            if events.is_empty() {
-                return Ok(topics);
-            }
-            self.store.write(&contact, &events)?;
-            tracing::info!(phone = %masked(phone), ?topics, %method, "consent confirmed by webhook");
-            Ok(topics)
-        }
-    }
-
-    fn preference(
-        &self,
-        p: &UserPreference,
-        received_at: DateTime<Utc>,
-        entry: u64,
-    ) -> Result<Outcome, StoreError> {
-        let Some(phone) = Phone::from_e164(&p.wa_id) else {
-            return Ok(Outcome::Ignored {
-                what: "user preference of a user without a phone number".into(),
-            });
-        };
-        if !(p.category.is_empty() || p.category == "marketing_messages") {
-            return Ok(Outcome::Ignored {
-                what: format!("user preference category {:?}", p.category),
-            });
-        }
-        let at = p.timestamp.unwrap_or(received_at);
-        match p.value.to_ascii_lowercase().as_str() {
-            "stop" => self.revoke(
-                phone,
-                at,
-                format!("webhook:user_preferences:{entry}"),
-                "user_preferences",
-                "the user stopped marketing messages in WhatsApp (user_preferences)",
-            ),
-            // Allowing marketing again in WhatsApp is not a consent (G3, G5).
-            "resume" => {
-                tracing::info!(phone = %masked(phone), "marketing resumed in WhatsApp; consent unchanged");
-                Ok(Outcome::Resumed {
-                    phone: masked(phone),
-                    at,
-                })
-            }
-            other => Ok(Outcome::Ignored {
-                what: format!("user preference value {other:?}"),
-            }),
-        }
-    }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
