@@ -21,6 +21,7 @@
 //!
 //! [`Campaigns`]: crate::campaign::Campaigns
 
+mod drain;
 pub mod inbox;
 pub mod invite;
 pub mod keywords;

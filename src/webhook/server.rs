@@ -23,13 +23,14 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::inbox::{Inbox, InboxEntry, Processed};
+use super::drain::process_loop;
+use super::inbox::{Inbox, InboxEntry};
 use super::keywords::Keywords;
 use super::payload::Notification;
-use super::process::{self, Item, Outcome, Processor, Step, ACTOR, DEFER_INTERVAL, MAX_DEFERRALS};
+use super::process::{Outcome, Processor};
 use super::{WebhookError, WebhookSecrets};
 use crate::campaign::Campaigns;
-use crate::consent::{Store, StoreError};
+use crate::consent::Store;
 
 /// The header carrying Meta's signature.
 pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
@@ -39,8 +40,6 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 const GROUP: usize = 256;
 /// Queue of bodies waiting for the appender.
 const QUEUE: usize = 1024;
-/// Wait after a store error before an entry is tried again.
-const ERROR_BACKOFF: Duration = Duration::from_secs(1);
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -65,10 +64,10 @@ pub struct Stats {
 }
 
 #[derive(Default)]
-struct Counters {
+pub(super) struct Counters {
     received: AtomicU64,
     rejected: AtomicU64,
-    processed: AtomicU64,
+    pub(super) processed: AtomicU64,
 }
 
 struct Append {
@@ -367,7 +366,7 @@ async fn receive(
 
 /// Where and what kind of JSON error, without the offending text (which
 /// may hold numbers or message text: not for logs, G8).
-fn shape_error(e: &serde_json::Error) -> String {
+pub(super) fn shape_error(e: &serde_json::Error) -> String {
     format!(
         "not a webhook body ({:?} error at line {} column {})",
         e.classify(),
@@ -392,153 +391,6 @@ async fn append_loop(inbox: Inbox, mut rx: mpsc::Receiver<Append>, wake: Arc<Not
             let _ = ack.send(stored.is_ok());
         }
         wake.notify_one();
-    }
-}
-
-/// An entry being processed: its items and what each came to so far.
-struct Work {
-    received_at: chrono::DateTime<Utc>,
-    items: Vec<Item>,
-    results: Vec<Option<Outcome>>,
-    attempts: u32,
-    due: Instant,
-}
-
-impl Work {
-    fn new(entry: Result<InboxEntry, String>) -> Self {
-        let (received_at, parsed) = match entry {
-            Ok(e) => (
-                e.received_at,
-                serde_json::from_str::<Notification>(&e.body).map_err(|err| shape_error(&err)),
-            ),
-            Err(err) => (Utc::now(), Err(err)),
-        };
-        let (items, results) = match parsed {
-            Ok(n) => {
-                let items = process::items(&n);
-                let results = vec![None; items.len()];
-                (items, results)
-            }
-            // Only a damaged store or a format change gets here: record it
-            // rather than block the inbox forever.
-            Err(err) => {
-                tracing::error!("unreadable webhook inbox entry: {err}");
-                (
-                    Vec::new(),
-                    vec![Some(Outcome::Ignored {
-                        what: format!("unreadable inbox entry: {err}"),
-                    })],
-                )
-            }
-        };
-        Self {
-            received_at,
-            items,
-            results,
-            attempts: 0,
-            due: Instant::now(),
-        }
-    }
-
-    /// One pass over the items not yet done; whether all are done now.
-    fn run(&mut self, processor: &Processor, id: u64) -> Result<bool, StoreError> {
-        self.attempts += 1;
-        let force = self.attempts > MAX_DEFERRALS;
-        let mut complete = true;
-        for (item, result) in self.items.iter().zip(self.results.iter_mut()) {
-            if result.is_some() {
-                continue;
-            }
-            match processor.item(item, force, self.received_at, id)? {
-                Step::Done(o) => *result = Some(o),
-                Step::Defer => complete = false,
-            }
-        }
-        Ok(complete)
-    }
-}
-
-/// Drains the inbox in order, forever: on start (what a crash left) and
-/// whenever the appender stored something or a deferred entry is due.
-async fn process_loop(
-    processor: Processor,
-    inbox: Inbox,
-    wake: Arc<Notify>,
-    cancel: CancellationToken,
-    notices: broadcast::Sender<Outcome>,
-    counters: Arc<Counters>,
-) {
-    let mut work: HashMap<u64, Work> = HashMap::new();
-    loop {
-        let mut next_due: Option<Instant> = None;
-        let mut completed = 0usize;
-        for r in inbox.iter_pending() {
-            if cancel.is_cancelled() {
-                return;
-            }
-            let (id, entry) = match r {
-                Ok(x) => x,
-                Err(e) => {
-                    tracing::error!("webhook inbox read failed: {e}");
-                    next_due = Some(Instant::now() + ERROR_BACKOFF);
-                    break;
-                }
-            };
-            let now = Instant::now();
-            let w = work.entry(id).or_insert_with(|| Work::new(entry));
-            if w.due > now {
-                next_due = Some(next_due.map_or(w.due, |d| d.min(w.due)));
-                continue;
-            }
-            let done = match w.run(&processor, id) {
-                Ok(done) => done,
-                Err(e) => {
-                    tracing::error!("webhook entry {id} failed, will retry: {e}");
-                    w.due = now + ERROR_BACKOFF;
-                    false
-                }
-            };
-            if !done {
-                if w.due <= now {
-                    w.due = now + DEFER_INTERVAL;
-                }
-                next_due = Some(next_due.map_or(w.due, |d| d.min(w.due)));
-                continue;
-            }
-            let Some(w) = work.remove(&id) else { continue };
-            let record = Processed {
-                received_at: w.received_at,
-                processed_at: Utc::now(),
-                actor: ACTOR.into(),
-                attempts: w.attempts,
-                outcomes: w.results.into_iter().flatten().collect(),
-            };
-            if let Err(e) = inbox.complete(id, &record) {
-                // Processing is idempotent: the next pass does it again.
-                tracing::error!("webhook entry {id} could not be marked processed: {e}");
-                next_due = Some(Instant::now() + ERROR_BACKOFF);
-                break;
-            }
-            counters.processed.fetch_add(1, Ordering::Relaxed);
-            for o in record.outcomes {
-                let _ = notices.send(o);
-            }
-            completed += 1;
-            if completed % 64 == 0 {
-                tokio::task::yield_now().await;
-            }
-        }
-        if completed > 0 {
-            if let Err(e) = inbox.flush().await {
-                tracing::error!("webhook results flush failed: {e}");
-            }
-        }
-        let sleep = next_due.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep_until(sleep) => {}
-        }
     }
 }
 
