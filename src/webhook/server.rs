@@ -30,6 +30,7 @@ use super::payload::Notification;
 use super::process::{Outcome, Processor};
 use super::{WebhookError, WebhookSecrets};
 use crate::campaign::Campaigns;
+use crate::connections::{ConnectionLimits, ConnectionStats, GuardedListener};
 use crate::consent::Store;
 
 /// The header carrying Meta's signature.
@@ -90,6 +91,7 @@ pub struct Receiver {
     secrets: WebhookSecrets,
     keywords: Keywords,
     body_limit: usize,
+    limits: ConnectionLimits,
 }
 
 impl Receiver {
@@ -101,6 +103,7 @@ impl Receiver {
             secrets,
             keywords: Keywords::default(),
             body_limit: DEFAULT_BODY_LIMIT,
+            limits: ConnectionLimits::RECEIVER,
         }
     }
 
@@ -116,6 +119,12 @@ impl Receiver {
         self
     }
 
+    /// Open connections and deadlines (default [`ConnectionLimits::RECEIVER`]).
+    pub fn connection_limits(mut self, limits: ConnectionLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Binds `listen` (`127.0.0.1:8443`; port 0 picks one), processes what
     /// an earlier run left in the inbox, and serves until
     /// [`ReceiverHandle::shutdown`].
@@ -124,10 +133,12 @@ impl Receiver {
             addr: listen.into(),
             source,
         };
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(bind_err)?;
+        let listener = crate::connections::bind(listen).await.map_err(bind_err)?;
         let addr = listener.local_addr().map_err(bind_err)?;
+        // The receiver faces the internet: slow or silent clients must not
+        // hold its sockets (and the process's descriptors).
+        let listener = GuardedListener::new(listener, self.limits);
+        let connections = listener.stats();
         let inbox = Inbox::open(&self.store)?;
         let mac = HmacSha256::new_from_slice(self.secrets.app_secret())
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
@@ -174,6 +185,7 @@ impl Receiver {
             inbox,
             notices,
             counters,
+            connections,
         })
     }
 }
@@ -187,6 +199,7 @@ pub struct ReceiverHandle {
     inbox: Inbox,
     notices: broadcast::Sender<Outcome>,
     counters: Arc<Counters>,
+    connections: Arc<ConnectionStats>,
 }
 
 struct Tasks {
@@ -237,6 +250,11 @@ impl ReceiverHandle {
             rejected: self.counters.rejected.load(Ordering::Relaxed),
             processed: self.counters.processed.load(Ordering::Relaxed),
         }
+    }
+
+    /// Connections: open now, the most at once, closed for a missed deadline.
+    pub fn connections(&self) -> &ConnectionStats {
+        &self.connections
     }
 
     /// Waits until every stored body has been processed, or `timeout`;
