@@ -1351,6 +1351,8 @@ async fn random_and_mutated_bodies_never_break_the_receiver() {
 
 #[path = "webhook/edges.rs"]
 mod edges;
+#[path = "webhook/intake.rs"]
+mod intake;
 #[path = "webhook/slowloris.rs"]
 mod slowloris;
 

@@ -21,6 +21,35 @@ use crate::consent::StoreError;
 
 /// Wait after a store error before an entry is tried again.
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
+/// Processed entries moved to the processed log in one transaction.
+const COMPLETE_GROUP: usize = 64;
+
+/// Moves `finished` to the processed log and tells the views; whether it
+/// could. On a store error they are processed again on the next pass
+/// (processing is idempotent).
+fn complete(
+    inbox: &Inbox,
+    finished: &mut Vec<(u64, Processed)>,
+    notices: &broadcast::Sender<Outcome>,
+    counters: &Counters,
+) -> bool {
+    let done: Vec<(u64, &Processed)> = finished.iter().map(|(id, p)| (*id, p)).collect();
+    if let Err(e) = inbox.complete_all(&done) {
+        tracing::error!(
+            "{} webhook entries could not be marked processed: {e}",
+            done.len()
+        );
+        finished.clear();
+        return false;
+    }
+    for (_, record) in finished.drain(..) {
+        counters.processed.fetch_add(1, Ordering::Relaxed);
+        for o in record.outcomes {
+            let _ = notices.send(o);
+        }
+    }
+    true
+}
 
 /// An entry being processed: its items and what each came to so far.
 struct Work {
@@ -99,9 +128,11 @@ pub(super) async fn process_loop(
     loop {
         let mut next_due: Option<Instant> = None;
         let mut completed = 0usize;
+        let mut finished: Vec<(u64, Processed)> = Vec::with_capacity(COMPLETE_GROUP);
         for r in inbox.iter_pending() {
+            // What is processed so far is still moved below.
             if cancel.is_cancelled() {
-                return;
+                break;
             }
             let (id, entry) = match r {
                 Ok(x) => x,
@@ -133,26 +164,31 @@ pub(super) async fn process_loop(
                 continue;
             }
             let Some(w) = work.remove(&id) else { continue };
-            let record = Processed {
-                received_at: w.received_at,
-                processed_at: Utc::now(),
-                actor: ACTOR.into(),
-                attempts: w.attempts,
-                outcomes: w.results.into_iter().flatten().collect(),
-            };
-            if let Err(e) = inbox.complete(id, &record) {
-                // Processing is idempotent: the next pass does it again.
-                tracing::error!("webhook entry {id} could not be marked processed: {e}");
-                next_due = Some(Instant::now() + ERROR_BACKOFF);
-                break;
-            }
-            counters.processed.fetch_add(1, Ordering::Relaxed);
-            for o in record.outcomes {
-                let _ = notices.send(o);
-            }
-            completed += 1;
-            if completed % 64 == 0 {
+            finished.push((
+                id,
+                Processed {
+                    received_at: w.received_at,
+                    processed_at: Utc::now(),
+                    actor: ACTOR.into(),
+                    attempts: w.attempts,
+                    outcomes: w.results.into_iter().flatten().collect(),
+                },
+            ));
+            if finished.len() == COMPLETE_GROUP {
+                if !complete(&inbox, &mut finished, &notices, &counters) {
+                    next_due = Some(Instant::now() + ERROR_BACKOFF);
+                    break;
+                }
+                completed += COMPLETE_GROUP;
                 tokio::task::yield_now().await;
+            }
+        }
+        let rest = finished.len();
+        if rest > 0 {
+            if complete(&inbox, &mut finished, &notices, &counters) {
+                completed += rest;
+            } else {
+                next_due = Some(Instant::now() + ERROR_BACKOFF);
             }
         }
         if completed > 0 {

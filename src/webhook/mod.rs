@@ -3,14 +3,16 @@
 //! and double opt-in confirmations (G3).
 //!
 //! ```text
-//!  Meta ──POST──► server: size limit ─► HMAC over raw bytes ─► JSON shape
+//!  Meta ──POST──► guarded listener: connection cap, head / body / idle deadlines
+//!                   ▼
+//!                server: size limit ─► HMAC over raw bytes ─► JSON shape
 //!                   │ (401 / 413 / 400: nothing stored)
 //!                   ▼
-//!               appender ── group commit: append + flush ──► inbox (sled)
-//!                   │ 200 only after the flush                   │
-//!                   ▼                                            ▼
-//!               processor (one task, in order) ── journal / consent store
-//!                   └── moves each entry to `processed` (atomic) + notices
+//!                request: one insert ──► inbox (sled), then waits for the
+//!                   │ store's shared flush round; 200 only after it  │
+//!                   ▼                                                 ▼
+//!               processor (drain: one task, in order) ── journal / consent store
+//!                   └── moves entries to `processed` (64 per transaction) + notices
 //! ```
 //!
 //! One store, one owner: the receiver runs inside whichever process owns

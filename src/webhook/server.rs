@@ -1,5 +1,14 @@
 //! The axum side: `GET /webhook` (handshake), `POST /webhook` (signed
-//! events), the group-committing appender and the in-order processor task.
+//! events, each stored in the inbox and made durable before its `200`).
+//!
+//! Durability is group-committed across requests: each request appends its
+//! body (one sled insert, no batch: sled seals and syncs its log buffer for
+//! every batch) and then waits for the store's flusher, whose one `flush`
+//! per round answers every request that appended before the round began.
+//! Requests never wait for one another, only for the next round; an earlier
+//! appender task took one group at a time and flushed it before taking the
+//! next, so a flush and the next group's appends never overlapped (1,768
+//! events/s with 16 clients, BENCHMARKS.md).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -18,13 +27,13 @@ use chrono::Utc;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
-use tokio::sync::{broadcast, mpsc, oneshot, Notify};
+use tokio::sync::{broadcast, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::drain::process_loop;
-use super::inbox::{Inbox, InboxEntry};
+use super::inbox::Inbox;
 use super::keywords::Keywords;
 use super::payload::Notification;
 use super::process::{Outcome, Processor};
@@ -37,10 +46,6 @@ use crate::consent::Store;
 pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
 /// Largest body accepted (Meta's bodies are a few KiB); larger → 413.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
-/// Bodies appended and flushed together, at most.
-const GROUP: usize = 256;
-/// Queue of bodies waiting for the appender.
-const QUEUE: usize = 1024;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -71,16 +76,13 @@ pub(super) struct Counters {
     pub(super) processed: AtomicU64,
 }
 
-struct Append {
-    entry: InboxEntry,
-    ack: oneshot::Sender<bool>,
-}
-
 #[derive(Clone)]
 struct AppState {
     verify_token: Arc<[u8]>,
     mac: Arc<HmacSha256>,
-    appender: mpsc::Sender<Append>,
+    inbox: Inbox,
+    /// Tells the processor that a body is stored.
+    wake: Arc<Notify>,
     counters: Arc<Counters>,
 }
 
@@ -143,11 +145,12 @@ impl Receiver {
         let mac = HmacSha256::new_from_slice(self.secrets.app_secret())
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         let counters = Arc::new(Counters::default());
-        let (tx, rx) = mpsc::channel(QUEUE);
+        let wake = Arc::new(Notify::new());
         let state = AppState {
             verify_token: Arc::from(self.secrets.verify_token()),
             mac: Arc::new(mac),
-            appender: tx,
+            inbox: inbox.clone(),
+            wake: Arc::clone(&wake),
             counters: Arc::clone(&counters),
         };
         let app = Router::new()
@@ -155,10 +158,9 @@ impl Receiver {
             .layer(DefaultBodyLimit::max(self.body_limit))
             .with_state(state);
         let cancel = CancellationToken::new();
-        let wake = Arc::new(Notify::new());
         let (notices, _) = broadcast::channel(4096);
+        let store = Arc::clone(&self.store);
         let processor = Processor::new(self.store, self.campaigns, self.keywords)?;
-        let appender = tokio::spawn(append_loop(inbox.clone(), rx, Arc::clone(&wake)));
         let process_task = tokio::spawn(process_loop(
             processor,
             inbox.clone(),
@@ -179,9 +181,9 @@ impl Receiver {
             cancel,
             tasks: Some(Tasks {
                 server,
-                appender,
                 processor: process_task,
             }),
+            _store: store,
             inbox,
             notices,
             counters,
@@ -196,6 +198,9 @@ pub struct ReceiverHandle {
     addr: SocketAddr,
     cancel: CancellationToken,
     tasks: Option<Tasks>,
+    /// Kept until the handle goes: the shutdown's last flush needs the
+    /// store's flusher, which stops when the store is dropped.
+    _store: Arc<Store>,
     inbox: Inbox,
     notices: broadcast::Sender<Outcome>,
     counters: Arc<Counters>,
@@ -204,7 +209,6 @@ pub struct ReceiverHandle {
 
 struct Tasks {
     server: JoinHandle<std::io::Result<()>>,
-    appender: JoinHandle<()>,
     processor: JoinHandle<()>,
 }
 
@@ -279,7 +283,6 @@ impl ReceiverHandle {
             return Ok(());
         };
         let served = tasks.server.await;
-        let _ = tasks.appender.await;
         let _ = tasks.processor.await;
         self.inbox.flush().await?;
         match served {
@@ -360,26 +363,19 @@ async fn receive(
     if let Err(e) = serde_json::from_slice::<Notification>(&body) {
         return reject(StatusCode::BAD_REQUEST, &shape_error(&e));
     }
-    // Valid JSON is valid UTF-8.
-    let Ok(text) = String::from_utf8(body.to_vec()) else {
-        return reject(StatusCode::BAD_REQUEST, "body is not UTF-8");
+    // One insert, then one shared flush round (see the module doc).
+    let stored = match state.inbox.append_raw(Utc::now(), &body) {
+        Ok(_) => state.inbox.flush().await,
+        Err(e) => Err(e),
     };
-    let (ack, done) = oneshot::channel();
-    let entry = InboxEntry {
-        received_at: Utc::now(),
-        body: text,
-    };
-    if state.appender.send(Append { entry, ack }).await.is_err() {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    }
-    match done.await {
-        Ok(true) => {
-            state.counters.received.fetch_add(1, Ordering::Relaxed);
-            StatusCode::OK.into_response()
-        }
+    if let Err(e) = stored {
+        tracing::error!("webhook inbox write failed: {e}");
         // Not stored: Meta retries.
-        _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
+    state.counters.received.fetch_add(1, Ordering::Relaxed);
+    state.wake.notify_one();
+    StatusCode::OK.into_response()
 }
 
 /// Where and what kind of JSON error, without the offending text (which
@@ -391,25 +387,6 @@ pub(super) fn shape_error(e: &serde_json::Error) -> String {
         e.line(),
         e.column()
     )
-}
-
-/// Group commit: append what queued up, one flush, then answer them all.
-async fn append_loop(inbox: Inbox, mut rx: mpsc::Receiver<Append>, wake: Arc<Notify>) {
-    let mut buf = Vec::with_capacity(GROUP);
-    while rx.recv_many(&mut buf, GROUP).await > 0 {
-        let (entries, acks): (Vec<_>, Vec<_>) = buf.drain(..).map(|a| (a.entry, a.ack)).unzip();
-        let stored = match inbox.append(&entries) {
-            Ok(_) => inbox.flush().await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = &stored {
-            tracing::error!("webhook inbox write failed: {e}");
-        }
-        for ack in acks {
-            let _ = ack.send(stored.is_ok());
-        }
-        wake.notify_one();
-    }
 }
 
 #[cfg(test)]
