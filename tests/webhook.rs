@@ -1353,6 +1353,8 @@ async fn random_and_mutated_bodies_never_break_the_receiver() {
 mod edges;
 #[path = "webhook/intake.rs"]
 mod intake;
+#[path = "webhook/properties.rs"]
+mod properties;
 #[path = "webhook/slowloris.rs"]
 mod slowloris;
 

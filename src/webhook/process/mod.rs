@@ -54,9 +54,11 @@ pub const STOPPED_MARKETING: i64 = 131_050;
 pub const MAX_DEFERRALS: u32 = 50;
 /// Wait between tries of a deferred status.
 pub const DEFER_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
-/// A confirmation may predate the recorded sign-up by this much (clock skew
-/// between the sign-up form's server and Meta's).
-const CONFIRM_SKEW_MINUTES: i64 = 10;
+/// Clock skew allowed between Meta's, the sign-up form's and bote's clocks:
+/// a confirmation may predate the recorded sign-up by this much, and a
+/// signal may be dated this far after it arrived (later is taken as its
+/// arrival: a signal from the future would outrank every consent to come).
+const CLOCK_SKEW_MINUTES: i64 = 10;
 
 /// What happened to one status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -237,8 +239,8 @@ impl Processor {
     ) -> Result<Step, StoreError> {
         match item {
             Item::Status(s) => self.status(s, force),
-            Item::StatusRevoke(s) => self.status_revoke(s).map(Step::Done),
-            Item::Message(m) => self.message(m).map(Step::Done),
+            Item::StatusRevoke(s) => self.status_revoke(s, received_at).map(Step::Done),
+            Item::Message(m) => self.message(m, received_at).map(Step::Done),
             Item::Preference(p) => self.preference(p, received_at, entry).map(Step::Done),
             Item::Other(field) => Ok(Step::Done(Outcome::Ignored {
                 what: format!("change field {field:?} without statuses, messages or preferences"),

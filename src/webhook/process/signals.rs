@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
 use super::{
-    masked, InboundMessage, Outcome, Processor, Status, UserPreference, ACTOR, CONFIRM_SKEW_MINUTES,
+    masked, InboundMessage, Outcome, Processor, Status, UserPreference, ACTOR, CLOCK_SKEW_MINUTES,
 };
 use crate::consent::{
     Change, ConfirmationMethod, ConsentEvent, ConsentStatus, OptOut, Revocation, StoreError,
@@ -11,11 +11,24 @@ use crate::consent::{
 use crate::phone::Phone;
 use crate::webhook::seen::SeenEvents;
 
+/// When a signal happened: its own time, unless that is later than its
+/// arrival allows (see [`CLOCK_SKEW_MINUTES`]).
+fn signal_time(at: DateTime<Utc>, received_at: DateTime<Utc>) -> DateTime<Utc> {
+    let latest = received_at
+        .checked_add_signed(ChronoDuration::minutes(CLOCK_SKEW_MINUTES))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    at.min(latest)
+}
+
 impl Processor {
     /// A failed status with 131050: the number the status names stopped
     /// marketing. Only that number: the callback data may name a record of
     /// someone else ([`Processor::status`] rejects such a status).
-    pub(super) fn status_revoke(&self, s: &Status) -> Result<Outcome, StoreError> {
+    pub(super) fn status_revoke(
+        &self,
+        s: &Status,
+        received_at: DateTime<Utc>,
+    ) -> Result<Outcome, StoreError> {
         let Some(phone) = Phone::from_e164(&s.recipient_id) else {
             return Ok(Outcome::Ignored {
                 what: format!("131050 for {} without a phone number", s.id),
@@ -23,7 +36,7 @@ impl Processor {
         };
         self.opt_out(
             phone,
-            s.timestamp,
+            signal_time(s.timestamp, received_at),
             format!("webhook:{}", s.id),
             "status_131050",
             "the recipient stopped marketing messages (failed status, error 131050)",
@@ -87,13 +100,17 @@ impl Processor {
         Ok(outcome)
     }
 
-    pub(super) fn message(&self, m: &InboundMessage) -> Result<Outcome, StoreError> {
+    pub(super) fn message(
+        &self,
+        m: &InboundMessage,
+        received_at: DateTime<Utc>,
+    ) -> Result<Outcome, StoreError> {
         self.once("message", &m.id, &format!("message {}", m.id), || {
-            self.message_once(m)
+            self.message_once(m, signal_time(m.timestamp, received_at))
         })
     }
 
-    fn message_once(&self, m: &InboundMessage) -> Result<Outcome, StoreError> {
+    fn message_once(&self, m: &InboundMessage, at: DateTime<Utc>) -> Result<Outcome, StoreError> {
         let Some(phone) = Phone::from_e164(&m.from) else {
             return Ok(Outcome::Ignored {
                 what: format!("message {} from a sender that is not a phone number", m.id),
@@ -107,7 +124,7 @@ impl Processor {
             } else {
                 ("stop_keyword", "replied with a stop keyword")
             };
-            return self.opt_out(phone, m.timestamp, origin, signal, reason);
+            return self.opt_out(phone, at, origin, signal, reason);
         }
         if answers.iter().any(|a| self.keywords.is_confirm(a)) {
             let method = if m.is_tap() {
@@ -115,7 +132,7 @@ impl Processor {
             } else {
                 ConfirmationMethod::Reply
             };
-            let topics = self.confirm(phone, m.timestamp, method, &origin)?;
+            let topics = self.confirm(phone, at, method, &origin)?;
             return Ok(Outcome::Confirmed {
                 phone: masked(phone),
                 topics,
@@ -148,7 +165,11 @@ impl Processor {
         let mut events = Vec::new();
         let mut topics = Vec::new();
         for (name, t) in contact.topics.iter_mut() {
-            let after_signup = at + ChronoDuration::minutes(CONFIRM_SKEW_MINUTES) >= t.opted_in_at;
+            // Checked: `at` comes from the body and may be any time.
+            let after_signup = t
+                .opted_in_at
+                .checked_sub_signed(ChronoDuration::minutes(CLOCK_SKEW_MINUTES))
+                .is_none_or(|earliest| at >= earliest);
             if t.status != ConsentStatus::Pending || !after_signup {
                 continue;
             }
@@ -211,7 +232,9 @@ impl Processor {
                 what: format!("user preference category {:?}", p.category),
             });
         }
-        let at = p.timestamp.unwrap_or(received_at);
+        let at = p
+            .timestamp
+            .map_or(received_at, |t| signal_time(t, received_at));
         match p.value.to_ascii_lowercase().as_str() {
             "stop" => self.opt_out(
                 phone,
