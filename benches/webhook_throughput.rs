@@ -5,11 +5,14 @@
 //! stops after an event budget or a time budget, whichever comes first.
 //! Two figures per run: *ingest* (200s per second: verified, parsed,
 //! durably appended and flushed) and *end to end* (until the processor has
-//! applied every event to the journal). The median of three runs is
-//! printed; every run uses a fresh temporary store.
+//! applied every event to the journal), and the store's flush rounds (each
+//! request waits for one; concurrent requests share them). The median of
+//! three runs is printed; every run uses a fresh temporary store.
 //!
 //! `cargo bench --bench webhook_throughput` (env `WEBHOOK_BENCH_EVENTS`,
-//! `WEBHOOK_BENCH_CLIENTS`, `WEBHOOK_BENCH_SECS` override the defaults).
+//! `WEBHOOK_BENCH_CLIENTS` — one count or several, `16,64` —,
+//! `WEBHOOK_BENCH_SECS` override the defaults: 30,000 events, 16 and 64
+//! clients, 60 s per run at most).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
@@ -147,6 +150,7 @@ struct Run {
     errors: u64,
     ingest: Duration,
     end_to_end: Duration,
+    rounds: u64,
 }
 
 async fn run_once(events: u64, clients: usize, budget: Duration) -> Run {
@@ -157,10 +161,15 @@ async fn run_once(events: u64, clients: usize, budget: Duration) -> Run {
     let records = (events / 3).clamp(1, 20_000);
     let c = seed(&campaigns, records);
     let bodies = Arc::new(bodies(events, records, c));
-    let handle = Receiver::new(store, campaigns, WebhookSecrets::new("verify", SECRET))
-        .start("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("receiver: {e}"));
+    let rounds_before = store.durability().rounds();
+    let handle = Receiver::new(
+        Arc::clone(&store),
+        campaigns,
+        WebhookSecrets::new("verify", SECRET),
+    )
+    .start("127.0.0.1:0")
+    .await
+    .unwrap_or_else(|e| panic!("receiver: {e}"));
     let url = Arc::new(handle.url());
     let next = Arc::new(AtomicUsize::new(0));
     let ok = Arc::new(AtomicU64::new(0));
@@ -208,6 +217,7 @@ async fn run_once(events: u64, clients: usize, budget: Duration) -> Run {
         eprintln!("warning: the inbox did not drain within the time budget");
     }
     let processed = handle.stats().processed;
+    let rounds = store.durability().rounds() - rounds_before;
     handle
         .shutdown()
         .await
@@ -217,6 +227,7 @@ async fn run_once(events: u64, clients: usize, budget: Duration) -> Run {
         errors: errors.load(Relaxed),
         ingest,
         end_to_end,
+        rounds,
     }
 }
 
@@ -227,33 +238,41 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() {
     let events = env_or("WEBHOOK_BENCH_EVENTS", 30_000);
-    let clients = env_or("WEBHOOK_BENCH_CLIENTS", 16) as usize;
+    let clients: Vec<usize> = std::env::var("WEBHOOK_BENCH_CLIENTS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|c| c.trim().parse().ok()).collect())
+        .filter(|v: &Vec<usize>| !v.is_empty())
+        .unwrap_or_else(|| vec![16, 64]);
     let budget = Duration::from_secs(env_or("WEBHOOK_BENCH_SECS", 60));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap_or_else(|e| panic!("runtime: {e}"));
-    let mut ingest = Vec::new();
-    let mut e2e = Vec::new();
-    for run in 1..=RUNS {
-        let r = rt.block_on(run_once(events, clients, budget));
-        let i = r.events as f64 / r.ingest.as_secs_f64();
-        let e = r.events as f64 / r.end_to_end.as_secs_f64();
+    for clients in clients {
+        let mut ingest = Vec::new();
+        let mut e2e = Vec::new();
+        for run in 1..=RUNS {
+            let r = rt.block_on(run_once(events, clients, budget));
+            let i = r.events as f64 / r.ingest.as_secs_f64();
+            let e = r.events as f64 / r.end_to_end.as_secs_f64();
+            println!(
+                "{clients} clients, run {run}: {} events, {} errors, ingest {:.0}/s ({:.2} s), end to end {:.0}/s ({:.2} s), {} flush rounds ({:.1} events each)",
+                r.events,
+                r.errors,
+                i,
+                r.ingest.as_secs_f64(),
+                e,
+                r.end_to_end.as_secs_f64(),
+                r.rounds,
+                r.events as f64 / r.rounds.max(1) as f64
+            );
+            ingest.push(i);
+            e2e.push(e);
+        }
         println!(
-            "run {run}: {} events, {} errors, ingest {:.0}/s ({:.2} s), end to end {:.0}/s ({:.2} s)",
-            r.events,
-            r.errors,
-            i,
-            r.ingest.as_secs_f64(),
-            e,
-            r.end_to_end.as_secs_f64()
+            "webhook receiver, {clients} clients, {events} events: median ingest {:.0} events/s, median end to end {:.0} events/s",
+            median(ingest),
+            median(e2e)
         );
-        ingest.push(i);
-        e2e.push(e);
     }
-    println!(
-        "webhook receiver, {clients} clients, {events} events: median ingest {:.0} events/s, median end to end {:.0} events/s",
-        median(ingest),
-        median(e2e)
-    );
 }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod cloud;
 pub mod config;
+pub mod connections;
 pub mod consent;
 pub mod dispatch;
 pub mod engine;

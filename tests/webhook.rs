@@ -1347,6 +1347,17 @@ async fn random_and_mutated_bodies_never_break_the_receiver() {
         .all(|t| t.status == ConsentStatus::Revoked));
 }
 
+// ---------------------------------------------------------------- edges
+
+#[path = "webhook/edges.rs"]
+mod edges;
+#[path = "webhook/intake.rs"]
+mod intake;
+#[path = "webhook/properties.rs"]
+mod properties;
+#[path = "webhook/slowloris.rs"]
+mod slowloris;
+
 // ---------------------------------------------------------------- invite
 
 mod invite {

@@ -72,7 +72,7 @@ impl Exclusion {
             Self::DuplicateInList { first_line } => {
                 format!("duplicate in list (first on line {first_line})")
             }
-            Self::Suppressed => "erased; on the suppression list (G10)".into(),
+            Self::Suppressed => "on the suppression list: erased (G10), or opted out before it was in the store (G5)".into(),
             Self::NoConsent => "no consent in the store".into(),
             Self::TopicNotCovered => "consent does not cover this topic (G6)".into(),
             Self::Revoked => "consent revoked (G5)".into(),

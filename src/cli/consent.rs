@@ -259,7 +259,7 @@ fn show(ctx: &Context, input: &str, json: bool) -> Result<Exit> {
         match found.suppressed_since {
             Some(at) => writeln!(
                 out,
-                "{} was erased on {} (suppressed)",
+                "{} is on the suppression list since {} (erased, or opted out while not in the store)",
                 found.phone,
                 at.format("%Y-%m-%d")
             )?,

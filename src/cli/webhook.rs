@@ -113,6 +113,12 @@ fn print_outcome(o: &Outcome, json: bool) -> Result<()> {
         Outcome::Revoked {
             phone,
             signal,
+            suppressed: true,
+            ..
+        } => format!("suppressed {phone}: {signal} from a number not in the store"),
+        Outcome::Revoked {
+            phone,
+            signal,
             topics,
             ..
         } => format!("revoked {phone}: {signal}, {topics} topic(s) changed"),

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::phone::Phone;
 
-pub use store::{Revocation, Store, StoreError};
+pub use store::{OptOut, Revocation, Store, StoreError, Suppression, SuppressionCause};
 
 /// Where a consent stands for one topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -207,6 +207,12 @@ pub enum Change {
     SuppressionLifted {
         /// When the number had been erased.
         erased_at: DateTime<Utc>,
+    },
+    /// A new consent lifted the suppression an opt-out signal from a number
+    /// not yet in the store had left (G5).
+    OptOutLifted {
+        /// When the number had opted out.
+        opted_out_at: DateTime<Utc>,
     },
 }
 

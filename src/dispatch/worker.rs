@@ -96,7 +96,9 @@ fn consent_block(shared: &Shared, phone: Phone) -> Result<Option<String>, StoreE
         return Ok(None);
     }
     if shared.store.suppressed_since(phone)?.is_some() {
-        return Ok(Some("erased since planning (suppressed)".into()));
+        return Ok(Some(
+            "suppressed since planning (erased or opted out)".into(),
+        ));
     }
     let reason = match shared.store.contact(phone)? {
         None => Some("no consent in the store any more".into()),

@@ -5,6 +5,10 @@
 //! each accepted stream carries a shared flag that the handler reaches
 //! through `ConnectInfo`: once set, writes fail, hyper drops the connection,
 //! and the client sees it closed before a response arrived.
+//!
+//! The listener holds its connections to [`ConnectionLimits::SIMULATOR`]
+//! (a cap on open connections, head, body and idle deadlines): the sandbox
+//! simulator listens on a port any local process can reach.
 
 use std::io;
 use std::pin::Pin;
@@ -15,11 +19,32 @@ use std::task::{Context, Poll};
 use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
-/// Wraps a bound [`TcpListener`].
+use crate::connections::{ConnectionLimits, GuardedListener, GuardedStream};
+
+/// Wraps a bound [`TcpListener`], held to connection limits.
 #[derive(Debug)]
-pub(crate) struct CuttableListener(pub(crate) TcpListener);
+pub(crate) struct CuttableListener {
+    guarded: GuardedListener,
+}
+
+/// A [`CuttableListener`] over `tcp` with [`ConnectionLimits::SIMULATOR`].
+/// Named like the tuple struct it replaces, so the simulator's start-up
+/// (`listener::CuttableListener(tcp)` in `sim/mod.rs`) stays as it is.
+#[allow(non_snake_case)]
+pub(crate) fn CuttableListener(tcp: TcpListener) -> CuttableListener {
+    CuttableListener::with_limits(tcp, ConnectionLimits::SIMULATOR)
+}
+
+impl CuttableListener {
+    /// Over `tcp`, with `limits`.
+    pub(crate) fn with_limits(tcp: TcpListener, limits: ConnectionLimits) -> Self {
+        Self {
+            guarded: GuardedListener::new(tcp, limits),
+        }
+    }
+}
 
 /// A connection's cut switch (the handler's view).
 #[derive(Debug, Clone)]
@@ -37,7 +62,7 @@ impl Conn {
 /// A TCP stream that fails once cut.
 #[derive(Debug)]
 pub(crate) struct CuttableStream {
-    inner: TcpStream,
+    inner: GuardedStream,
     cut: Arc<AtomicBool>,
 }
 
@@ -46,22 +71,15 @@ impl Listener for CuttableListener {
     type Addr = Conn;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match self.0.accept().await {
-                Ok((inner, _remote)) => {
-                    let _ = inner.set_nodelay(true);
-                    let cut = Arc::new(AtomicBool::new(false));
-                    let conn = Conn { cut: cut.clone() };
-                    return (CuttableStream { inner, cut }, conn);
-                }
-                // Out of file descriptors and the like: wait, as axum does.
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
-            }
-        }
+        // Waits for a free connection slot; retries failed accepts itself.
+        let (inner, _remote) = self.guarded.accept().await;
+        let cut = Arc::new(AtomicBool::new(false));
+        let conn = Conn { cut: cut.clone() };
+        (CuttableStream { inner, cut }, conn)
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.0.local_addr()?;
+        self.guarded.local_addr()?;
         Ok(Conn {
             cut: Arc::new(AtomicBool::new(false)),
         })
@@ -130,5 +148,65 @@ impl AsyncWrite for CuttableStream {
 
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::extract::ConnectInfo;
+    use axum::routing::get;
+
+    use super::*;
+    use crate::connections::slow_clients::{slow_client, Slow};
+
+    /// The simulator's listener keeps its limits and still cuts on demand:
+    /// slow clients are closed, no more than the cap are open, `/cut`
+    /// closes without an answer and `/` answers.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn slow_clients_are_closed_and_cuts_still_work() {
+        let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = CuttableListener::with_limits(
+            tcp,
+            ConnectionLimits {
+                max_open: 4,
+                header_timeout: Duration::from_millis(200),
+                body_timeout: Duration::from_millis(200),
+                idle_timeout: Duration::from_millis(200),
+            },
+        );
+        let addr = listener.guarded.local_addr().expect("addr");
+        let stats = listener.guarded.stats();
+        let app = axum::Router::new()
+            .route("/", get(|| async { "ok" }))
+            .route(
+                "/cut",
+                get(|ConnectInfo(conn): ConnectInfo<Conn>| async move {
+                    conn.cut();
+                    "never seen"
+                }),
+            )
+            .into_make_service_with_connect_info::<Conn>();
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let clients: Vec<_> = (0..12)
+            .map(|i| {
+                let how = [Slow::Silent, Slow::Head, Slow::Body][i % 3];
+                tokio::spawn(slow_client(addr, how, Duration::from_secs(10)))
+            })
+            .collect();
+        for c in clients {
+            assert!(c.await.expect("client").is_some(), "a slow client stayed");
+        }
+        assert!(stats.peak() <= 4, "peak {}", stats.peak());
+        let http = reqwest::Client::new();
+        let ok = http
+            .get(format!("http://{addr}/"))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(ok.text().await.expect("body"), "ok");
+        assert!(http.get(format!("http://{addr}/cut")).send().await.is_err());
+        server.abort();
     }
 }

@@ -3,14 +3,16 @@
 //! and double opt-in confirmations (G3).
 //!
 //! ```text
-//!  Meta ──POST──► server: size limit ─► HMAC over raw bytes ─► JSON shape
+//!  Meta ──POST──► guarded listener: connection cap, head / body / idle deadlines
+//!                   ▼
+//!                server: size limit ─► HMAC over raw bytes ─► JSON shape
 //!                   │ (401 / 413 / 400: nothing stored)
 //!                   ▼
-//!               appender ── group commit: append + flush ──► inbox (sled)
-//!                   │ 200 only after the flush                   │
-//!                   ▼                                            ▼
-//!               processor (one task, in order) ── journal / consent store
-//!                   └── moves each entry to `processed` (atomic) + notices
+//!                request: one insert ──► inbox (sled), then waits for the
+//!                   │ store's shared flush round; 200 only after it  │
+//!                   ▼                                                 ▼
+//!               processor (drain: one task, in order) ── journal / consent store
+//!                   └── moves entries to `processed` (64 per transaction) + notices
 //! ```
 //!
 //! One store, one owner: the receiver runs inside whichever process owns
@@ -21,11 +23,13 @@
 //!
 //! [`Campaigns`]: crate::campaign::Campaigns
 
+mod drain;
 pub mod inbox;
 pub mod invite;
 pub mod keywords;
 pub mod payload;
 pub mod process;
+pub mod seen;
 mod server;
 
 use std::fmt;
@@ -37,6 +41,7 @@ pub use inbox::{Inbox, InboxEntry, Processed};
 pub use invite::{invite, InviteError, InviteRecord, Invites};
 pub use keywords::{normalize, Keywords};
 pub use process::{Outcome, Processor, StatusResult};
+pub use seen::SeenEvents;
 pub use server::{sign, Receiver, ReceiverHandle, Stats, DEFAULT_BODY_LIMIT, SIGNATURE_HEADER};
 
 /// A problem starting or running the receiver.

@@ -171,9 +171,25 @@ pub struct StatusUpdate {
 }
 
 /// Whether a webhook status moves a record, and to what (never backwards,
-/// failed is final, duplicates change nothing).
+/// failed is final, a failure after read is only noted, duplicates change
+/// nothing).
 pub fn apply_status(rec: &RecipientRecord, update: &StatusUpdate) -> Option<RecipientRecord> {
     let cur = rec.state;
+    if update.state == RecipientState::Failed && cur == RecipientState::Read {
+        // A message that was read was delivered: a failure reported after
+        // that (late, or about something that did not stop delivery) does
+        // not undo it. The record stays read and keeps the failure as a
+        // note; the same note again changes nothing.
+        let note = format!(
+            "failed status webhook after read, code {}: kept read",
+            update.code.unwrap_or(0)
+        );
+        return (rec.reason.as_deref() != Some(note.as_str())).then(|| RecipientRecord {
+            reason: Some(note),
+            actor: "webhook".into(),
+            ..rec.clone()
+        });
+    }
     let allowed = match update.state {
         RecipientState::Failed => {
             cur.is_delivered_path()

@@ -7,7 +7,7 @@ use super::parse::{Handoff, Parsed};
 use super::report::{ImportReport, RejectsFile};
 use super::{ImportError, ImportOptions, CHUNK};
 use crate::consent::merge::{merge, ConsentRecord};
-use crate::consent::store::{Batch, Store, StoreError};
+use crate::consent::store::{Batch, Store, StoreError, Suppression, SuppressionCause};
 use crate::consent::{Change, ConsentEvent, ConsentStatus, Contact};
 use crate::phone::Phone;
 
@@ -17,8 +17,8 @@ pub(super) struct Run<'a> {
     pub(super) store: &'a Store,
     pub(super) opts: &'a ImportOptions,
     pub(super) file_label: String,
-    /// Whether the store has erased numbers at all; when not, no row needs
-    /// the suppression lookup (an import never adds suppressions).
+    /// Whether the store has suppressed numbers at all; when not, no row
+    /// needs the suppression lookup (asked again with each chunk's writer).
     pub(super) has_suppressions: bool,
     /// Whether the store had no contacts when the run began. Imports run one at a
     /// time (`Store::importer`), and nothing else creates contacts.
@@ -88,26 +88,38 @@ impl Run<'_> {
     fn row(&mut self, consent: ConsentRecord, line: u64) -> Result<(), String> {
         if self.writer.is_none() && !self.opts.dry_run {
             self.writer = Some(self.store.consent_writer());
+            // The webhook suppresses numbers that opt out before they are
+            // in the store; with the writer held none can appear until the
+            // chunk is committed, so asking once per chunk is enough.
+            self.has_suppressions |= self.store.has_suppressions().map_err(|e| e.to_string())?;
         }
         let phone = consent.phone;
         let mut events_prefix = Vec::new();
-        let erased = if self.has_suppressions {
-            self.store
-                .suppressed_since(phone)
-                .map_err(|e| e.to_string())?
+        let suppressed = if self.has_suppressions {
+            self.store.suppression(phone).map_err(|e| e.to_string())?
         } else {
             None
         };
-        if let Some(erased_at) = erased {
-            if consent.opted_in_at <= erased_at || consent.revoked_at.is_some() {
-                return Err(format!(
-                    "number was erased on {} (G10); only a consent given after that can re-add it",
-                    erased_at.format("%Y-%m-%d")
-                ));
+        if let Some(Suppression { since, cause }) = suppressed {
+            if consent.opted_in_at <= since || consent.revoked_at.is_some() {
+                let day = since.format("%Y-%m-%d");
+                return Err(match cause {
+                    SuppressionCause::Erased => format!(
+                        "number was erased on {day} (G10); only a consent given after that can re-add it"
+                    ),
+                    SuppressionCause::OptedOut => format!(
+                        "number opted out on {day} (G5); only a consent given after that can add it"
+                    ),
+                });
             }
             if !self.overlay.contains_key(&phone) {
                 self.store.stage_unsuppress(&mut self.batch, phone);
-                events_prefix.push(Change::SuppressionLifted { erased_at });
+                events_prefix.push(match cause {
+                    SuppressionCause::Erased => Change::SuppressionLifted { erased_at: since },
+                    SuppressionCause::OptedOut => Change::OptOutLifted {
+                        opted_out_at: since,
+                    },
+                });
             }
         }
         let existing = match self.overlay.get(&phone) {

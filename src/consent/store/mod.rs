@@ -7,7 +7,7 @@
 //! ```text
 //! c ‖ phone(8 BE)            → Contact (JSON)
 //! e ‖ phone(8 BE) ‖ id(8 BE) → ConsentEvent (JSON), append-only
-//! s ‖ sha256(salt ‖ phone)   → erased_at (RFC 3339)
+//! s ‖ sha256(salt ‖ phone)   → Suppression (erased or opted out, since when)
 //! v                          → consent epoch (u64 BE), bumped by every batch
 //! ```
 //!
@@ -47,7 +47,8 @@ pub use claims::RunClaim;
 pub use contacts::{decode_contact, TopicTotals};
 pub use flusher::Durability;
 pub use ownership::{create_private_dir, open_private, PrivateFile};
-pub use revocation::Revocation;
+pub use revocation::{OptOut, Revocation};
+pub use suppressions::{Suppression, SuppressionCause};
 
 use ownership::{read_pid, restrict_tree, write_pid};
 

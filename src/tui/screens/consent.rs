@@ -221,6 +221,12 @@ pub fn describe(change: &Change, offset: chrono::FixedOffset) -> String {
                 fmt::datetime(*erased_at, offset)
             )
         }
+        Change::OptOutLifted { opted_out_at } => {
+            format!(
+                "opt-out of {} lifted by a new consent",
+                fmt::datetime(*opted_out_at, offset)
+            )
+        }
     }
 }
 

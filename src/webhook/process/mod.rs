@@ -1,0 +1,276 @@
+//! What a webhook body does to the store: statuses move campaign journal
+//! records, opt-out signals revoke consent (G5), confirmations complete a
+//! double opt-in (G3).
+//!
+//! A body is flattened into [`Item`]s in document order; each item is one
+//! idempotent step, so re-processing a body after a crash changes nothing:
+//!
+//! | item | effect |
+//! |------|--------|
+//! | status sent/delivered/read/failed | journal record by `biz_opaque_callback_data`, which must name the record's own number (else the status is rejected) and no other wamid; [`apply_status`] decides (never backwards, failed final, a failure after read only noted, duplicates no-ops) |
+//! | failed status with 131050 | opt-out of the number the status names |
+//! | text/button/interactive equal to a stop keyword or "Stop promotions" | opt-out of the sender |
+//! | … equal to a confirm keyword | pending topics → confirmed (`reply` / `button`) |
+//! | `user_preferences` `stop` | opt-out of the user; `resume` is recorded, nothing changes |
+//!
+//! An opt-out revokes every topic signed up before the signal's own time,
+//! or, for a number not in the store, suppresses it ([`Store::opt_out`]).
+//! Inbound messages (and timed preferences) are processed once: a
+//! redelivered one is recognised by its id ([`SeenEvents`]).
+//!
+//! A status for a record the dispatcher still has *in flight* waits (the
+//! item is deferred and retried) until the dispatcher's writer has recorded
+//! the send's outcome, so the writer cannot overwrite a newer webhook state
+//! with `accepted`. After [`MAX_DEFERRALS`] tries it is applied anyway (a
+//! crashed run leaves records in flight; a webhook proves the send).
+//!
+//! `status` holds the journal side, `signals` the consent side.
+//!
+//! [`apply_status`]: crate::campaign::journal::apply_status
+//! [`SeenEvents`]: super::seen::SeenEvents
+
+mod signals;
+mod status;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::keywords::Keywords;
+use super::payload::{InboundMessage, Notification, Status, UserPreference};
+use super::seen::SeenEvents;
+use crate::campaign::journal::RecipientState;
+use crate::campaign::{CampaignId, Campaigns};
+use crate::consent::{ConfirmationMethod, Store, StoreError};
+use crate::phone::Phone;
+
+/// Who processed webhook events (G13).
+pub const ACTOR: &str = "webhook";
+/// The error code of "the user stopped marketing messages".
+pub const STOPPED_MARKETING: i64 = 131_050;
+/// How often a status for an in-flight record is retried before it is
+/// applied anyway (× [`DEFER_INTERVAL`] ≈ 5 s).
+pub const MAX_DEFERRALS: u32 = 50;
+/// Wait between tries of a deferred status.
+pub const DEFER_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+/// Clock skew allowed between Meta's, the sign-up form's and bote's clocks:
+/// a confirmation may predate the recorded sign-up by this much, and a
+/// signal may be dated this far after it arrived (later is taken as its
+/// arrival: a signal from the future would outrank every consent to come).
+const CLOCK_SKEW_MINUTES: i64 = 10;
+
+/// What happened to one status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusResult {
+    /// The record moved.
+    Applied,
+    /// Duplicate, older than the record, or after a final failure.
+    Unchanged,
+    /// No journal record matches the wamid or the callback data.
+    Unmatched,
+    /// The record the callback data names belongs to another number than
+    /// the status's recipient (or the recipient is not a number): forged or
+    /// broken callback data, nothing changed.
+    Rejected,
+    /// A failure reported after the message was read: the record stays
+    /// read and notes the failure.
+    Noted,
+}
+
+/// One processed item, for the processed log and the views. Numbers are
+/// masked: this log outlives the raw body (G8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    /// A delivery status.
+    Status {
+        /// The message id.
+        wamid: String,
+        /// sent / delivered / read / failed.
+        status: RecipientState,
+        /// Campaign of the record.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        campaign: Option<CampaignId>,
+        /// Index of the record.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        index: Option<u32>,
+        /// The record's state afterwards.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        state: Option<RecipientState>,
+        /// What happened.
+        result: StatusResult,
+        /// Found by callback data (an `unknown` send reconciled).
+        #[serde(default)]
+        reconciled: bool,
+    },
+    /// Consent revoked (G5).
+    Revoked {
+        /// Masked number.
+        phone: String,
+        /// `stop_keyword`, `stop_button`, `user_preferences`, `status_131050`.
+        signal: String,
+        /// Topics that changed (0: already revoked, given after the signal,
+        /// or not in the store).
+        topics: usize,
+        /// The evidence.
+        origin: String,
+        /// Not in the store: suppressed until a consent given after the signal.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        suppressed: bool,
+    },
+    /// Pending consents confirmed (G3).
+    Confirmed {
+        /// Masked number.
+        phone: String,
+        /// The topics confirmed; empty when nothing was pending.
+        topics: Vec<String>,
+        /// `reply` or `button`.
+        method: ConfirmationMethod,
+        /// The evidence.
+        origin: String,
+    },
+    /// `user_preferences` `resume`: recorded, consent unchanged.
+    Resumed {
+        /// Masked number.
+        phone: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Read, nothing to do.
+    Ignored {
+        /// What and why.
+        what: String,
+    },
+}
+
+/// One step of a body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    /// A status to apply to the journal.
+    Status(Status),
+    /// A failed status with 131050: revoke.
+    StatusRevoke(Status),
+    /// An inbound message.
+    Message(InboundMessage),
+    /// A marketing preference.
+    Preference(UserPreference),
+    /// A change bote does not read.
+    Other(String),
+}
+
+/// The items of a body, in document order.
+pub fn items(n: &Notification) -> Vec<Item> {
+    let mut out = Vec::new();
+    for change in n.entry.iter().flat_map(|e| &e.changes) {
+        let v = &change.value;
+        let before = out.len();
+        for s in &v.statuses {
+            out.push(Item::Status(s.clone()));
+            if s.status == "failed" && s.errors.iter().any(|e| e.code == STOPPED_MARKETING) {
+                out.push(Item::StatusRevoke(s.clone()));
+            }
+        }
+        out.extend(v.messages.iter().cloned().map(Item::Message));
+        out.extend(v.user_preferences.iter().cloned().map(Item::Preference));
+        if out.len() == before {
+            out.push(Item::Other(change.field.clone()));
+        }
+    }
+    out
+}
+
+/// What one item came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Done.
+    Done(Outcome),
+    /// A status for an in-flight record: try again later.
+    Defer,
+}
+
+/// Applies items to the store and the journals.
+#[derive(Clone)]
+pub struct Processor {
+    store: Arc<Store>,
+    campaigns: Campaigns,
+    keywords: Keywords,
+    seen: Arc<SeenEvents>,
+}
+
+impl std::fmt::Debug for Processor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Processor")
+            .field("keywords", &self.keywords)
+            .finish()
+    }
+}
+
+fn masked(p: Phone) -> String {
+    p.masked(4)
+}
+
+impl Processor {
+    /// A processor over `store` and its campaigns.
+    pub fn new(
+        store: Arc<Store>,
+        campaigns: Campaigns,
+        keywords: Keywords,
+    ) -> Result<Self, StoreError> {
+        let seen = Arc::new(SeenEvents::open(&store)?);
+        Ok(Self {
+            store,
+            campaigns,
+            keywords,
+            seen,
+        })
+    }
+
+    /// Processes one item. `force` applies a status even to an in-flight
+    /// record; `received_at` dates signals that carry no time; `entry` names
+    /// the inbox entry for evidence without a message id.
+    pub fn item(
+        &self,
+        item: &Item,
+        force: bool,
+        received_at: DateTime<Utc>,
+        entry: u64,
+    ) -> Result<Step, StoreError> {
+        match item {
+            Item::Status(s) => self.status(s, force),
+            Item::StatusRevoke(s) => self.status_revoke(s, received_at).map(Step::Done),
+            Item::Message(m) => self.message(m, received_at).map(Step::Done),
+            Item::Preference(p) => self.preference(p, received_at, entry).map(Step::Done),
+            Item::Other(field) => Ok(Step::Done(Outcome::Ignored {
+                what: format!("change field {field:?} without statuses, messages or preferences"),
+            })),
+        }
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_flatten_in_document_order() {
+        let body = r#"{"object":"whatsapp_business_account","entry":[{"id":"W","changes":[
+          {"field":"messages","value":{"statuses":[
+            {"id":"w1","status":"failed","timestamp":"1","recipient_id":"491711","errors":[{"code":131050}]},
+            {"id":"w2","status":"read","timestamp":"2","recipient_id":"491712"}]}},
+          {"field":"message_template_status_update","value":{"event":"APPROVED"}},
+          {"field":"user_preferences","value":{"user_preferences":[{"wa_id":"491713","value":"stop"}]}}]}]}"#;
+        let n: Notification = serde_json::from_str(body).expect("parses");
+        let kinds: Vec<&str> = items(&n)
+            .iter()
+            .map(|i| match i {
+                Item::Status(_) => "status",
+                Item::StatusRevoke(_) => "revoke",
+                Item::Message(_) => "message",
+                Item::Preference(_) => "preference",
+                Item::Other(_) => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["status", "revoke", "status", "other", "preference"]);
+    }
+}
