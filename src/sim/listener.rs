@@ -29,15 +29,12 @@ pub(crate) struct CuttableListener {
     guarded: GuardedListener,
 }
 
-/// A [`CuttableListener`] over `tcp` with [`ConnectionLimits::SIMULATOR`].
-/// Named like the tuple struct it replaces, so the simulator's start-up
-/// (`listener::CuttableListener(tcp)` in `sim/mod.rs`) stays as it is.
-#[allow(non_snake_case)]
-pub(crate) fn CuttableListener(tcp: TcpListener) -> CuttableListener {
-    CuttableListener::with_limits(tcp, ConnectionLimits::SIMULATOR)
-}
-
 impl CuttableListener {
+    /// Accepts on `tcp` with [`ConnectionLimits::SIMULATOR`].
+    pub(crate) fn new(tcp: TcpListener) -> Self {
+        Self::with_limits(tcp, ConnectionLimits::SIMULATOR)
+    }
+
     /// Over `tcp`, with `limits`.
     pub(crate) fn with_limits(tcp: TcpListener, limits: ConnectionLimits) -> Self {
         Self {

@@ -198,7 +198,7 @@ impl Sim {
         })?;
         let app =
             server::router(state.clone()).into_make_service_with_connect_info::<listener::Conn>();
-        let serve = axum::serve(listener::CuttableListener(tcp), app)
+        let serve = axum::serve(listener::CuttableListener::new(tcp), app)
             .with_graceful_shutdown(stop.clone().cancelled_owned());
         let server = tokio::spawn(async move { serve.await });
         Ok(SimHandle {
