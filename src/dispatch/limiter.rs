@@ -16,6 +16,7 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use governor::clock::Clock as _;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::time::Instant;
 
@@ -105,7 +106,12 @@ impl Limiter {
             .read()
             .map(|g| Arc::clone(&g))
             .unwrap_or_else(|p| Arc::clone(&p.into_inner()));
-        limiter.until_ready().await;
+        // Not `until_ready`: governor waits on futures-timer, a thread of
+        // its own woken for every sender; tokio's timer is already running.
+        while let Err(not_until) = limiter.check() {
+            let wait = not_until.wait_time_from(limiter.clock().now());
+            tokio::time::sleep(wait).await;
+        }
     }
 
     /// The hard half of a permit, taken right before the request leaves:
