@@ -155,6 +155,26 @@ fn topic(status: ConsentStatus, opted_in: DateTime<Utc>) -> TopicConsent {
 }
 
 /// A contact whose history explains its state (opted in, confirmed, revoked).
+/// Records that `p` was invited at `sent` to confirm `topic` (a JA confirms
+/// only an open invitation).
+fn invited(store: &Store, p: Phone, topic: &str, sent: DateTime<Utc>) {
+    bote::webhook::invite::Invites::open(store)
+        .expect("invites")
+        .put(
+            p,
+            &bote::webhook::invite::InviteRecord {
+                topic: topic.into(),
+                state: bote::webhook::invite::InviteState::Sent,
+                template: "optin_bestaetigung".into(),
+                at: sent,
+                actor: "tester".into(),
+                wamid: Some("wamid.invite".into()),
+                detail: None,
+            },
+        )
+        .expect("invite");
+}
+
 fn seed(store: &Store, p: Phone, topics: &[(&str, ConsentStatus)]) {
     let t0 = at(T - 86_400);
     let mut events = Vec::new();
@@ -817,6 +837,9 @@ async fn a_confirm_keyword_confirms_pending_consents_only() {
     seed(&f.store, tapped, &[("sale", ConsentStatus::Pending)]);
     seed(&f.store, confirmed, &[("sale", ConsentStatus::Confirmed)]);
     seed(&f.store, revoked, &[("sale", ConsentStatus::Revoked)]);
+    for p in [pending, tapped, confirmed, revoked] {
+        invited(&f.store, p, "sale", at(T - 3600));
+    }
 
     f.post_json(&text(pending, "wamid.JA", " Ja! ")).await;
     let c = f.contact(pending);
@@ -876,6 +899,55 @@ async fn a_confirm_keyword_confirms_pending_consents_only() {
         f.store.contact(stranger).expect("read"),
         None,
         "no contact is created"
+    );
+}
+
+/// Double opt-in is an answer to a question (G3): a "JA" confirms exactly
+/// the topics bote invited the number to confirm, only while the
+/// invitation is valid (7 days); otherwise it confirms nothing.
+#[tokio::test]
+async fn a_confirmation_counts_only_as_the_answer_to_an_open_invitation() {
+    let f = fixture().await;
+    let (never_asked, asked_one, asked_long_ago) = (phone(650), phone(651), phone(652));
+    let three = [
+        ("sale", ConsentStatus::Pending),
+        ("events", ConsentStatus::Pending),
+        ("new-collection", ConsentStatus::Pending),
+    ];
+    for p in [never_asked, asked_one, asked_long_ago] {
+        seed(&f.store, p, &three);
+    }
+    invited(&f.store, asked_one, "new-collection", at(T - 3600));
+    invited(&f.store, asked_long_ago, "sale", at(T - 8 * 86_400));
+
+    let before = f.store.history(never_asked).expect("history");
+    f.post_json(&text(never_asked, "wamid.JA1", "Ja")).await;
+    assert_eq!(
+        statuses(&f.contact(never_asked)),
+        vec![ConsentStatus::Pending; 3],
+        "an unsolicited yes confirms nothing"
+    );
+    assert_eq!(f.store.history(never_asked).expect("history"), before);
+
+    f.post_json(&text(asked_one, "wamid.JA2", "Ja")).await;
+    let c = f.contact(asked_one);
+    assert_eq!(c.topics["new-collection"].status, ConsentStatus::Confirmed);
+    assert_eq!(
+        c.topics["events"].status,
+        ConsentStatus::Pending,
+        "not invited"
+    );
+    assert_eq!(
+        c.topics["sale"].status,
+        ConsentStatus::Pending,
+        "not invited"
+    );
+
+    f.post_json(&text(asked_long_ago, "wamid.JA3", "Ja")).await;
+    assert_eq!(
+        f.contact(asked_long_ago).topics["sale"].status,
+        ConsentStatus::Pending,
+        "an invitation older than 7 days is no longer open"
     );
 }
 

@@ -196,7 +196,9 @@ impl Invites {
         }
     }
 
-    fn put(&self, phone: Phone, record: &InviteRecord) -> Result<(), StoreError> {
+    /// Writes `record` as the invitation of `phone` (what the invitation
+    /// flow writes; also how a test or a migration records one made before).
+    pub fn put(&self, phone: Phone, record: &InviteRecord) -> Result<(), StoreError> {
         self.tree
             .insert(key(phone, &record.topic), encode(record)?)?;
         Ok(())

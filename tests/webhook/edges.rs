@@ -250,6 +250,7 @@ async fn a_redelivered_confirmation_confirms_nothing_new_even_after_a_restart() 
         let store = Arc::new(Store::open(&path).expect("store"));
         let campaigns = Campaigns::open(&store).expect("campaigns");
         seed(&store, p, &[("sale", ConsentStatus::Pending)]);
+        invited(&store, p, "sale", ja_at - ChronoDuration::hours(1));
         let handle = start(Arc::clone(&store), campaigns).await;
         assert_eq!(post(handle.url(), body.clone()).await, 200);
         assert!(handle.drained(Duration::from_secs(10)).await);

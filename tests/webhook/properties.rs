@@ -363,6 +363,13 @@ async fn a_signal_from_the_end_of_time_neither_panics_nor_outranks_later_consent
     let f = fixture().await;
     let (pending, stranger) = (phone(5200), phone(5201));
     seed(&f.store, pending, &[("sale", ConsentStatus::Pending)]);
+    // Dated at its arrival (below), the JA answers an invitation of now.
+    invited(
+        &f.store,
+        pending,
+        "sale",
+        Utc::now() - chrono::Duration::minutes(1),
+    );
     let end = DateTime::<Utc>::MAX_UTC.timestamp();
     let ja = inbound_text_payload(&meta(), &pending.digits(), "wamid.END1", "JA", end);
     assert_eq!(f.post_json(&ja).await, 200);

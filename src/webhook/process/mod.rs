@@ -190,6 +190,9 @@ pub enum Step {
     Defer,
 }
 
+/// How long a confirmation request stays answerable by default.
+pub const INVITATION_VALID_FOR: chrono::Duration = chrono::Duration::days(7);
+
 /// Applies items to the store and the journals.
 #[derive(Clone)]
 pub struct Processor {
@@ -197,6 +200,10 @@ pub struct Processor {
     campaigns: Campaigns,
     keywords: Keywords,
     seen: Arc<SeenEvents>,
+    /// The invitations a confirmation must answer.
+    invites: crate::webhook::invite::Invites,
+    /// How long after an invitation a "JA" still confirms it.
+    invitation_valid_for: chrono::Duration,
 }
 
 impl std::fmt::Debug for Processor {
@@ -219,12 +226,21 @@ impl Processor {
         keywords: Keywords,
     ) -> Result<Self, StoreError> {
         let seen = Arc::new(SeenEvents::open(&store)?);
+        let invites = crate::webhook::invite::Invites::open(&store)?;
         Ok(Self {
             store,
             campaigns,
             keywords,
             seen,
+            invites,
+            invitation_valid_for: INVITATION_VALID_FOR,
         })
+    }
+
+    /// How long after an invitation a confirmation still counts.
+    pub fn invitation_valid_for(mut self, d: chrono::Duration) -> Self {
+        self.invitation_valid_for = d;
+        self
     }
 
     /// Processes one item. `force` applies a status even to an in-flight

@@ -133,6 +133,14 @@ impl Processor {
                 ConfirmationMethod::Reply
             };
             let topics = self.confirm(phone, at, method, &origin)?;
+            if topics.is_empty() {
+                return Ok(Outcome::Ignored {
+                    what: format!(
+                        "confirmation {} answers no open invitation: nothing confirmed",
+                        m.id
+                    ),
+                });
+            }
             return Ok(Outcome::Confirmed {
                 phone: masked(phone),
                 topics,
@@ -171,6 +179,25 @@ impl Processor {
                 .checked_sub_signed(ChronoDuration::minutes(CLOCK_SKEW_MINUTES))
                 .is_none_or(|earliest| at >= earliest);
             if t.status != ConsentStatus::Pending || !after_signup {
+                continue;
+            }
+            // A "JA" confirms only what bote asked to confirm, and only while
+            // the request is fresh: an unsolicited yes proves nothing about
+            // a topic nobody put to the person (double opt-in, G3).
+            // An invitation still `Sending` was claimed right before its
+            // request left: it counts as asked.
+            let invited = self.invites.get(phone, name)?.is_some_and(|inv| {
+                let from = inv
+                    .at
+                    .checked_sub_signed(ChronoDuration::minutes(CLOCK_SKEW_MINUTES))
+                    .unwrap_or(inv.at);
+                let until = inv
+                    .at
+                    .checked_add_signed(self.invitation_valid_for)
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC);
+                at >= from && at <= until
+            });
+            if !invited {
                 continue;
             }
             t.status = ConsentStatus::Confirmed;
