@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::Problem;
+
 /// `[api]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -60,5 +62,17 @@ impl Default for WebhookConfig {
             verify_token_env: "BOTE_VERIFY_TOKEN".into(),
             app_secret_env: "BOTE_APP_SECRET".into(),
         }
+    }
+}
+
+impl ApiConfig {
+    pub(super) fn check(&self) -> Result<(), Problem> {
+        if !self.base_url.starts_with("http://") && !self.base_url.starts_with("https://") {
+            return Err(Problem::new(
+                "api.base_url",
+                format!("{:?} is not an http(s) URL", self.base_url),
+            ));
+        }
+        Ok(())
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{de, Deserialize, Deserializer};
 
 use super::period::{format_period, parse_period};
+use super::Problem;
 
 /// `[consent]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -81,3 +82,29 @@ impl fmt::Display for FrequencyCap {
 }
 
 deserialize_from_str!(FrequencyCap);
+
+impl ConsentConfig {
+    pub(super) fn check(&self) -> Result<(), Problem> {
+        if phonenumber::country::Id::from_str(&self.default_region).is_err() {
+            return Err(Problem::new(
+                "consent.default_region",
+                format!(
+                    "{:?} is not an ISO 3166 region code such as DE",
+                    self.default_region
+                ),
+            ));
+        }
+        if self.topics.is_empty() {
+            return Err(Problem::new("consent.topics", "name at least one topic"));
+        }
+        for t in &self.topics {
+            if t.is_empty() || t.contains(['|', ' ', ';', ',']) {
+                return Err(Problem::new(
+                    "consent.topics",
+                    format!("{t:?}: topics are single words without | ; , or spaces"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -32,7 +32,6 @@ mod pricing;
 mod send;
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use serde::Deserialize;
 
@@ -55,21 +54,42 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid TOML or a key has the wrong type or value.
-    #[error("invalid config file {path}: {message}")]
+    #[error("invalid config file {path}: {}{message}", key.as_ref().map(|k| format!("`{k}`: ")).unwrap_or_default())]
     Parse {
         /// The file.
         path: PathBuf,
-        /// toml's message, which names the key, line and column.
+        /// The dotted key whose value is wrong, when the problem is one value.
+        key: Option<String>,
+        /// toml's message, which shows the line and column.
         message: String,
     },
     /// A value is well-formed TOML but makes no sense for bote.
-    #[error("invalid config: `{key}`: {message}")]
+    #[error("invalid config file {path}: `{key}`: {message}")]
     Invalid {
+        /// The file.
+        path: PathBuf,
         /// Dotted key, e.g. `send.rate`.
-        key: &'static str,
-        /// What is wrong.
+        key: String,
+        /// What is wrong and what is allowed.
         message: String,
     },
+}
+
+/// A value that parses but makes no sense: a section's check names its
+/// dotted key, [`Config::validate`] adds the file.
+#[derive(Debug)]
+struct Problem {
+    key: String,
+    message: String,
+}
+
+impl Problem {
+    fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
 }
 
 /// The whole configuration.
@@ -125,11 +145,23 @@ impl Default for TemplatesConfig {
 impl Config {
     /// Parses a config from TOML text; `path` is only used in messages.
     pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: path.to_owned(),
-            message: e.to_string().trim_end().to_string(),
-        })?;
-        config.validate()?;
+        // serde_path_to_error tracks which key was being read, so that an
+        // error inside an inline table or a multi-line array still names it.
+        let config: Config = serde_path_to_error::deserialize(toml::Deserializer::new(text))
+            .map_err(|e| {
+                let key = e
+                    .path()
+                    .iter()
+                    .next()
+                    .is_some()
+                    .then(|| e.path().to_string());
+                ConfigError::Parse {
+                    path: path.to_owned(),
+                    key,
+                    message: e.into_inner().to_string().trim_end().to_string(),
+                }
+            })?;
+        config.validate(path)?;
         Ok(config)
     }
 
@@ -142,50 +174,19 @@ impl Config {
         Self::from_toml(&text, path)
     }
 
-    /// Checks the cross-field rules serde cannot express.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |key, message: String| Err(ConfigError::Invalid { key, message });
-        if !(1..=1000).contains(&self.send.rate) {
-            return invalid(
-                "send.rate",
-                format!(
-                    "{} is outside 1..=1000 messages per second (Meta's ceiling is 1000)",
-                    self.send.rate
-                ),
-            );
-        }
-        if self.send.batch_size == Some(0) {
-            return invalid("send.batch_size", "must be at least 1".into());
-        }
-        if self.send.timeout_ms == 0 {
-            return invalid("send.timeout_ms", "must be at least 1".into());
-        }
-        if phonenumber::country::Id::from_str(&self.consent.default_region).is_err() {
-            return invalid(
-                "consent.default_region",
-                format!(
-                    "{:?} is not an ISO 3166 region code such as DE",
-                    self.consent.default_region
-                ),
-            );
-        }
-        if self.consent.topics.is_empty() {
-            return invalid("consent.topics", "name at least one topic".into());
-        }
-        for t in &self.consent.topics {
-            if t.is_empty() || t.contains(['|', ' ', ';', ',']) {
-                return invalid(
-                    "consent.topics",
-                    format!("{t:?}: topics are single words without | ; , or spaces"),
-                );
-            }
-        }
-        if !self.api.base_url.starts_with("http://") && !self.api.base_url.starts_with("https://") {
-            return invalid(
-                "api.base_url",
-                format!("{:?} is not an http(s) URL", self.api.base_url),
-            );
-        }
+    /// Checks the rules serde cannot express; `path` names the file in errors.
+    pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        self.check().map_err(|p| ConfigError::Invalid {
+            path: path.to_owned(),
+            key: p.key,
+            message: p.message,
+        })
+    }
+
+    fn check(&self) -> Result<(), Problem> {
+        self.api.check()?;
+        self.send.check()?;
+        self.consent.check()?;
         Ok(())
     }
 
@@ -244,5 +245,30 @@ mod tests {
         assert!(e.to_string().contains("frequency_cap"), "{e}");
         let e = parse("[consent]\ndefault_region = \"XX\"\n").expect_err("bad region");
         assert!(e.to_string().contains("default_region"), "{e}");
+    }
+
+    /// The error of `text`, which must be refused, as text.
+    fn refused(text: &str) -> String {
+        match parse(text) {
+            Ok(_) => panic!("accepted: {text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// Asserts that `msg` locates the problem: the file and the dotted key.
+    #[track_caller]
+    fn located(msg: &str, key: &str) {
+        assert!(
+            msg.contains("bote.toml") && msg.contains(&format!("`{key}`")),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_value_deep_in_a_table_names_its_dotted_key() {
+        let msg = refused("[pricing.marketing]\nAT = 0.1\nDE = \"cheap\"\n");
+        located(&msg, "pricing.marketing.DE");
+        let msg = refused("[consent]\ntopics = [\n  \"sale\",\n  7,\n]\n");
+        assert!(msg.contains("consent.topics"), "{msg}");
     }
 }

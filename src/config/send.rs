@@ -7,6 +7,8 @@ use std::time::Duration;
 use chrono::NaiveTime;
 use serde::{de, Deserialize, Deserializer};
 
+use super::Problem;
+
 /// How many requests may be in flight at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Concurrency {
@@ -82,6 +84,25 @@ impl SendConfig {
     /// The per-request timeout.
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
+    }
+
+    pub(super) fn check(&self) -> Result<(), Problem> {
+        if !(1..=1000).contains(&self.rate) {
+            return Err(Problem::new(
+                "send.rate",
+                format!(
+                    "{} is outside 1..=1000 messages per second (Meta's ceiling is 1000)",
+                    self.rate
+                ),
+            ));
+        }
+        if self.batch_size == Some(0) {
+            return Err(Problem::new("send.batch_size", "must be at least 1"));
+        }
+        if self.timeout_ms == 0 {
+            return Err(Problem::new("send.timeout_ms", "must be at least 1"));
+        }
+        Ok(())
     }
 }
 
