@@ -66,11 +66,24 @@ impl FromStr for FrequencyCap {
         let (n, w) = s
             .split_once('/')
             .ok_or_else(|| format!("expected N/PERIOD such as 3/7d, got {s:?}"))?;
-        let max = n
+        let max: u32 = n
             .trim()
             .parse()
-            .map_err(|_| format!("{n:?} is not a message count"))?;
+            .map_err(|_| format!("{n:?} is not a message count (0 < N ≤ {})", u32::MAX))?;
+        // 0 would exclude everybody from marketing for good, which is not a
+        // cap but a mistake (or an attempt to switch the cap off).
+        if max == 0 {
+            return Err(format!(
+                "{s:?}: a count of 0 would exclude every recipient from marketing; \
+                 N must be at least 1"
+            ));
+        }
         let window = parse_period(w)?;
+        if window.is_zero() {
+            return Err(format!(
+                "{s:?}: a window of zero length caps nothing; the period must be at least 1s"
+            ));
+        }
         Ok(Self { max, window })
     }
 }
@@ -106,5 +119,27 @@ impl ConsentConfig {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caps_read_and_write_back() {
+        let cap: FrequencyCap = "3/7d".parse().expect("cap");
+        assert_eq!((cap.max, cap.window), (3, Duration::from_secs(7 * 86_400)));
+        assert_eq!(cap.to_string(), "3/7d");
+    }
+
+    #[test]
+    fn a_cap_of_nothing_or_over_nothing_is_refused() {
+        let e = "0/7d".parse::<FrequencyCap>().expect_err("count 0");
+        assert!(e.contains("at least 1"), "{e}");
+        let e = "3/0d".parse::<FrequencyCap>().expect_err("window 0");
+        assert!(e.contains("zero length"), "{e}");
+        let e = "3/0s".parse::<FrequencyCap>().expect_err("window 0");
+        assert!(e.contains("zero length"), "{e}");
     }
 }

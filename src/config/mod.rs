@@ -265,6 +265,33 @@ mod tests {
     }
 
     #[test]
+    fn a_frequency_period_that_would_wrap_is_refused_not_shortened() {
+        // 3381903080180084463 minutes wrap u64 seconds to a 4-second window.
+        let msg = refused("[consent]\nfrequency_cap = \"1/3381903080180084463m\"\n");
+        located(&msg, "consent.frequency_cap");
+        assert!(msg.contains("3653 days"), "{msg}");
+        let msg = refused("[consent]\nfrequency_cap = \"3/3654d\"\n");
+        assert!(msg.contains("3653 days"), "{msg}");
+        let msg = refused("[retention]\nresults = \"999999999999999999h\"\n");
+        located(&msg, "retention.results");
+        let c = parse("[consent]\nfrequency_cap = \"1/3653d\"\n").expect("ten years");
+        assert_eq!(
+            c.consent.frequency_cap.map(|f| f.window),
+            Some(Duration::from_secs(3653 * 86_400))
+        );
+    }
+
+    #[test]
+    fn a_frequency_cap_of_zero_messages_or_zero_time_is_refused() {
+        let msg = refused("[consent]\nfrequency_cap = \"3/0d\"\n");
+        located(&msg, "consent.frequency_cap");
+        assert!(msg.contains("zero length"), "{msg}");
+        let msg = refused("[consent]\nfrequency_cap = \"0/7d\"\n");
+        located(&msg, "consent.frequency_cap");
+        assert!(msg.contains("at least 1"), "{msg}");
+    }
+
+    #[test]
     fn a_wrong_value_deep_in_a_table_names_its_dotted_key() {
         let msg = refused("[pricing.marketing]\nAT = 0.1\nDE = \"cheap\"\n");
         located(&msg, "pricing.marketing.DE");
