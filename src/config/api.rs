@@ -73,6 +73,15 @@ impl ApiConfig {
                 format!("{:?} is not an http(s) URL", self.base_url),
             ));
         }
+        // A tier of 0 holds every campaign for capacity that never frees.
+        if self.messaging_tier == 0 {
+            return Err(Problem::new(
+                "api.messaging_tier",
+                "0 would let nobody be messaged, and a send would wait forever: it must be \
+                 at least 1 (Meta's tiers are 250, 1000, 10000, 100000 or more unique \
+                 recipients per 24 h)",
+            ));
+        }
         Ok(())
     }
 }

@@ -92,6 +92,15 @@ impl Problem {
     }
 }
 
+/// `n minute(s)`, for messages that count.
+fn minutes(n: i64) -> String {
+    if n == 1 {
+        "1 minute".into()
+    } else {
+        format!("{n} minutes")
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -289,6 +298,28 @@ mod tests {
         let msg = refused("[consent]\nfrequency_cap = \"0/7d\"\n");
         located(&msg, "consent.frequency_cap");
         assert!(msg.contains("at least 1"), "{msg}");
+    }
+
+    #[test]
+    fn a_tier_of_zero_is_refused_because_a_send_would_wait_forever() {
+        let msg = refused("[api]\nmessaging_tier = 0\n");
+        located(&msg, "api.messaging_tier");
+        assert!(msg.contains("at least 1"), "{msg}");
+        assert!(parse("[api]\nmessaging_tier = 1\n").is_ok());
+    }
+
+    #[test]
+    fn quiet_hours_must_leave_an_hour_a_day_for_sending() {
+        let msg = refused("[send]\nquiet_hours = \"00:00-23:59\"\n");
+        located(&msg, "send.quiet_hours");
+        assert!(
+            msg.contains("leaves 1 minute a day") && msg.contains("at least 60 minutes"),
+            "{msg}"
+        );
+        let msg = refused("[send]\nquiet_hours = \"08:00-07:30\"\n");
+        assert!(msg.contains("leaves 30 minutes a day"), "{msg}");
+        let c = parse("[send]\nquiet_hours = \"08:00-07:00\"\n").expect("an hour left");
+        assert_eq!(c.send.quiet_hours.map(|q| q.sending_minutes()), Some(60));
     }
 
     #[test]
