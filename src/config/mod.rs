@@ -196,6 +196,7 @@ impl Config {
         self.api.check()?;
         self.send.check()?;
         self.consent.check()?;
+        self.pricing.check()?;
         Ok(())
     }
 
@@ -320,6 +321,18 @@ mod tests {
         assert!(msg.contains("leaves 30 minutes a day"), "{msg}");
         let c = parse("[send]\nquiet_hours = \"08:00-07:00\"\n").expect("an hour left");
         assert_eq!(c.send.quiet_hours.map(|q| q.sending_minutes()), Some(60));
+    }
+
+    #[test]
+    fn prices_must_be_finite_and_not_negative() {
+        for bad in ["nan", "inf", "-inf", "-0.01", "1e300"] {
+            let msg = refused(&format!("[pricing]\nmarketing = {{ DE = {bad} }}\n"));
+            located(&msg, "pricing.marketing.DE");
+            assert!(msg.contains("prices are numbers from 0"), "{bad}: {msg}");
+        }
+        let msg = refused("[pricing]\nutility = { default = nan }\n");
+        located(&msg, "pricing.utility.default");
+        assert!(parse("[pricing]\nmarketing = { DE = 0.0 }\n").is_ok());
     }
 
     #[test]
