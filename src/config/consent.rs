@@ -118,6 +118,39 @@ impl ConsentConfig {
                 ));
             }
         }
+        // The receiver compares replies by their letters and digits (see
+        // `webhook::normalize`): an entry without any matches no reply, and
+        // a list of only such entries leaves STOP replies unheard (G5).
+        let words = |k: &str| k.chars().any(char::is_alphanumeric);
+        if !self.stop_keywords.iter().any(|k| words(k)) {
+            let what = if self.stop_keywords.is_empty() {
+                "is empty"
+            } else {
+                "has only blank entries"
+            };
+            return Err(Problem::new(
+                "consent.stop_keywords",
+                format!(
+                    "{what}: without a stop keyword a STOP reply revokes nothing (G5); \
+                     name at least one, e.g. [\"STOP\"]"
+                ),
+            ));
+        }
+        if let Some((i, k)) = self
+            .stop_keywords
+            .iter()
+            .enumerate()
+            .find(|(_, k)| !words(k.as_str()))
+        {
+            return Err(Problem::new(
+                "consent.stop_keywords",
+                format!(
+                    "entry {} ({k:?}) has no letters or digits, so no reply can match it: \
+                     remove it",
+                    i + 1
+                ),
+            ));
+        }
         Ok(())
     }
 }

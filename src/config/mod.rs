@@ -336,6 +336,18 @@ mod tests {
     }
 
     #[test]
+    fn a_receiver_must_know_at_least_one_stop_keyword() {
+        let msg = refused("[consent]\nstop_keywords = []\n");
+        located(&msg, "consent.stop_keywords");
+        assert!(msg.contains("is empty") && msg.contains("G5"), "{msg}");
+        let msg = refused("[consent]\nstop_keywords = [\" \", \"\", \"!\"]\n");
+        assert!(msg.contains("only blank entries"), "{msg}");
+        let msg = refused("[consent]\nstop_keywords = [\"STOP\", \"  \"]\n");
+        located(&msg, "consent.stop_keywords");
+        assert!(msg.contains("entry 2"), "{msg}");
+    }
+
+    #[test]
     fn a_wrong_value_deep_in_a_table_names_its_dotted_key() {
         let msg = refused("[pricing.marketing]\nAT = 0.1\nDE = \"cheap\"\n");
         located(&msg, "pricing.marketing.DE");
