@@ -194,6 +194,7 @@ impl Config {
 
     fn check(&self) -> Result<(), Problem> {
         self.api.check()?;
+        self.webhook.check()?;
         self.send.check()?;
         self.consent.check()?;
         self.pricing.check()?;
@@ -345,6 +346,19 @@ mod tests {
         let msg = refused("[consent]\nstop_keywords = [\"STOP\", \"  \"]\n");
         located(&msg, "consent.stop_keywords");
         assert!(msg.contains("entry 2"), "{msg}");
+    }
+
+    #[test]
+    fn the_variables_secrets_are_read_from_must_be_named() {
+        for key in ["verify_token_env", "app_secret_env"] {
+            let msg = refused(&format!("[webhook]\n{key} = \" \"\n"));
+            located(&msg, &format!("webhook.{key}"));
+            assert!(msg.contains("blank"), "{msg}");
+        }
+        let msg = refused("[api]\ntoken_env = \"\"\n");
+        located(&msg, "api.token_env");
+        let msg = refused("[api]\ntoken_env = \"A=B\"\n");
+        assert!(msg.contains("cannot be the name"), "{msg}");
     }
 
     #[test]
