@@ -29,6 +29,8 @@ mod compliance;
 mod consent;
 mod period;
 mod pricing;
+#[cfg(test)]
+mod properties;
 mod send;
 
 use std::path::{Path, PathBuf};
