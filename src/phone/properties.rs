@@ -99,7 +99,7 @@ fn hostile_input_never_panics_and_every_number_is_its_own_e164() {
 fn a_number_with_its_country_code_ignores_the_default_region() {
     check(
         "phone: + and 00 ignore the default region",
-        1500,
+        2000,
         |g| {
             let body = phone_like(g);
             let body = body.trim_start_matches(['+', '0', '(']).to_string();
@@ -141,7 +141,7 @@ fn every_example_number_of_every_region_reads_as_itself_from_anywhere() {
     assert!(examples.len() > 400, "{} examples", examples.len());
     check(
         "phone: metadata examples in + form",
-        400,
+        600,
         |g| (g.pick(&examples).clone(), *g.pick(REGIONS), g.below(3)),
         |((region, code, national), default, shape)| {
             let e164 = format!("+{code}{national}");
