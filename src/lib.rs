@@ -15,6 +15,8 @@ pub mod dispatch;
 pub mod engine;
 pub mod paths;
 pub mod phone;
+#[cfg(test)]
+mod property;
 pub mod service;
 pub mod sim;
 pub mod template;

@@ -43,6 +43,9 @@ pub(super) fn run(ctx: Context, args: DaemonArgs, verbose: u8) -> Result<Exit> {
     let rt = tokio::runtime::Runtime::new()?;
     match args.action {
         None => {
+            // Before the log file: a directory that cannot be the store is
+            // refused before bote writes anything into it.
+            crate::consent::store::claim_store_dir(&ctx.store_dir)?;
             let log = init_logging(&ctx, verbose)?;
             tracing::info!(log = %log.display(), "logging to stderr and file");
             let opts = DaemonOptions {

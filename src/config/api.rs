@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::Problem;
+
 /// `[api]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -61,4 +63,66 @@ impl Default for WebhookConfig {
             app_secret_env: "BOTE_APP_SECRET".into(),
         }
     }
+}
+
+impl ApiConfig {
+    pub(super) fn check(&self) -> Result<(), Problem> {
+        if !self.base_url.starts_with("http://") && !self.base_url.starts_with("https://") {
+            return Err(Problem::new(
+                "api.base_url",
+                format!("{:?} is not an http(s) URL", self.base_url),
+            ));
+        }
+        // A tier of 0 holds every campaign for capacity that never frees.
+        if self.messaging_tier == 0 {
+            return Err(Problem::new(
+                "api.messaging_tier",
+                "0 would let nobody be messaged, and a send would wait forever: it must be \
+                 at least 1 (Meta's tiers are 250, 1000, 10000, 100000 or more unique \
+                 recipients per 24 h)",
+            ));
+        }
+        env_name("api.token_env", &self.token_env)?;
+        if self
+            .token_file
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().to_string_lossy().trim().is_empty())
+        {
+            return Err(Problem::new(
+                "api.token_file",
+                "is blank: name the file holding the token, or leave the key out to use \
+                 api.token_env",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl WebhookConfig {
+    pub(super) fn check(&self) -> Result<(), Problem> {
+        env_name("webhook.verify_token_env", &self.verify_token_env)?;
+        env_name("webhook.app_secret_env", &self.app_secret_env)
+    }
+}
+
+/// A key naming the environment variable a secret is read from: blank, or
+/// with `=` or NUL, no variable can hold the secret.
+fn env_name(key: &str, name: &str) -> Result<(), Problem> {
+    if name.trim().is_empty() {
+        return Err(Problem::new(
+            key,
+            "is blank: name the environment variable that holds the secret, e.g. \
+             BOTE_APP_SECRET",
+        ));
+    }
+    if name.contains(['=', '\0']) || name.trim() != name {
+        return Err(Problem::new(
+            key,
+            format!(
+                "{name:?} cannot be the name of an environment variable (no spaces around \
+                 it, no = or NUL)"
+            ),
+        ));
+    }
+    Ok(())
 }

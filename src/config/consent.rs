@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{de, Deserialize, Deserializer};
 
 use super::period::{format_period, parse_period};
+use super::Problem;
 
 /// `[consent]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -65,11 +66,24 @@ impl FromStr for FrequencyCap {
         let (n, w) = s
             .split_once('/')
             .ok_or_else(|| format!("expected N/PERIOD such as 3/7d, got {s:?}"))?;
-        let max = n
+        let max: u32 = n
             .trim()
             .parse()
-            .map_err(|_| format!("{n:?} is not a message count"))?;
+            .map_err(|_| format!("{n:?} is not a message count (0 < N ≤ {})", u32::MAX))?;
+        // 0 would exclude everybody from marketing for good, which is not a
+        // cap but a mistake (or an attempt to switch the cap off).
+        if max == 0 {
+            return Err(format!(
+                "{s:?}: a count of 0 would exclude every recipient from marketing; \
+                 N must be at least 1"
+            ));
+        }
         let window = parse_period(w)?;
+        if window.is_zero() {
+            return Err(format!(
+                "{s:?}: a window of zero length caps nothing; the period must be at least 1s"
+            ));
+        }
         Ok(Self { max, window })
     }
 }
@@ -81,3 +95,84 @@ impl fmt::Display for FrequencyCap {
 }
 
 deserialize_from_str!(FrequencyCap);
+
+impl ConsentConfig {
+    pub(super) fn check(&self) -> Result<(), Problem> {
+        if phonenumber::country::Id::from_str(&self.default_region).is_err() {
+            return Err(Problem::new(
+                "consent.default_region",
+                format!(
+                    "{:?} is not an ISO 3166 region code such as DE",
+                    self.default_region
+                ),
+            ));
+        }
+        if self.topics.is_empty() {
+            return Err(Problem::new("consent.topics", "name at least one topic"));
+        }
+        for t in &self.topics {
+            if t.is_empty() || t.contains(['|', ' ', ';', ',']) {
+                return Err(Problem::new(
+                    "consent.topics",
+                    format!("{t:?}: topics are single words without | ; , or spaces"),
+                ));
+            }
+        }
+        // The receiver compares replies by their letters and digits (see
+        // `webhook::normalize`): an entry without any matches no reply, and
+        // a list of only such entries leaves STOP replies unheard (G5).
+        let words = |k: &str| k.chars().any(char::is_alphanumeric);
+        if !self.stop_keywords.iter().any(|k| words(k)) {
+            let what = if self.stop_keywords.is_empty() {
+                "is empty"
+            } else {
+                "has only blank entries"
+            };
+            return Err(Problem::new(
+                "consent.stop_keywords",
+                format!(
+                    "{what}: without a stop keyword a STOP reply revokes nothing (G5); \
+                     name at least one, e.g. [\"STOP\"]"
+                ),
+            ));
+        }
+        if let Some((i, k)) = self
+            .stop_keywords
+            .iter()
+            .enumerate()
+            .find(|(_, k)| !words(k.as_str()))
+        {
+            return Err(Problem::new(
+                "consent.stop_keywords",
+                format!(
+                    "entry {} ({k:?}) has no letters or digits, so no reply can match it: \
+                     remove it",
+                    i + 1
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caps_read_and_write_back() {
+        let cap: FrequencyCap = "3/7d".parse().expect("cap");
+        assert_eq!((cap.max, cap.window), (3, Duration::from_secs(7 * 86_400)));
+        assert_eq!(cap.to_string(), "3/7d");
+    }
+
+    #[test]
+    fn a_cap_of_nothing_or_over_nothing_is_refused() {
+        let e = "0/7d".parse::<FrequencyCap>().expect_err("count 0");
+        assert!(e.contains("at least 1"), "{e}");
+        let e = "3/0d".parse::<FrequencyCap>().expect_err("window 0");
+        assert!(e.contains("zero length"), "{e}");
+        let e = "3/0s".parse::<FrequencyCap>().expect_err("window 0");
+        assert!(e.contains("zero length"), "{e}");
+    }
+}

@@ -29,10 +29,11 @@ mod compliance;
 mod consent;
 mod period;
 mod pricing;
+#[cfg(test)]
+mod properties;
 mod send;
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use serde::Deserialize;
 
@@ -55,21 +56,51 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid TOML or a key has the wrong type or value.
-    #[error("invalid config file {path}: {message}")]
+    #[error("invalid config file {path}: {}{message}", key.as_ref().map(|k| format!("`{k}`: ")).unwrap_or_default())]
     Parse {
         /// The file.
         path: PathBuf,
-        /// toml's message, which names the key, line and column.
+        /// The dotted key whose value is wrong, when the problem is one value.
+        key: Option<String>,
+        /// toml's message, which shows the line and column.
         message: String,
     },
     /// A value is well-formed TOML but makes no sense for bote.
-    #[error("invalid config: `{key}`: {message}")]
+    #[error("invalid config file {path}: `{key}`: {message}")]
     Invalid {
+        /// The file.
+        path: PathBuf,
         /// Dotted key, e.g. `send.rate`.
-        key: &'static str,
-        /// What is wrong.
+        key: String,
+        /// What is wrong and what is allowed.
         message: String,
     },
+}
+
+/// A value that parses but makes no sense: a section's check names its
+/// dotted key, [`Config::validate`] adds the file.
+#[derive(Debug)]
+struct Problem {
+    key: String,
+    message: String,
+}
+
+impl Problem {
+    fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// `n minute(s)`, for messages that count.
+fn minutes(n: i64) -> String {
+    if n == 1 {
+        "1 minute".into()
+    } else {
+        format!("{n} minutes")
+    }
 }
 
 /// The whole configuration.
@@ -125,11 +156,23 @@ impl Default for TemplatesConfig {
 impl Config {
     /// Parses a config from TOML text; `path` is only used in messages.
     pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: path.to_owned(),
-            message: e.to_string().trim_end().to_string(),
-        })?;
-        config.validate()?;
+        // serde_path_to_error tracks which key was being read, so that an
+        // error inside an inline table or a multi-line array still names it.
+        let config: Config = serde_path_to_error::deserialize(toml::Deserializer::new(text))
+            .map_err(|e| {
+                let key = e
+                    .path()
+                    .iter()
+                    .next()
+                    .is_some()
+                    .then(|| e.path().to_string());
+                ConfigError::Parse {
+                    path: path.to_owned(),
+                    key,
+                    message: e.into_inner().to_string().trim_end().to_string(),
+                }
+            })?;
+        config.validate(path)?;
         Ok(config)
     }
 
@@ -142,50 +185,21 @@ impl Config {
         Self::from_toml(&text, path)
     }
 
-    /// Checks the cross-field rules serde cannot express.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |key, message: String| Err(ConfigError::Invalid { key, message });
-        if !(1..=1000).contains(&self.send.rate) {
-            return invalid(
-                "send.rate",
-                format!(
-                    "{} is outside 1..=1000 messages per second (Meta's ceiling is 1000)",
-                    self.send.rate
-                ),
-            );
-        }
-        if self.send.batch_size == Some(0) {
-            return invalid("send.batch_size", "must be at least 1".into());
-        }
-        if self.send.timeout_ms == 0 {
-            return invalid("send.timeout_ms", "must be at least 1".into());
-        }
-        if phonenumber::country::Id::from_str(&self.consent.default_region).is_err() {
-            return invalid(
-                "consent.default_region",
-                format!(
-                    "{:?} is not an ISO 3166 region code such as DE",
-                    self.consent.default_region
-                ),
-            );
-        }
-        if self.consent.topics.is_empty() {
-            return invalid("consent.topics", "name at least one topic".into());
-        }
-        for t in &self.consent.topics {
-            if t.is_empty() || t.contains(['|', ' ', ';', ',']) {
-                return invalid(
-                    "consent.topics",
-                    format!("{t:?}: topics are single words without | ; , or spaces"),
-                );
-            }
-        }
-        if !self.api.base_url.starts_with("http://") && !self.api.base_url.starts_with("https://") {
-            return invalid(
-                "api.base_url",
-                format!("{:?} is not an http(s) URL", self.api.base_url),
-            );
-        }
+    /// Checks the rules serde cannot express; `path` names the file in errors.
+    pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        self.check().map_err(|p| ConfigError::Invalid {
+            path: path.to_owned(),
+            key: p.key,
+            message: p.message,
+        })
+    }
+
+    fn check(&self) -> Result<(), Problem> {
+        self.api.check()?;
+        self.webhook.check()?;
+        self.send.check()?;
+        self.consent.check()?;
+        self.pricing.check()?;
         Ok(())
     }
 
@@ -244,5 +258,116 @@ mod tests {
         assert!(e.to_string().contains("frequency_cap"), "{e}");
         let e = parse("[consent]\ndefault_region = \"XX\"\n").expect_err("bad region");
         assert!(e.to_string().contains("default_region"), "{e}");
+    }
+
+    /// The error of `text`, which must be refused, as text.
+    fn refused(text: &str) -> String {
+        match parse(text) {
+            Ok(_) => panic!("accepted: {text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// Asserts that `msg` locates the problem: the file and the dotted key.
+    #[track_caller]
+    fn located(msg: &str, key: &str) {
+        assert!(
+            msg.contains("bote.toml") && msg.contains(&format!("`{key}`")),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_frequency_period_that_would_wrap_is_refused_not_shortened() {
+        // 3381903080180084463 minutes wrap u64 seconds to a 4-second window.
+        let msg = refused("[consent]\nfrequency_cap = \"1/3381903080180084463m\"\n");
+        located(&msg, "consent.frequency_cap");
+        assert!(msg.contains("3653 days"), "{msg}");
+        let msg = refused("[consent]\nfrequency_cap = \"3/3654d\"\n");
+        assert!(msg.contains("3653 days"), "{msg}");
+        let msg = refused("[retention]\nresults = \"999999999999999999h\"\n");
+        located(&msg, "retention.results");
+        let c = parse("[consent]\nfrequency_cap = \"1/3653d\"\n").expect("ten years");
+        assert_eq!(
+            c.consent.frequency_cap.map(|f| f.window),
+            Some(Duration::from_secs(3653 * 86_400))
+        );
+    }
+
+    #[test]
+    fn a_frequency_cap_of_zero_messages_or_zero_time_is_refused() {
+        let msg = refused("[consent]\nfrequency_cap = \"3/0d\"\n");
+        located(&msg, "consent.frequency_cap");
+        assert!(msg.contains("zero length"), "{msg}");
+        let msg = refused("[consent]\nfrequency_cap = \"0/7d\"\n");
+        located(&msg, "consent.frequency_cap");
+        assert!(msg.contains("at least 1"), "{msg}");
+    }
+
+    #[test]
+    fn a_tier_of_zero_is_refused_because_a_send_would_wait_forever() {
+        let msg = refused("[api]\nmessaging_tier = 0\n");
+        located(&msg, "api.messaging_tier");
+        assert!(msg.contains("at least 1"), "{msg}");
+        assert!(parse("[api]\nmessaging_tier = 1\n").is_ok());
+    }
+
+    #[test]
+    fn quiet_hours_must_leave_an_hour_a_day_for_sending() {
+        let msg = refused("[send]\nquiet_hours = \"00:00-23:59\"\n");
+        located(&msg, "send.quiet_hours");
+        assert!(
+            msg.contains("leaves 1 minute a day") && msg.contains("at least 60 minutes"),
+            "{msg}"
+        );
+        let msg = refused("[send]\nquiet_hours = \"08:00-07:30\"\n");
+        assert!(msg.contains("leaves 30 minutes a day"), "{msg}");
+        let c = parse("[send]\nquiet_hours = \"08:00-07:00\"\n").expect("an hour left");
+        assert_eq!(c.send.quiet_hours.map(|q| q.sending_minutes()), Some(60));
+    }
+
+    #[test]
+    fn prices_must_be_finite_and_not_negative() {
+        for bad in ["nan", "inf", "-inf", "-0.01", "1e300"] {
+            let msg = refused(&format!("[pricing]\nmarketing = {{ DE = {bad} }}\n"));
+            located(&msg, "pricing.marketing.DE");
+            assert!(msg.contains("prices are numbers from 0"), "{bad}: {msg}");
+        }
+        let msg = refused("[pricing]\nutility = { default = nan }\n");
+        located(&msg, "pricing.utility.default");
+        assert!(parse("[pricing]\nmarketing = { DE = 0.0 }\n").is_ok());
+    }
+
+    #[test]
+    fn a_receiver_must_know_at_least_one_stop_keyword() {
+        let msg = refused("[consent]\nstop_keywords = []\n");
+        located(&msg, "consent.stop_keywords");
+        assert!(msg.contains("is empty") && msg.contains("G5"), "{msg}");
+        let msg = refused("[consent]\nstop_keywords = [\" \", \"\", \"!\"]\n");
+        assert!(msg.contains("only blank entries"), "{msg}");
+        let msg = refused("[consent]\nstop_keywords = [\"STOP\", \"  \"]\n");
+        located(&msg, "consent.stop_keywords");
+        assert!(msg.contains("entry 2"), "{msg}");
+    }
+
+    #[test]
+    fn the_variables_secrets_are_read_from_must_be_named() {
+        for key in ["verify_token_env", "app_secret_env"] {
+            let msg = refused(&format!("[webhook]\n{key} = \" \"\n"));
+            located(&msg, &format!("webhook.{key}"));
+            assert!(msg.contains("blank"), "{msg}");
+        }
+        let msg = refused("[api]\ntoken_env = \"\"\n");
+        located(&msg, "api.token_env");
+        let msg = refused("[api]\ntoken_env = \"A=B\"\n");
+        assert!(msg.contains("cannot be the name"), "{msg}");
+    }
+
+    #[test]
+    fn a_wrong_value_deep_in_a_table_names_its_dotted_key() {
+        let msg = refused("[pricing.marketing]\nAT = 0.1\nDE = \"cheap\"\n");
+        located(&msg, "pricing.marketing.DE");
+        let msg = refused("[consent]\ntopics = [\n  \"sale\",\n  7,\n]\n");
+        assert!(msg.contains("consent.topics"), "{msg}");
     }
 }

@@ -4,6 +4,12 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::Problem;
+
+/// The highest price per message bote accepts: far above any rate card in
+/// any currency, low enough that no audience's total overflows to `inf`.
+pub const MAX_PRICE: f64 = 1_000_000.0;
+
 /// `[pricing]`: price per delivered template message, per category and country.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -40,6 +46,25 @@ impl Default for PricingConfig {
 }
 
 impl PricingConfig {
+    pub(super) fn check(&self) -> Result<(), Problem> {
+        for (table, prices) in [("marketing", &self.marketing), ("utility", &self.utility)] {
+            for (region, &price) in prices {
+                // NaN, inf and negative prices make "Cost estimate: NaN EUR".
+                if !price.is_finite() || !(0.0..=MAX_PRICE).contains(&price) {
+                    return Err(Problem::new(
+                        format!("pricing.{table}.{region}"),
+                        format!(
+                            "{price} is not a price: prices are numbers from 0 to {MAX_PRICE} \
+                             ({} per message)",
+                            self.currency
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The price of one message of `category` to a number in `region`.
     pub fn price(&self, category: crate::template::Category, region: &str) -> f64 {
         let table = match category {

@@ -1,4 +1,4 @@
-//! `[send]`: dispatch rate, concurrency, retries, the in-flight budget and the recipients' quiet hours.
+//! `[send]`: dispatch rate, concurrency, retries, the read-ahead and the recipients' quiet hours.
 
 use std::fmt;
 use std::str::FromStr;
@@ -6,6 +6,12 @@ use std::time::Duration;
 
 use chrono::NaiveTime;
 use serde::{de, Deserialize, Deserializer};
+
+use super::{minutes, Problem};
+
+/// The least sending time a day quiet hours must leave: less, and a
+/// campaign is held nearly all day (with a minute left, effectively forever).
+pub const MIN_SENDING_MINUTES: i64 = 60;
 
 /// How many requests may be in flight at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -84,6 +90,39 @@ impl SendConfig {
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
     }
+
+    pub(super) fn check(&self) -> Result<(), Problem> {
+        if !(1..=1000).contains(&self.rate) {
+            return Err(Problem::new(
+                "send.rate",
+                format!(
+                    "{} is outside 1..=1000 messages per second (Meta's ceiling is 1000)",
+                    self.rate
+                ),
+            ));
+        }
+        if self.batch_size == Some(0) {
+            return Err(Problem::new("send.batch_size", "must be at least 1"));
+        }
+        if self.timeout_ms == 0 {
+            return Err(Problem::new("send.timeout_ms", "must be at least 1"));
+        }
+        if let Some(q) = self.quiet_hours {
+            let open = q.sending_minutes();
+            if open < MIN_SENDING_MINUTES {
+                return Err(Problem::new(
+                    "send.quiet_hours",
+                    format!(
+                        "\"{q}\" leaves {} a day for sending; quiet hours must leave at \
+                         least {} (a campaign would be held all day)",
+                        minutes(open),
+                        minutes(MIN_SENDING_MINUTES)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A daily window in the recipient's local time during which nothing is sent.
@@ -96,6 +135,12 @@ pub struct QuietHours {
 }
 
 impl QuietHours {
+    /// Minutes a day outside the quiet window, when sending is allowed.
+    pub fn sending_minutes(&self) -> i64 {
+        let quiet = (self.end - self.start).num_minutes().rem_euclid(24 * 60);
+        24 * 60 - quiet
+    }
+
     /// Whether `t` (local time) falls in the quiet window.
     pub fn contains(&self, t: NaiveTime) -> bool {
         if self.start <= self.end {
@@ -157,5 +202,14 @@ mod tests {
         assert!(!q.contains(t(8, 0)) && !q.contains(t(12, 0)));
         let day: QuietHours = "12:00-13:00".parse().expect("valid");
         assert!(day.contains(t(12, 30)) && !day.contains(t(13, 0)));
+    }
+
+    #[test]
+    fn sending_time_is_the_day_outside_the_window() {
+        let open = |s: &str| s.parse::<QuietHours>().expect(s).sending_minutes();
+        assert_eq!(open("21:00-08:00"), 13 * 60);
+        assert_eq!(open("12:00-13:00"), 23 * 60);
+        assert_eq!(open("00:00-23:59"), 1);
+        assert_eq!(open("23:59-00:00"), 24 * 60 - 1);
     }
 }

@@ -116,8 +116,12 @@ fn validator(code: u16) -> Option<Arc<Validator>> {
 }
 
 /// Splits off the country calling code (codes are prefix-free; the full
-/// parse takes the first length that exists, as here).
+/// parse takes the first length that exists, as here). No code starts with
+/// 0: "049" is not 49 (the full parse refuses `+049` and `00049`).
 fn split_code(digits: &str) -> Option<(u16, &str)> {
+    if digits.starts_with('0') {
+        return None;
+    }
     (1..=3).find_map(|len| {
         let code: u16 = digits.get(..len)?.parse().ok()?;
         DATABASE
@@ -324,8 +328,17 @@ mod tests {
             );
         }
         // Invalid numbers never do: their errors come from the full parse.
-        for bad in ["12345", "0171-234567", "+49 171 23", "0800 12"] {
+        // No country code starts with 0, so neither do `+049` and `00049`.
+        for bad in [
+            "12345",
+            "0171-234567",
+            "+49 171 23",
+            "0800 12",
+            "+049 171 2345678",
+            "00049 171 2345678",
+        ] {
             assert_eq!(fast::parse(bad, de), None, "{bad}");
+            assert!(Phone::parse(bad, "DE").is_err(), "{bad}");
         }
     }
 }

@@ -12,6 +12,8 @@
 mod fast;
 mod format;
 mod parse;
+#[cfg(test)]
+mod properties;
 
 use phonenumber::country::Id as Region;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 
-use phonenumber::country::Id as Region;
+use phonenumber::country::{Id as Region, Source};
 
 use super::{fast, Phone, PhoneError};
 
@@ -42,11 +42,31 @@ impl Phone {
         cleaned: &str,
         region: Region,
     ) -> Result<Self, PhoneError> {
-        let number =
-            phonenumber::parse(Some(region), cleaned).map_err(|e| PhoneError::Unparseable {
-                input: trimmed.into(),
-                reason: e.to_string(),
-            })?;
+        let unparseable = |e: phonenumber::ParseError| PhoneError::Unparseable {
+            input: trimmed.into(),
+            reason: e.to_string(),
+        };
+        // The crate applies the *default* region's rules to every number:
+        // it strips that region's national prefix even from one written with
+        // its country code ("+39 06 …" read in DE lost Rome's 0, "+64 8 …"
+        // in RU its 8), and its international prefix after a `+` ("+810 …"
+        // in RU became +1). Either is another person's number. A number
+        // written with a `+` is read alone, by its own country's rules, as
+        // libphonenumber itself does; one written with the region's
+        // international prefix is read again as the `+` form it means.
+        let number = if written_with_plus(cleaned) {
+            phonenumber::parse(None, cleaned).map_err(unparseable)?
+        } else {
+            let number = phonenumber::parse(Some(region), cleaned).map_err(unparseable)?;
+            match number.code().source() {
+                Source::Idd | Source::Plus => {
+                    let rest = after_international_prefix(cleaned, region)
+                        .ok_or_else(|| unparseable(phonenumber::ParseError::InvalidCountryCode))?;
+                    phonenumber::parse(None, format!("+{rest}")).map_err(unparseable)?
+                }
+                Source::Number | Source::Default => number,
+            }
+        };
         if !phonenumber::is_valid(&number) {
             return Err(PhoneError::Invalid {
                 input: trimmed.into(),
@@ -63,6 +83,25 @@ impl Phone {
             reason: "not representable as E.164".into(),
         })
     }
+}
+
+/// Whether the number starts with a `+` (the crate skips what precedes the
+/// first digit or `+`, e.g. an opening bracket).
+fn written_with_plus(cleaned: &str) -> bool {
+    cleaned.chars().find(|c| c.is_ascii_digit() || *c == '+') == Some('+')
+}
+
+/// The digits after `region`'s international dialling prefix, where the
+/// crate found it: the region's pattern at the start, not followed by a 0.
+fn after_international_prefix(cleaned: &str, region: Region) -> Option<String> {
+    let digits: String = cleaned.chars().filter(char::is_ascii_digit).collect();
+    let end = phonenumber::metadata::DATABASE
+        .by_id(region.as_ref())?
+        .international_prefix()?
+        .find(&digits)
+        .filter(|m| m.start() == 0 && !digits[m.end()..].starts_with('0'))?
+        .end();
+    Some(digits[end..].to_string())
 }
 
 #[cfg(test)]
@@ -83,6 +122,31 @@ mod tests {
         assert_eq!(e164("+43 664 1234567"), "+436641234567");
         assert_eq!(e164("0176/12345678"), "+4917612345678");
         assert_eq!(e164("+49-160-9876543"), "+491609876543");
+    }
+
+    #[test]
+    fn a_number_with_its_country_code_keeps_its_digits_whatever_the_default_region() {
+        // Rome keeps its 0; an 8 after +64 or +52 is no Russian trunk prefix.
+        for (input, region, e164) in [
+            ("+39 06 6982 1234", "DE", "+390669821234"),
+            ("0039 06 6982 1234", "DE", "+390669821234"),
+            ("+64 8 345 6842", "RU", "+6483456842"),
+            ("+52 800 123 4567", "RU", "+528001234567"),
+            ("+81 3 1234 5678", "RU", "+81312345678"),
+            ("+49 171 2345678", "US", "+491712345678"),
+        ] {
+            assert_eq!(
+                Phone::parse(input, region).map(Phone::e164).as_deref(),
+                Ok(e164),
+                "{input} in {region}"
+            );
+        }
+        // After a +, RU's international prefix 810 is no prefix: +81 is Japan.
+        let jp = Phone::parse("+810 3 1234 5678", "RU");
+        assert!(
+            !jp.as_ref().is_ok_and(|p| p.e164().starts_with("+1")),
+            "{jp:?}"
+        );
     }
 
     #[test]

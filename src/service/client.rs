@@ -225,6 +225,9 @@ fn start_failure(store: &Path) -> Option<String> {
 /// that a Ctrl-C in this terminal never reaches it.
 fn start_daemon(ctx: &Context) -> Result<()> {
     use std::os::unix::process::CommandExt;
+    // The start log goes into the store: claim it first, so that a
+    // directory that cannot be one is refused here, untouched.
+    crate::consent::store::claim_store_dir(&ctx.store_dir)?;
     let logs = crate::paths::log_dir(&ctx.store_dir);
     crate::consent::store::create_private_dir(&logs)
         .with_context(|| format!("creating {}", logs.display()))?;

@@ -56,8 +56,7 @@ fn settle_mode(ctx: &mut Context) -> Result<()> {
     let dir = &ctx.store_dir;
     match (recorded_mode(dir), ctx.mode) {
         (None, mode) => {
-            crate::consent::store::create_private_dir(dir)
-                .with_context(|| format!("creating the store {}", dir.display()))?;
+            crate::consent::store::claim_store_dir(dir)?;
             let text = if mode == Mode::Live {
                 "live\n"
             } else {

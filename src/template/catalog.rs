@@ -37,12 +37,19 @@ const EMBEDDED: &[(&str, &str)] = &[
 ];
 
 impl Catalog {
-    /// A catalog of these templates (validated).
+    /// A catalog of these templates, each validated as a file would be and
+    /// no name and language twice (errors name the template as
+    /// `NAME.toml`).
     pub fn new(templates: Vec<Template>) -> Result<Self, TemplateError> {
         let mut catalog = Self::default();
+        let mut origin = BTreeMap::new();
         for t in templates {
             let path = PathBuf::from(format!("{}.toml", t.name));
-            catalog.insert(t, &path, &mut BTreeMap::new())?;
+            t.validate().map_err(|message| TemplateError::Parse {
+                path: path.clone(),
+                message,
+            })?;
+            catalog.insert(t, &path, &mut origin)?;
         }
         Ok(catalog)
     }
@@ -199,6 +206,30 @@ mod tests {
         let list = c.list();
         assert_eq!(list[0].status, Status::Approved);
         assert!(list.iter().any(|t| t.status == Status::Paused));
+    }
+
+    #[test]
+    fn a_catalog_of_given_templates_is_validated_and_unique() {
+        let c = catalog();
+        let sale = c.get("herbst_sale", Some("de")).expect("exists").clone();
+        let e = Catalog::new(vec![sale.clone(), sale.clone()]).expect_err("twice");
+        assert!(matches!(e, TemplateError::Duplicate { .. }), "{e:?}");
+        let mut gap = sale.clone();
+        for comp in &mut gap.components {
+            if let crate::template::Component::Body { text, .. } = comp {
+                *text = "Hallo {{1}}, Code {{3}}".into();
+            }
+        }
+        let e = Catalog::new(vec![gap]).expect_err("invalid");
+        assert!(e.to_string().contains("herbst_sale.toml"), "{e}");
+        let mut other = sale.clone();
+        other.language = "de_AT".into();
+        assert_eq!(
+            Catalog::new(vec![sale, other])
+                .expect("two languages")
+                .len(),
+            2
+        );
     }
 
     #[test]

@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Binding, Category, Component, Part, Slot, Status, Template};
+use super::{placeholders, Binding, Category, Component, Part, Slot, Status, Template};
+
+/// The most buttons a template may have (Meta's limit).
+pub const MAX_BUTTONS: usize = 10;
 
 /// A finding of the template lint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,9 +17,11 @@ pub struct Lint {
 }
 
 impl Template {
-    /// Checks the template itself (not its status): placeholders numbered
-    /// 1..n without gaps, positional and named not mixed, every positional
-    /// placeholder bound, bindings only for existing placeholders.
+    /// Checks the template itself (not its status): one body, at most one
+    /// header, footer and row of at most [`MAX_BUTTONS`] buttons, no
+    /// placeholder in the footer, placeholders numbered 1..n without gaps,
+    /// positional and named not mixed, every positional placeholder bound,
+    /// bindings only for existing placeholders.
     pub fn validate(&self) -> Result<(), String> {
         if self.name.is_empty()
             || !self
@@ -29,13 +34,33 @@ impl Template {
                 self.name
             ));
         }
-        let bodies = self
-            .components
-            .iter()
-            .filter(|c| matches!(c, Component::Body { .. }))
-            .count();
+        let count =
+            |kind: fn(&Component) -> bool| self.components.iter().filter(|c| kind(c)).count();
+        let bodies = count(|c| matches!(c, Component::Body { .. }));
         if bodies != 1 {
             return Err(format!("needs exactly one BODY component, has {bodies}"));
+        }
+        // The message shows the first of each; a second would be dropped
+        // without a word.
+        for (kind, n) in [
+            ("HEADER", count(|c| matches!(c, Component::Header { .. }))),
+            ("FOOTER", count(|c| matches!(c, Component::Footer { .. }))),
+            ("BUTTONS", count(|c| matches!(c, Component::Buttons { .. }))),
+        ] {
+            if n > 1 {
+                return Err(format!(
+                    "has {n} {kind} components; Meta allows at most one"
+                ));
+            }
+        }
+        let buttons = self.buttons().len();
+        if buttons > MAX_BUTTONS {
+            return Err(format!(
+                "has {buttons} buttons; Meta allows at most {MAX_BUTTONS}"
+            ));
+        }
+        if self.footer().is_some_and(|f| !placeholders(f).is_empty()) {
+            return Err("the FOOTER may not hold placeholders (Meta sends it as written)".into());
         }
         let slots = self.slots();
         for part in [Part::Header, Part::Body] {
@@ -158,5 +183,39 @@ mod tests {
             }
         }
         assert!(t.validate().expect_err("gap").contains("without gaps"));
+    }
+
+    #[test]
+    fn more_buttons_than_meta_allows_are_refused() {
+        let c = catalog();
+        let mut t = c.get("herbst_sale", None).expect("exists").clone();
+        let button = crate::template::Button {
+            kind: "QUICK_REPLY".into(),
+            text: "Mehr".into(),
+            url: None,
+            phone_number: None,
+        };
+        for comp in &mut t.components {
+            if let Component::Buttons { buttons } = comp {
+                buttons.resize(MAX_BUTTONS, button.clone());
+            }
+        }
+        t.validate().expect("ten buttons");
+        // 257 buttons once numbered the URL slot of the 257th as button 0.
+        for comp in &mut t.components {
+            if let Component::Buttons { buttons } = comp {
+                buttons.resize(257, button.clone());
+            }
+        }
+        let e = t.validate().expect_err("too many");
+        assert!(e.contains("at most 10"), "{e}");
+        let mut twice = c.get("herbst_sale", None).expect("exists").clone();
+        twice.components.push(Component::Footer {
+            text: "Noch einer".into(),
+        });
+        assert!(twice
+            .validate()
+            .expect_err("two footers")
+            .contains("FOOTER"));
     }
 }

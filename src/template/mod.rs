@@ -15,6 +15,8 @@ mod catalog;
 mod components;
 mod lints;
 mod params;
+#[cfg(test)]
+mod properties;
 mod render;
 mod slots;
 

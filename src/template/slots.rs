@@ -78,8 +78,11 @@ impl Template {
         }
         push(Part::Body, self.body());
         for (i, b) in self.buttons().iter().enumerate() {
+            // Validation allows at most ten buttons; past 255 (an unchecked
+            // template) an index would wrap onto another button's.
+            let Ok(index) = u8::try_from(i) else { break };
             if let Some(url) = &b.url {
-                push(Part::Button(i as u8), url);
+                push(Part::Button(index), url);
             }
         }
         slots

@@ -108,12 +108,22 @@ impl WebhookSecrets {
 
     /// From the environment variables named in `[webhook]`.
     pub fn from_env(config: &WebhookConfig) -> Result<Self, WebhookError> {
-        let read = |var: &str, what| {
-            std::env::var(var)
-                .ok()
-                .filter(|v| !v.is_empty())
+        Self::from_vars(config, |var| std::env::var(var).ok())
+    }
+
+    /// [`WebhookSecrets::from_env`] over any source of variables (tests
+    /// never change the process's environment under other threads).
+    fn from_vars(
+        config: &WebhookConfig,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, WebhookError> {
+        // A blank value counts as missing: a signature keyed with one space
+        // is forgeable, and a handshake token of one space guessable.
+        let read = |name: &str, what| {
+            var(name)
+                .filter(|v| !v.trim().is_empty())
                 .ok_or_else(|| WebhookError::MissingSecret {
-                    var: var.into(),
+                    var: name.into(),
                     what,
                 })
         };
@@ -158,5 +168,31 @@ mod tests {
             e.to_string().contains("BOTE_TEST_SURELY_UNSET_VERIFY"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_blank_secret_is_refused_naming_the_variable_only() {
+        let config = WebhookConfig {
+            listen: "127.0.0.1:0".into(),
+            verify_token_env: "V".into(),
+            app_secret_env: "S".into(),
+        };
+        let with = |verify: &'static str, secret: &'static str| {
+            WebhookSecrets::from_vars(&config, move |name| {
+                Some(if name == "V" { verify } else { secret }.to_string())
+            })
+        };
+        let missing = |e: &WebhookError| match e {
+            WebhookError::MissingSecret { var, what } => (var.clone(), *what),
+            other => panic!("{other:?}"),
+        };
+        let e = with("tok-123", " \t ").expect_err("blank app secret");
+        assert_eq!(missing(&e), ("S".to_string(), "app secret"));
+        assert!(!e.to_string().contains("tok-123"), "{e}");
+        let e = with(" ", "sec-456").expect_err("blank verify token");
+        assert_eq!(missing(&e), ("V".to_string(), "verify token"));
+        assert!(!e.to_string().contains("sec-456"), "{e}");
+        let ok = with("tok-123", "sec-456").expect("both set");
+        assert_eq!(ok.app_secret(), b"sec-456");
     }
 }

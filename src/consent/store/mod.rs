@@ -46,7 +46,7 @@ pub use batch::Batch;
 pub use claims::RunClaim;
 pub use contacts::{decode_contact, TopicTotals};
 pub use flusher::Durability;
-pub use ownership::{create_private_dir, open_private, PrivateFile};
+pub use ownership::{claim_store_dir, create_private_dir, open_private, PrivateFile, STORE_MARKER};
 pub use revocation::{OptOut, Revocation};
 pub use suppressions::{Suppression, SuppressionCause};
 
@@ -62,6 +62,15 @@ pub enum StoreError {
         path: PathBuf,
         /// The owner's PID, if it wrote one.
         pid: Option<u32>,
+    },
+    /// The directory cannot become a store: a symbolic link, a file, or a
+    /// directory holding someone else's files (see [`claim_store_dir`]).
+    #[error("{path} cannot be a bote store: {reason}")]
+    NotAStore {
+        /// The directory.
+        path: PathBuf,
+        /// Why, and what to pass instead.
+        reason: String,
     },
     /// A filesystem problem.
     #[error("store {path}: {source}")]
@@ -144,7 +153,8 @@ const CACHE_BYTES: u64 = 8 * 1024 * 1024;
 const IMPORT_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 impl Store {
-    /// Opens (or creates) the store in `dir`, owner-only (G12).
+    /// Opens (or creates) the store in `dir`, owner-only (G12); `dir` must
+    /// be new, empty or a store already (see [`claim_store_dir`]).
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         Self::open_with_cache(dir, CACHE_BYTES)
     }
@@ -160,7 +170,7 @@ impl Store {
             let path = path.to_owned();
             move |source| StoreError::Io { path, source }
         };
-        create_private_dir(dir).map_err(io(dir))?;
+        claim_store_dir(dir)?;
         let db_dir = dir.join("db");
         // A store just dropped in this process keeps its lock until sled's
         // flusher thread lets go of the tree; no owner on record means
