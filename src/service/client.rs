@@ -231,7 +231,11 @@ fn start_daemon(ctx: &Context) -> Result<()> {
     let logs = crate::paths::log_dir(&ctx.store_dir);
     crate::consent::store::create_private_dir(&logs)
         .with_context(|| format!("creating {}", logs.display()))?;
-    let log = std::fs::File::create(start_log(&ctx.store_dir))?;
+    // Owner-only like every file in the store: a start-up error may name the caller.
+    let log = crate::consent::store::open_private(
+        &start_log(&ctx.store_dir),
+        crate::consent::store::PrivateFile::Replace,
+    )?;
     let exe = std::env::current_exe().context("locating the bote binary")?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("daemon").arg("--auto");
