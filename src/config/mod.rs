@@ -42,7 +42,7 @@ pub use compliance::{ComplianceConfig, RetentionConfig, Role, RolesConfig};
 pub use consent::{ConsentConfig, FrequencyCap};
 pub use period::{format_period, parse_period};
 pub use pricing::PricingConfig;
-pub use send::{Concurrency, QuietHours, SendConfig};
+pub use send::{Concurrency, QuietHours, SendConfig, MIN_SENDING_MINUTES};
 
 /// A problem with the configuration, naming the file and key.
 #[derive(Debug, thiserror::Error)]

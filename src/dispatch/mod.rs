@@ -121,6 +121,15 @@ pub enum DispatchError {
     /// The campaign is missing or cannot run in its state.
     #[error(transparent)]
     Campaign(#[from] CampaignError),
+    /// The campaign's frozen settings can never send (a bote before the
+    /// config refused them froze a tier of 0 or all-day quiet hours).
+    #[error("campaign {id} cannot send with its frozen settings: {problem}; cancel it and plan it again")]
+    Unsendable {
+        /// The campaign.
+        id: crate::campaign::CampaignId,
+        /// What is wrong.
+        problem: String,
+    },
     /// The credentials could not be read again before the run.
     #[error("cannot renew the access token: {0}")]
     Credentials(#[from] crate::cloud::CloudError),

@@ -165,6 +165,10 @@ impl Engine {
     /// Starts or resumes sending a campaign with its frozen settings.
     fn start_by(&self, id: CampaignId, actor: &str) -> Result<CampaignHandle, DispatchError> {
         let meta = self.campaigns.require(id)?;
+        let config = self.engine_config(&meta, actor);
+        if let Some(problem) = unsendable(&config) {
+            return Err(DispatchError::Unsendable { id, problem });
+        }
         if self.messenger.renew_credentials()? {
             tracing::info!(campaign = %id, "the access token was renewed from the token file");
         }
@@ -173,7 +177,7 @@ impl Engine {
             &self.campaigns,
             id,
             Arc::clone(&self.messenger),
-            self.engine_config(&meta, actor),
+            config,
         )
     }
 
@@ -247,5 +251,38 @@ impl Engine {
     /// Cancels a campaign that is not running: everyone pending is skipped.
     pub fn cancel(&self, id: CampaignId) -> Result<CampaignMeta, CampaignError> {
         Ok(self.campaigns.cancel(id, &self.actor, self.now())?.0)
+    }
+}
+
+/// Why settings frozen by an older bote can never send, if they cannot:
+/// the run would wait forever without a word (the config refuses both now).
+fn unsendable(config: &EngineConfig) -> Option<String> {
+    use crate::config::MIN_SENDING_MINUTES;
+    if config.tier == 0 {
+        return Some("its messaging tier is 0".into());
+    }
+    config
+        .quiet_hours
+        .filter(|q| q.sending_minutes() < MIN_SENDING_MINUTES)
+        .map(|q| format!("its quiet hours {q} leave less than {MIN_SENDING_MINUTES} minutes a day"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frozen_settings_that_can_never_send_are_named() {
+        let mut c = EngineConfig::from_config(&Config::default(), "tester");
+        assert_eq!(unsendable(&c), None);
+        c.tier = 0;
+        assert!(unsendable(&c).is_some_and(|p| p.contains("tier is 0")));
+        c.tier = 1000;
+        c.quiet_hours = Some(crate::config::QuietHours {
+            start: chrono::NaiveTime::from_hms_opt(0, 0, 0).expect("time"),
+            end: chrono::NaiveTime::from_hms_opt(23, 59, 0).expect("time"),
+        });
+        let p = unsendable(&c).expect("all-day quiet hours");
+        assert!(p.contains("less than 60 minutes"), "{p}");
     }
 }
