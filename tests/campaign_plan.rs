@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use bote::consent::Store;
 use bote::phone::Phone;
 use chrono::{DateTime, Duration, Utc};
-use common::{csv, e164, reasons, Sandbox, HEADER};
+use common::{csv, e164, reasons, Sandbox, HEADER, SEND_SALE_DETACHED};
 use serde_json::Value;
 
 /// One consent per situation a plan for topic `sale` with `herbst_sale`
@@ -524,4 +524,38 @@ fn the_plan_reports_the_tier_split_with_its_time() {
         text.contains(&format!("2 of 4 used; 2 now, the other 1 after {when}")),
         "{text}"
     );
+}
+
+/// An export holds numbers: created 0600, never over an existing file
+/// unless `--force`, and then owner-only as well.
+#[test]
+fn export_is_owner_only_and_overwrites_only_with_force() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = fixture();
+    sb.bote(SEND_SALE_DETACHED).expect_code(0);
+    let out = sb.path().join("results.csv");
+    let out_arg = out.display().to_string();
+    sb.bote(["campaign", "export", "1", "--out", &out_arg])
+        .expect_code(0);
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(&out), 0o600);
+    let first = std::fs::read_to_string(&out).expect("read");
+    assert!(first.lines().count() > 1, "{first}");
+
+    std::fs::write(&out, "someone else's file").expect("write");
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let refused = sb.bote(["campaign", "export", "1", "--out", &out_arg]);
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("read"),
+        "someone else's file",
+        "not overwritten"
+    );
+
+    sb.bote(["campaign", "export", "1", "--out", &out_arg, "--force"])
+        .expect_code(0);
+    assert_eq!(mode(&out), 0o600, "replaced and made owner-only");
+    assert!(std::fs::read_to_string(&out).expect("read").lines().count() > 1);
 }

@@ -67,9 +67,12 @@ pub enum CampaignCmd {
         /// Output format.
         #[arg(long, value_enum, default_value = "csv")]
         format: Format,
-        /// Write to this file instead of stdout.
+        /// Write to this file instead of stdout (created 0600).
         #[arg(long, short, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Replace `--out` if it exists.
+        #[arg(long, requires = "out")]
+        force: bool,
     },
 }
 
@@ -161,7 +164,12 @@ pub(super) fn run(ctx: &Context, cmd: CampaignCmd) -> Result<Exit> {
             );
             Ok(Exit::Ok)
         }),
-        CampaignCmd::Export { id, format, out } => block_on(async {
+        CampaignCmd::Export {
+            id,
+            format,
+            out,
+            force,
+        } => block_on(async {
             let c = ctx.client().await?;
             #[derive(serde::Deserialize)]
             struct Exported {
@@ -171,7 +179,7 @@ pub(super) fn run(ctx: &Context, cmd: CampaignCmd) -> Result<Exit> {
             let e: Exported = c.call(&Request::Export { id, format }, None).await?;
             match out {
                 Some(path) => {
-                    super::write_private_new(&path, e.text.as_bytes())?;
+                    super::write_private(&path, e.text.as_bytes(), force)?;
                     eprintln!("{} recipient(s) written to {}", e.rows, path.display());
                 }
                 None => std::io::stdout().lock().write_all(e.text.as_bytes())?,

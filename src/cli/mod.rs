@@ -333,15 +333,31 @@ pub(crate) fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Re
 /// Writes a new file with personal data: owner-only (0600), never over an
 /// existing one.
 pub(crate) fn write_private_new(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    write_private(path, bytes, false)
+}
+
+/// [`write_private_new`], or replacing an existing file when the operator
+/// said `--force` (made owner-only too: it now holds personal data).
+pub(crate) fn write_private(path: &std::path::Path, bytes: &[u8], overwrite: bool) -> Result<()> {
+    use crate::consent::store::PrivateFile;
     use std::io::Write;
-    let mut f = crate::consent::store::open_private(path, crate::consent::store::PrivateFile::New)
-        .map_err(|e| match e.kind() {
+    let how = if overwrite {
+        PrivateFile::Replace
+    } else {
+        PrivateFile::New
+    };
+    let mut f = crate::consent::store::open_private(path, how).map_err(|e| match e.kind() {
         std::io::ErrorKind::AlreadyExists => anyhow::anyhow!(
-            "{} exists; bote does not overwrite files with personal data (remove it or choose another name)",
+            "{} exists; bote does not overwrite files with personal data (pass --force, remove it or choose another name)",
             path.display()
         ),
         _ => anyhow::anyhow!("{}: {e}", path.display()),
     })?;
+    #[cfg(unix)]
+    if overwrite {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
     f.write_all(bytes)?;
     f.sync_all()?;
     Ok(())
