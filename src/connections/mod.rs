@@ -35,8 +35,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 mod phase;
-#[cfg(test)]
-pub(crate) mod slow_clients;
+pub mod slow_clients;
 mod stream;
 
 pub use stream::GuardedStream;

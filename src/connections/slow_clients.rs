@@ -1,5 +1,5 @@
-//! Clients that hold connections without finishing requests (the unit
-//! tests of both servers' listeners).
+//! Clients that hold connections without finishing requests: the
+//! listeners' tests and the receiver's slowloris test drive them.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 /// How a slow client misbehaves.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Slow {
+pub enum Slow {
     /// Connects and sends nothing.
     Silent,
     /// Sends a head one byte at a time, never ending it.
@@ -21,7 +21,7 @@ pub(crate) enum Slow {
 
 /// Misbehaves until the server closes the connection (then: after how
 /// long, counted from the connect) or `bound` passes (`None`).
-pub(crate) async fn slow_client(addr: SocketAddr, how: Slow, bound: Duration) -> Option<Duration> {
+pub async fn slow_client(addr: SocketAddr, how: Slow, bound: Duration) -> Option<Duration> {
     let start = Instant::now();
     let mut s = tokio::time::timeout(bound, TcpStream::connect(addr))
         .await

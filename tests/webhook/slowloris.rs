@@ -3,69 +3,14 @@
 //! sockets. Bounded: a few hundred connections on 127.0.0.1, short
 //! deadlines, every client gives up after [`BOUND`].
 
-use std::net::SocketAddr;
-
+use bote::connections::slow_clients::{slow_client, Slow};
 use bote::connections::ConnectionLimits;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::*;
 
 /// The longest any client of this test lives.
 const BOUND: Duration = Duration::from_secs(15);
-
-#[derive(Debug, Clone, Copy)]
-enum Slow {
-    /// Connects, sends nothing.
-    Silent,
-    /// Sends a head one byte every 40 ms, never ending it.
-    Head,
-    /// Sends a whole head, then its body one byte every 40 ms.
-    Body,
-}
-
-/// Misbehaves until the server closes the connection (→ after how long,
-/// from the connect) or [`BOUND`] passes (→ `None`).
-async fn slow_client(addr: SocketAddr, how: Slow) -> Option<Duration> {
-    let start = Instant::now();
-    let mut s = tokio::time::timeout(BOUND, TcpStream::connect(addr))
-        .await
-        .ok()?
-        .ok()?;
-    let (head, trickle): (&[u8], &[u8]) = match how {
-        Slow::Silent => (b"", b""),
-        Slow::Head => (b"", b"POST /webhook HTTP/1.1\r\nHost: x\r\nX-Slow: "),
-        Slow::Body => (
-            b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n",
-            b"{",
-        ),
-    };
-    if s.write_all(head).await.is_err() {
-        return Some(start.elapsed());
-    }
-    let mut sent = 0usize;
-    let mut buf = [0u8; 512];
-    while start.elapsed() < BOUND {
-        tokio::select! {
-            r = s.read(&mut buf) => match r {
-                Ok(0) | Err(_) => return Some(start.elapsed()),
-                Ok(_) => {}
-            },
-            _ = tokio::time::sleep(Duration::from_millis(40)) => {
-                if trickle.is_empty() {
-                    continue;
-                }
-                let b = trickle.get(sent).copied().unwrap_or(b'a');
-                sent += 1;
-                if s.write_all(&[b]).await.is_err() {
-                    return Some(start.elapsed());
-                }
-            }
-        }
-    }
-    None
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_and_idle_connections_are_closed_capped_and_do_not_lock_meta_out() {
@@ -105,6 +50,7 @@ async fn slow_and_idle_connections_are_closed_capped_and_do_not_lock_meta_out() 
             tokio::spawn(slow_client(
                 addr,
                 [Slow::Silent, Slow::Head, Slow::Body][i % 3],
+                BOUND,
             ))
         })
         .collect();
