@@ -12,6 +12,7 @@
 //! `cost`, `tier` and `summary` describe the outcome.
 
 mod cost;
+mod eta;
 mod exclusion;
 mod list;
 mod rules;
@@ -32,6 +33,7 @@ use crate::phone::Phone;
 use crate::template::{Catalog, Category, Lint, Params, Template, TemplateError};
 
 pub use cost::{CostEstimate, CountryCost};
+pub use eta::{estimate, SendEstimate};
 pub use exclusion::{Excluded, Exclusion};
 pub use summary::{ExcludedView, PlanSummary, Preview, ReasonCount};
 pub use tier::{tier_check, TierCheck};
@@ -109,6 +111,8 @@ pub struct Plan {
     pub cost: CostEstimate,
     /// Tier.
     pub tier: TierCheck,
+    /// When the sends go out, holds included.
+    pub estimate: SendEstimate,
     /// The store's consent epoch before any consent was read: the sends may
     /// skip their consent re-read while it is unchanged.
     pub consent_epoch: u64,
@@ -182,6 +186,13 @@ pub fn plan(
     };
     let cost = estimate_cost(config, template.category, &eligible);
     let tier = tier_check(store, config.api.messaging_tier, eligible.len() as u64, now)?;
+    let estimate = estimate(
+        &eligible,
+        config.send.rate,
+        config.send.quiet_hours.as_ref(),
+        &tier,
+        now,
+    );
     Ok(Plan {
         lints: template.lint(&config.consent),
         template,
@@ -191,6 +202,7 @@ pub fn plan(
         excluded,
         cost,
         tier,
+        estimate,
         consent_epoch,
     })
 }

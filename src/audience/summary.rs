@@ -72,6 +72,8 @@ pub struct PlanSummary {
     pub cost: CostEstimate,
     /// Tier check.
     pub tier: TierCheck,
+    /// When the sends go out, holds included.
+    pub estimate: super::SendEstimate,
     /// Template findings.
     pub lints: Vec<Lint>,
 }
@@ -131,6 +133,7 @@ impl Plan {
                 .collect(),
             cost: self.cost.clone(),
             tier: self.tier.clone(),
+            estimate: self.estimate,
             lints: self.lints.clone(),
         }
     }

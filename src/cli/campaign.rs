@@ -478,6 +478,29 @@ pub(super) fn print_plan(out: &mut impl Write, banner: &str, s: &PlanSummary) ->
             t.used, t.tier, t.now, t.later
         )?;
     }
+    let berlin = |d: chrono::DateTime<chrono::Utc>| {
+        d.with_timezone(&chrono_tz::Europe::Berlin)
+            .format("%d.%m. %H:%M %Z")
+            .to_string()
+    };
+    let e = &s.estimate;
+    let finish = e
+        .finishes_at
+        .map_or_else(|| "not in one day (split the campaign)".into(), berlin);
+    match e.quiet_until {
+        Some(until) => writeln!(
+            out,
+            "Sending time: {} s at the rate; {} held by quiet hours until {}; last send about {finish}",
+            e.sending_secs,
+            e.quiet_held,
+            berlin(until)
+        )?,
+        None => writeln!(
+            out,
+            "Sending time: {} s at the rate; last send about {finish}",
+            e.sending_secs
+        )?,
+    }
     for l in &s.lints {
         writeln!(out, "{}: {}", l.level, l.message)?;
     }

@@ -162,10 +162,7 @@ fn draw_summary(app: &App, view: &PlanView, frame: &mut Frame, area: Rect) {
             Span::raw("Tier: "),
             Span::styled(tier_text, if tier.later > 0 { t.warn() } else { t.ok() }),
         ]),
-        Line::from(format!(
-            "Rate ≤ {rate}/s · ETA {}",
-            fmt::duration(n.div_ceil(u64::from(rate)))
-        )),
+        Line::from(eta_text(app, plan, rate)),
     ];
     frame.render_widget(
         Paragraph::new(lines)
@@ -273,4 +270,26 @@ fn draw_drill(app: &App, view: &PlanView, r: usize, sel: usize, frame: &mut Fram
     .block(Block::bordered().title(Span::styled(title, t.title())));
     let mut state = TableState::default().with_selected(Some(sel - start));
     frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// The send's time at the rate and, when quiet hours or the tier hold part
+/// of it, when the last send goes: the plan's own estimate.
+fn eta_text(app: &App, plan: &crate::audience::Plan, rate: u32) -> String {
+    let e = &plan.estimate;
+    let sending = fmt::duration(e.sending_secs);
+    if !e.held(&plan.tier) {
+        return format!("Rate ≤ {rate}/s · ETA {sending}");
+    }
+    let last = e.finishes_at.map_or_else(
+        || "not within a day".to_string(),
+        |at| fmt::clock(at, app.ui.offset),
+    );
+    match e.quiet_until {
+        Some(until) => format!(
+            "Rate ≤ {rate}/s · {sending} of sending · {} held by quiet hours until {} · last send ≈ {last}",
+            fmt::count(e.quiet_held),
+            fmt::clock(until, app.ui.offset)
+        ),
+        None => format!("Rate ≤ {rate}/s · {sending} of sending · last send ≈ {last}"),
+    }
 }
