@@ -436,3 +436,37 @@ fn the_template_catalog_is_the_daemons() {
         missing.stderr
     );
 }
+
+/// The README's first command on a fresh machine: no store, no config, no
+/// token. The client starts the sandbox daemon on the default store, and
+/// that store is seeded with the sample consents (an auto daemon given the
+/// store's path as `--store` took it for an explicit store and never
+/// seeded it: the sample dry run found nobody eligible).
+#[test]
+fn the_first_run_on_a_fresh_machine_plans_the_sample_campaign_over_seeded_consents() {
+    let home = tempfile::tempdir().expect("tmp");
+    let out = std::process::Command::new(common::BIN)
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("BOTE_DAEMON_IDLE_MS", "300")
+        .env_remove("BOTE_STORE")
+        .env_remove("BOTE_CONFIG")
+        .env_remove("BOTE_TOKEN")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run bote");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let eligible: u64 = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("eligible"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no eligible line:\n{stdout}"));
+    assert!(eligible > 0, "nobody eligible in the sample:\n{stdout}");
+    assert!(stdout.contains("Nothing was sent (dry run)."), "{stdout}");
+}

@@ -239,7 +239,12 @@ fn start_daemon(ctx: &Context) -> Result<()> {
     let exe = std::env::current_exe().context("locating the bote binary")?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("daemon").arg("--auto");
-    cmd.arg("--store").arg(&ctx.store_dir);
+    // The default sandbox store is found by the daemon as it was found
+    // here; naming it would make it an explicit store, which is never
+    // seeded with the sample consents.
+    if !ctx.default_sandbox_store {
+        cmd.arg("--store").arg(&ctx.store_dir);
+    }
     cmd.arg("--templates").arg(&ctx.templates_dir);
     if let Some(c) = &ctx.config_path {
         cmd.arg("--config").arg(c);
