@@ -18,6 +18,7 @@
 pub mod block;
 pub mod export;
 pub mod journal;
+pub mod progress;
 
 mod callback;
 mod lifecycle;

@@ -11,9 +11,10 @@ use anyhow::{bail, Result};
 use super::campaign::{plan_request, print_plan, PlanArgs};
 use super::{block_on, Context, Exit, Refused};
 use crate::audience::PlanSummary;
-use crate::campaign::journal::{Counts, RecipientState};
+use crate::campaign::journal::RecipientState;
+use crate::campaign::progress::{eta_rate, SendProgress};
 use crate::campaign::{CampaignId, CampaignMeta, CampaignState};
-use crate::dispatch::progress::Progress;
+use crate::dispatch::progress::{Progress, SnapshotData};
 use crate::engine::ops::CampaignStatus;
 use crate::service::client::Client;
 use crate::service::wire::{Confirmation, Frame, Request};
@@ -246,6 +247,10 @@ enum End {
 /// Follows a campaign in the daemon until it stops running there; Ctrl-C
 /// only detaches this view.
 async fn watch(client: &Client, id: CampaignId, json: bool) -> Result<Exit> {
+    // The bar counts the send's own recipients, as the TUI does: the
+    // campaign's audience and eligible tell them from the plan's exclusions.
+    let first: CampaignStatus = client.call(&Request::Status { id }, None).await?;
+    let (audience, eligible) = (first.campaign.audience, first.campaign.eligible);
     let bar = (!json).then(|| progress_bar(client));
     let paused: std::cell::RefCell<Option<String>> = std::cell::RefCell::new(None);
     let paused_now = tokio::sync::Notify::new();
@@ -284,11 +289,10 @@ async fn watch(client: &Client, id: CampaignId, json: bool) -> Result<Exit> {
         }
         Frame::Snapshot { snapshot } => {
             if let Some(b) = &bar {
-                let c = &snapshot.counts;
-                let len = c.total().saturating_sub(c.skipped);
-                b.set_length(len);
-                b.set_position(len.saturating_sub(c.open()));
-                b.set_message(counts_line(c, snapshot.rate));
+                let p = SendProgress::of(&snapshot.counts, audience, eligible);
+                b.set_length(p.eligible);
+                b.set_position(p.done);
+                b.set_message(counts_line(&p, &snapshot));
             }
         }
         _ => {}
@@ -331,8 +335,10 @@ fn print_end(status: &CampaignStatus, json: bool, reason: Option<&str>) -> Resul
         return Ok(());
     }
     let id = status.campaign.id;
+    let m = &status.campaign;
+    let standing = SendProgress::of(&status.counts, m.audience, m.eligible).standing(m.state);
     let mut out = std::io::stdout().lock();
-    writeln!(out, "campaign {id}: {}", status.campaign.state)?;
+    writeln!(out, "campaign {id}: {} — {standing}", m.state)?;
     for s in RecipientState::ALL {
         let n = status.counts.get(s);
         if n > 0 {
@@ -352,22 +358,27 @@ fn print_end(status: &CampaignStatus, json: bool, reason: Option<&str>) -> Resul
     Ok(())
 }
 
-fn counts_line(c: &Counts, rate: u32) -> String {
+/// Beside the bar: the outcomes so far, what is in flight (not done yet)
+/// and the ETA by the same rule as the TUI's.
+fn counts_line(p: &SendProgress, s: &SnapshotData) -> String {
+    let eta = p
+        .eta_secs(eta_rate(&s.per_second, s.rate, s.rate))
+        .map_or_else(
+            || "—".to_string(),
+            |secs| indicatif::HumanDuration(Duration::from_secs(secs)).to_string(),
+        );
     format!(
-        "accepted {} · failed {} · unknown {} · ≤{rate}/s",
-        c.taken(),
-        c.failed,
-        c.unknown
+        "accepted {} · failed {} · unknown {} · in flight {} · ETA {eta} · ≤{}/s",
+        p.taken, p.failed, p.unknown, p.in_flight, s.rate
     )
 }
 
 fn progress_bar(client: &Client) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(0);
-    let style = indicatif::ProgressStyle::with_template(
-        "{prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta} · {msg}",
-    )
-    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-    .progress_chars("=> ");
+    let style =
+        indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} done · {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
     bar.set_style(style);
     bar.set_prefix(if client.is_sandbox() {
         "SANDBOX"
@@ -376,4 +387,38 @@ fn progress_bar(client: &Client) -> indicatif::ProgressBar {
     });
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::campaign::journal::Counts;
+
+    /// Issue 17: the CLI bar read done as "not open" of everyone but the
+    /// skipped, and showed indicatif's own ETA; now it reads the one
+    /// definition the TUI reads, and names what is in flight.
+    #[test]
+    fn the_progress_line_counts_in_flight_apart_and_uses_the_shared_eta() {
+        let counts = Counts {
+            accepted: 8,
+            in_flight: 56,
+            pending: 41,
+            skipped: 11,
+            ..Counts::default()
+        };
+        let p = SendProgress::of(&counts, 116, 105);
+        assert_eq!((p.eligible, p.done), (105, 8));
+        let snapshot = SnapshotData {
+            counts,
+            rate: 40,
+            per_second: vec![40; 5],
+            ..SnapshotData::default()
+        };
+        let line = counts_line(&p, &snapshot);
+        assert!(
+            line.contains("accepted 8 · failed 0 · unknown 0 · in flight 56"),
+            "{line}"
+        );
+        assert!(line.contains("ETA 3 seconds"), "97 open at 40/s: {line}");
+    }
 }

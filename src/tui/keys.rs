@@ -2,6 +2,10 @@
 //! [`Cmd`] and to draw the footer hints and the `?` overlay — so what the
 //! screen says and what the keys do cannot drift apart.
 //!
+//! A screen may say that one of its keys does nothing in its present state
+//! (`screens::works`: no pause once a campaign has finished); the footer
+//! then leaves it out.
+//!
 //! Order of precedence: Ctrl-C (always quits, detaching a running
 //! campaign), the help overlay (any key closes it), a dialog, a focused
 //! text field (printable keys are text), then the screen's table, then the
@@ -11,6 +15,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::action::{Action, Cmd, InputKey};
 use super::app::{App, ScreenId};
+use super::screens;
 
 /// One key of a screen.
 #[derive(Debug, Clone, Copy)]
@@ -96,7 +101,7 @@ const DASHBOARD: &[Bind] = &[
     b(Char('c'), Cmd::Cancel, "c", "cancel…", true),
     b(Char('f'), Cmd::Filter, "f", "filter", true),
     b(End, Cmd::Bottom, "End", "follow", false),
-    b(Enter, Cmd::Enter, "Enter", "details (when done)", true),
+    b(Enter, Cmd::Enter, "Enter", "details and export", true),
 ];
 
 const DETAIL: &[Bind] = &[
@@ -148,7 +153,9 @@ pub fn hints(app: &App) -> Vec<(&'static str, &'static str)> {
         ];
     }
     let screen = app.screen();
-    let own = screen_binds(screen).iter().filter(|b| b.hint);
+    let own = screen_binds(screen)
+        .iter()
+        .filter(|b| b.hint && screens::works(app, b.cmd));
     let nav = NAV
         .iter()
         .filter(|b| b.hint && !(screen == ScreenId::Home && b.cmd == Cmd::Back));

@@ -200,6 +200,82 @@ async fn finished_with_failures() {
     snap!("dashboard_finished", h);
 }
 
+/// Issue 17: a cancelled campaign said "100 % of 128" although 49 were
+/// never sent, and kept offering pause, resume and cancel.
+#[tokio::test]
+async fn cancelled_says_who_was_never_sent_and_offers_only_what_works() {
+    let fx = Fixture::new(true);
+    let (mut h, id) = mid(&fx, 100, 30).await;
+    let cancelled = Counts {
+        accepted: 3,
+        failed: 1,
+        skipped: 4 + 2,
+        ..Counts::default()
+    };
+    let events = vec![Progress::Finished {
+        state: CampaignState::Cancelled,
+        counts: cancelled,
+    }];
+    h.act(batch(events, cancelled, 40, CampaignState::Cancelled));
+    h.act(Action::RunEnded {
+        id,
+        result: Ok(CampaignState::Cancelled),
+    });
+    h.settle().await;
+    snap!("dashboard_cancelled", h);
+    let screen = h.render();
+    assert!(
+        screen.contains("4 of 6 sent, 2 skipped (cancelled)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("100 %"), "{screen}");
+    let footer = screen.lines().last().unwrap_or_default().to_string();
+    for gone in ["p pause", "r resume", "c cancel"] {
+        assert!(!footer.contains(gone), "{gone} stays in {footer}");
+    }
+    assert!(footer.contains("Enter details"), "{footer}");
+    h.key(KeyCode::Char('p'));
+    let said = h.app.status.as_ref().map(|s| s.text.clone());
+    assert_eq!(
+        said.as_deref(),
+        Some("campaign 1 is cancelled: nothing to pause")
+    );
+    h.key(KeyCode::Char('c'));
+    assert!(
+        h.app.modal.is_none(),
+        "no cancel dialog for a cancelled campaign"
+    );
+}
+
+#[tokio::test]
+async fn while_paused_resume_is_offered_and_pause_is_not() {
+    let fx = Fixture::new(true);
+    let (mut h, _) = mid(&fx, 100, 30).await;
+    let footer = |h: &mut Harness| h.render().lines().last().unwrap_or_default().to_string();
+    let sending = footer(&mut h);
+    assert!(
+        sending.contains("p pause") && !sending.contains("r resume"),
+        "{sending}"
+    );
+    assert!(
+        !sending.contains("Enter"),
+        "no details while it sends: {sending}"
+    );
+    let paused = vec![Progress::Paused {
+        reason: "paused by the operator".into(),
+    }];
+    h.act(batch(paused, mid_counts(), 40, CampaignState::Paused));
+    let paused = footer(&mut h);
+    assert!(
+        paused.contains("r resume") && !paused.contains("p pause"),
+        "{paused}"
+    );
+    assert!(
+        paused.contains("c cancel"),
+        "a paused run can be cancelled: {paused}"
+    );
+}
+
 #[tokio::test]
 async fn ring_is_bounded_and_lag_is_reported() {
     let fx = Fixture::new(true);
@@ -229,12 +305,12 @@ fn eta_uses_the_observed_rate() {
     let mut d = screens::dashboard::DashState::new(meta, 80, 4, now());
     d.snapshot.counts.pending = 800;
     d.snapshot.per_second = vec![0, 0, 40, 40, 40, 40, 40];
-    assert_eq!(screens::dashboard::eta_secs(&d), Some(20));
+    assert_eq!(d.eta_secs(), Some(20));
     d.snapshot.per_second.clear();
     d.snapshot.rate = 80;
-    assert_eq!(screens::dashboard::eta_secs(&d), Some(10));
+    assert_eq!(d.eta_secs(), Some(10));
     d.paused = Some("x".into());
-    assert_eq!(screens::dashboard::eta_secs(&d), None);
+    assert_eq!(d.eta_secs(), None);
 }
 
 fn seed_meta() -> CampaignMeta {

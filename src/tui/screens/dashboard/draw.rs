@@ -23,38 +23,11 @@ use ratatui::Frame;
 
 use super::state::{DashState, Level};
 use crate::campaign::journal::RecipientState;
+use crate::campaign::progress::observed_rate;
 use crate::campaign::CampaignState;
 use crate::tui::app::App;
 use crate::tui::widgets::bar::StackedBar;
 use crate::tui::widgets::fmt;
-
-/// Seconds averaged for the observed rate.
-const RATE_WINDOW: usize = 5;
-
-/// Observed sends per second over the last complete seconds.
-pub fn observed_rate(d: &DashState) -> f64 {
-    let s = &d.snapshot.per_second;
-    let tail = &s[s.len().saturating_sub(RATE_WINDOW)..];
-    if tail.is_empty() {
-        return 0.0;
-    }
-    tail.iter().sum::<u64>() as f64 / tail.len() as f64
-}
-
-/// Seconds left at the observed (else the configured) rate; `None` while
-/// nothing moves.
-pub fn eta_secs(d: &DashState) -> Option<u64> {
-    if d.finished.is_some() || d.paused.is_some() {
-        return None;
-    }
-    let open = d.snapshot.counts.open();
-    let rate = match observed_rate(d) {
-        r if r > 0.0 => r,
-        _ if d.snapshot.rate > 0 => f64::from(d.snapshot.rate),
-        _ => f64::from(d.ceiling),
-    };
-    (rate > 0.0).then(|| (open as f64 / rate).ceil() as u64)
-}
 
 /// Draws the dashboard (or a hint when none was opened).
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
@@ -121,18 +94,11 @@ fn draw_summary(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
     frame.render_widget(block, area);
     let [bar, counts, rate] = Layout::vertical([Constraint::Length(1); 3]).areas(inner);
     let c = &d.snapshot.counts;
-    // The bar is about sending: recipients the plan excluded are not in it.
-    let mut bar_counts = *c;
-    bar_counts.skipped = c
-        .skipped
-        .saturating_sub(d.meta.audience.saturating_sub(d.meta.eligible));
-    let eligible = d.meta.eligible.max(1);
-    let done = d.meta.eligible.saturating_sub(c.open());
-    let pct = format!(
-        " {:>3} % of {}",
-        done * 100 / eligible,
-        fmt::count(d.meta.eligible)
-    );
+    let progress = d.progress();
+    // The bar and the words beside it read the same numbers: the send's
+    // recipients only, done apart from in flight.
+    let bar_counts = progress.send_counts(c);
+    let pct = format!(" {}", d.standing());
     let [bar_area, pct_area] = Layout::horizontal([
         Constraint::Min(1),
         Constraint::Length(pct.chars().count() as u16),
@@ -181,7 +147,7 @@ fn draw_summary(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
         Paragraph::new(Line::from(spans)).wrap(Wrap { trim: true }),
         counts,
     );
-    let eta = match eta_secs(d) {
+    let eta = match d.eta_secs() {
         Some(s) => format!("ETA {}", fmt::duration(s)),
         None => "ETA —".into(),
     };
@@ -201,7 +167,7 @@ fn draw_summary(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
             ),
             Span::raw(format!(
                 " · observed {:.0}/s · {eta} · elapsed {} · {} workers",
-                observed_rate(d),
+                observed_rate(&d.snapshot.per_second),
                 fmt::duration(elapsed),
                 d.workers
             )),

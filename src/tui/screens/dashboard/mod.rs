@@ -4,6 +4,6 @@ mod draw;
 mod state;
 mod update;
 
-pub use draw::{draw, eta_secs, observed_rate};
+pub use draw::draw;
 pub use state::{DashState, Level, ResultRow, FILTERS, RING};
-pub use update::{cmd, ended, progress, started};
+pub use update::{cmd, ended, progress, started, works};

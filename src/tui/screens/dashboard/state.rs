@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use chrono::{DateTime, Utc};
 
 use crate::campaign::journal::RecipientState;
+use crate::campaign::progress::{eta_rate, SendProgress, Standing};
 use crate::campaign::{CampaignMeta, CampaignState};
 use crate::dispatch::progress::{Progress, SnapshotData};
 use crate::tui::action::ProgressBatch;
@@ -113,6 +114,43 @@ impl DashState {
             finished: None,
             notices: VecDeque::new(),
         }
+    }
+
+    /// How far the send has come, by the one definition every view reads.
+    pub fn progress(&self) -> SendProgress {
+        SendProgress::of(
+            &self.snapshot.counts,
+            self.meta.audience,
+            self.meta.eligible,
+        )
+    }
+
+    /// The campaign state this view last saw: how the run ended, else
+    /// paused or held, else sending.
+    pub fn campaign_state(&self) -> CampaignState {
+        match (&self.finished, &self.paused, &self.held) {
+            (Some(Ok(s)), ..) => *s,
+            // A run stopped by an error is left paused in the store.
+            (Some(Err(_)), ..) | (None, Some(_), _) => CampaignState::Paused,
+            (None, None, Some(_)) => CampaignState::Held,
+            (None, None, None) => CampaignState::Sending,
+        }
+    }
+
+    /// The progress in words, as true for the campaign's state.
+    pub fn standing(&self) -> Standing {
+        self.progress().standing(self.campaign_state())
+    }
+
+    /// Seconds left at the observed (else the configured) rate; `None`
+    /// while nothing moves or nothing is sending.
+    pub fn eta_secs(&self) -> Option<u64> {
+        if self.finished.is_some() || self.paused.is_some() {
+            return None;
+        }
+        let s = &self.snapshot;
+        self.progress()
+            .eta_secs(eta_rate(&s.per_second, s.rate, self.ceiling))
     }
 
     /// The state filter in force.

@@ -48,8 +48,52 @@ pub fn ended(app: &mut App, id: CampaignId, result: Result<CampaignState, String
     vec![Effect::LoadHome]
 }
 
+/// Whether `cmd` does something on the dashboard now: pause while it
+/// sends, resume while paused, cancel while it runs, details once it ended.
+pub fn works(app: &App, cmd: Cmd) -> bool {
+    let Some(d) = &app.dash else {
+        return !matches!(
+            cmd,
+            Cmd::Pause | Cmd::Resume | Cmd::Cancel | Cmd::Enter | Cmd::Filter
+        );
+    };
+    let live = app.running == Some(d.meta.id);
+    let ended_paused = matches!(d.finished, Some(Ok(CampaignState::Paused)));
+    match cmd {
+        Cmd::Pause => live && d.finished.is_none() && d.paused.is_none(),
+        Cmd::Resume => {
+            (live && d.finished.is_none() && d.paused.is_some())
+                || (!live && ended_paused && app.running.is_none())
+        }
+        Cmd::Cancel => live && d.finished.is_none(),
+        Cmd::Enter => d.finished.is_some(),
+        _ => true,
+    }
+}
+
+/// Why a dashboard key does nothing now, for the status line.
+fn refusal(app: &App, d: &DashState, cmd: Cmd) -> String {
+    let (id, state) = (d.meta.id, d.campaign_state());
+    match cmd {
+        Cmd::Resume if app.running.is_some_and(|r| r != id) => {
+            "another campaign is sending; one at a time".into()
+        }
+        Cmd::Pause => format!("campaign {id} is {state}: nothing to pause"),
+        Cmd::Resume => format!("campaign {id} is {state}: nothing to resume"),
+        Cmd::Cancel => format!("campaign {id} is {state}: nothing to cancel"),
+        _ => "the details open once the run has ended".into(),
+    }
+}
+
 /// A key on the dashboard.
 pub fn cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
+    if app.dash.is_some() && !works(app, cmd) {
+        if let Some(d) = &app.dash {
+            let why = refusal(app, d, cmd);
+            app.fail(why);
+        }
+        return vec![];
+    }
     let running = app.running;
     let Some(d) = app.dash.as_mut() else {
         return app.back();
@@ -72,14 +116,9 @@ pub fn cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
             return vec![Effect::Pause];
         }
         Cmd::Resume if live => return vec![Effect::Resume],
-        Cmd::Resume if matches!(d.finished, Some(Ok(CampaignState::Paused))) => {
-            let id = d.meta.id;
-            if running.is_some() {
-                app.fail("another campaign is sending; one at a time");
-                return vec![];
-            }
+        Cmd::Resume => {
             return vec![Effect::Start {
-                id,
+                id: d.meta.id,
                 requeue_unknown: false,
             }];
         }
@@ -96,7 +135,7 @@ pub fn cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
                 input: TextInput::default(),
             });
         }
-        Cmd::Enter if d.finished.is_some() => {
+        Cmd::Enter => {
             let id = d.meta.id;
             return detail::open(app, id);
         }
