@@ -183,6 +183,12 @@ async fn answer(
         Request::Journal { id, from, len } => {
             blocking(engine, move |e| e.journal_page(&c, id, from, len)).await
         }
+        Request::Results {
+            id,
+            state,
+            from,
+            len,
+        } => blocking(engine, move |e| e.results(&c, id, state, from, len)).await,
         Request::Webhooks => {
             caller
                 .require(Role::Viewer, "following webhooks")

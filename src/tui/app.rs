@@ -229,7 +229,9 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             if app.status.as_ref().is_some_and(|s| s.expired(now)) {
                 app.status = None;
             }
-            wizard::tick(app)
+            let mut effects = wizard::tick(app);
+            effects.extend(dashboard::tick(app));
+            effects
         }
         Action::Cmd(Cmd::Help) => {
             app.help = !app.help;
@@ -257,6 +259,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Started(meta) => dashboard::started(app, *meta),
         Action::Progress(batch) => dashboard::progress(app, *batch),
         Action::RunEnded { id, result } => dashboard::ended(app, id, result),
+        Action::Results(r) => dashboard::results(app, r),
         Action::Journal(r) => detail::loaded(app, r),
         Action::Exported(r) => detail::exported(app, r),
         Action::Consent(r) => consent::loaded(app, r),

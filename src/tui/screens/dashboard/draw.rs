@@ -26,6 +26,7 @@ use crate::campaign::journal::RecipientState;
 use crate::campaign::progress::observed_rate;
 use crate::campaign::CampaignState;
 use crate::tui::app::App;
+use crate::tui::screens::plan::KEEP_DIGITS;
 use crate::tui::widgets::bar::StackedBar;
 use crate::tui::widgets::fmt;
 
@@ -93,7 +94,7 @@ fn draw_summary(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [bar, counts, rate] = Layout::vertical([Constraint::Length(1); 3]).areas(inner);
-    let c = &d.snapshot.counts;
+    let c = &d.counts();
     let progress = d.progress();
     // The bar and the words beside it read the same numbers: the send's
     // recipients only, done apart from in flight.
@@ -238,18 +239,36 @@ fn draw_results(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
     let t = app.ui.theme;
     let filter = d.filter_state();
     let height = area.height.saturating_sub(3) as usize;
-    // Newest first; skip `scroll` matching rows, take what fits.
-    let rows: Vec<Row> = d
-        .ring
+    let label = filter.map_or("all states", RecipientState::as_str);
+    let follow = if d.scroll == 0 {
+        "following"
+    } else {
+        "scrolled · End follows"
+    };
+    let block = |rows: String| {
+        Block::bordered().title(Span::styled(
+            format!(" Results, newest first · {label} · {rows} · {follow} "),
+            t.title(),
+        ))
+    };
+    let Some(page) = d.page() else {
+        frame.render_widget(Paragraph::new("reading…").block(block("…".into())), area);
+        return;
+    };
+    // Newest first from the scroll position; the page starts at its window.
+    let rows: Vec<Row> = page
+        .rows
         .iter()
-        .rev()
-        .filter(|r| filter.is_none_or(|s| r.state == s))
-        .skip(d.scroll)
+        .skip(d.scroll - page.from)
         .take(height)
-        .map(|r| {
+        .map(|(index, r)| {
             Row::new(vec![
-                Cell::from(format!("{:>6}", r.index)),
-                Cell::from(r.phone.clone()),
+                Cell::from(format!("{index:>6}")),
+                Cell::from(
+                    r.phone
+                        .map(|p| p.masked(KEEP_DIGITS))
+                        .unwrap_or_else(|| "—".into()),
+                ),
                 Cell::from(Span::styled(r.state.as_str(), t.state(r.state))),
                 Cell::from(r.code.map(|c| c.to_string()).unwrap_or_default()),
                 Cell::from(
@@ -261,16 +280,6 @@ fn draw_results(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    let label = filter.map_or("all states", RecipientState::as_str);
-    let follow = if d.scroll == 0 {
-        "following"
-    } else {
-        "scrolled · End follows"
-    };
-    let title = format!(
-        " Results, newest first · {label} · {} rows · {follow} ",
-        fmt::count(d.visible_len() as u64)
-    );
     let table = Table::new(
         rows,
         [
@@ -283,6 +292,6 @@ fn draw_results(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
         ],
     )
     .header(Row::new(["     #", "Number", "State", "Code", " Latency", "Note"]).style(t.title()))
-    .block(Block::bordered().title(Span::styled(title, t.title())));
+    .block(block(format!("{} rows", fmt::count(page.matching))));
     frame.render_widget(table, area);
 }

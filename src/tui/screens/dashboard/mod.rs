@@ -5,5 +5,5 @@ mod state;
 mod update;
 
 pub use draw::draw;
-pub use state::{DashState, Level, ResultRow, FILTERS, RING};
-pub use update::{cmd, ended, progress, started, works};
+pub use state::{DashState, Level, PageKey, FILTERS, PAGE, REFRESH, WINDOW};
+pub use update::{cmd, ended, progress, results, started, tick, works};

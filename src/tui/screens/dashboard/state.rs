@@ -1,29 +1,40 @@
 //! The live dashboard's state: what the engine reported, folded in once
-//! per frame.
+//! per frame, and the page of results the table shows.
 //!
 //! The runner drains the campaign's broadcast receiver with `try_recv` once
 //! per frame and hands the batch over with a fresh [`SnapshotData`]; counts
-//! and rate always come from the snapshot (the engine's truth), so a view
-//! that lagged and lost events still shows the right numbers. Per-recipient
-//! results go into a bounded ring (the last [`RING`]) for the table.
+//! and rate come from the snapshot (the engine's truth) while the run is
+//! live, so a view that lagged and lost events still shows the right
+//! numbers. The results table is never built from those events: it is a
+//! page of the campaign's journal ([`ResultsPage`]) asked of the daemon —
+//! every recipient of the campaign, not one run's, in its latest state
+//! (webhooks move records on), newest change first, of the state filtered
+//! for — so a filter always lists what the count beside it says.
 
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 
-use crate::campaign::journal::RecipientState;
+use crate::campaign::journal::{Counts, RecipientState};
 use crate::campaign::progress::{eta_rate, SendProgress, Standing};
 use crate::campaign::{CampaignMeta, CampaignState};
 use crate::dispatch::progress::{Progress, SnapshotData};
-use crate::tui::action::ProgressBatch;
+use crate::tui::action::{Effect, ProgressBatch, ResultsPage};
 
-/// Results kept for the table.
-pub const RING: usize = 10_000;
 /// Notices kept.
 const NOTICES: usize = 8;
+/// Rows a results request starts at a multiple of: scrolling within a
+/// window needs no new page.
+pub const WINDOW: usize = 50;
+/// Rows per results request: the window and the one after it, so the rows
+/// from any scroll position down are in the page.
+pub const PAGE: usize = 2 * WINDOW;
+/// How often the newest results are read again while the table follows.
+pub const REFRESH: chrono::Duration = chrono::Duration::seconds(1);
 
-/// The filters `f` cycles through (`None`: every state).
-pub const FILTERS: [Option<RecipientState>; 8] = [
+/// The filters `f` cycles through (`None`: every state): every state the
+/// counts line names.
+pub const FILTERS: [Option<RecipientState>; 10] = [
     None,
     Some(RecipientState::Failed),
     Some(RecipientState::Unknown),
@@ -32,23 +43,17 @@ pub const FILTERS: [Option<RecipientState>; 8] = [
     Some(RecipientState::Sent),
     Some(RecipientState::Delivered),
     Some(RecipientState::Read),
+    Some(RecipientState::InFlight),
+    Some(RecipientState::Pending),
 ];
 
-/// One row of the results table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResultRow {
-    /// Journal index.
-    pub index: u32,
-    /// Masked number.
-    pub phone: String,
-    /// New state.
-    pub state: RecipientState,
-    /// API error code.
-    pub code: Option<u32>,
-    /// Request latency.
-    pub latency_ms: Option<u32>,
-    /// Skip / unknown reason.
-    pub reason: Option<String>,
+/// Which results page: the filter and the first row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageKey {
+    /// Only this state; every state when `None`.
+    pub filter: Option<RecipientState>,
+    /// Position of the first row, newest first.
+    pub from: usize,
 }
 
 /// How loud a notice is.
@@ -77,9 +82,13 @@ pub struct DashState {
     pub started: DateTime<Utc>,
     /// When this view saw it end.
     pub ended: Option<DateTime<Utc>>,
-    /// The last results, oldest first.
-    pub ring: VecDeque<ResultRow>,
-    /// State filter of the table.
+    /// The page of results last read.
+    pub results: Option<Box<ResultsPage>>,
+    /// The page asked for and not yet answered (one at a time).
+    pub asked: Option<PageKey>,
+    /// When results were last asked for.
+    pub asked_at: Option<DateTime<Utc>>,
+    /// State filter of the table (index into [`FILTERS`]).
     pub filter: usize,
     /// Rows scrolled back from the newest (0: follow).
     pub scroll: usize,
@@ -105,7 +114,9 @@ impl DashState {
             workers,
             started: now,
             ended: None,
-            ring: VecDeque::with_capacity(1024),
+            results: None,
+            asked: None,
+            asked_at: None,
             filter: 0,
             scroll: 0,
             throttle: None,
@@ -116,13 +127,19 @@ impl DashState {
         }
     }
 
+    /// The counts shown: the engine's snapshot while the run is live; once
+    /// it has ended, the journal's as of the last page (webhook statuses
+    /// keep arriving after a run).
+    pub fn counts(&self) -> Counts {
+        match (&self.finished, &self.results) {
+            (Some(_), Some(page)) => page.counts,
+            _ => self.snapshot.counts,
+        }
+    }
+
     /// How far the send has come, by the one definition every view reads.
     pub fn progress(&self) -> SendProgress {
-        SendProgress::of(
-            &self.snapshot.counts,
-            self.meta.audience,
-            self.meta.eligible,
-        )
+        SendProgress::of(&self.counts(), self.meta.audience, self.meta.eligible)
     }
 
     /// The campaign state this view last saw: how the run ended, else
@@ -158,12 +175,70 @@ impl DashState {
         FILTERS.get(self.filter).copied().flatten()
     }
 
-    /// Rows of the ring that pass the filter.
-    pub fn visible_len(&self) -> usize {
-        match self.filter_state() {
-            None => self.ring.len(),
-            Some(s) => self.ring.iter().filter(|r| r.state == s).count(),
+    /// The results page the table needs now.
+    pub fn wanted(&self) -> PageKey {
+        PageKey {
+            filter: self.filter_state(),
+            from: self.scroll - self.scroll % WINDOW,
         }
+    }
+
+    /// The page last read, if it is the one wanted now.
+    pub fn page(&self) -> Option<&ResultsPage> {
+        let want = self.wanted();
+        self.results
+            .as_deref()
+            .filter(|p| p.filter == want.filter && p.from == want.from)
+    }
+
+    /// Results that pass the filter (as of the last page of that filter).
+    pub fn visible_len(&self) -> usize {
+        self.results
+            .as_deref()
+            .filter(|p| p.filter == self.filter_state())
+            .map_or(0, |p| p.matching as usize)
+    }
+
+    /// Asks for the wanted page, unless one is still on its way.
+    pub fn ask(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        if self.asked.is_some() {
+            return vec![];
+        }
+        let key = self.wanted();
+        self.asked = Some(key);
+        self.asked_at = Some(now);
+        vec![Effect::LoadResults {
+            id: self.meta.id,
+            filter: key.filter,
+            from: key.from,
+            len: PAGE,
+        }]
+    }
+
+    /// Asks again when the table follows the newest and the last page is
+    /// older than [`REFRESH`]; a table scrolled back holds still.
+    pub fn refresh(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        let due = self.asked_at.is_none_or(|t| now - t >= REFRESH);
+        if self.scroll == 0 && due {
+            return self.ask(now);
+        }
+        vec![]
+    }
+
+    /// A results page arrived; if the table has moved on meanwhile (a new
+    /// filter, a scroll beyond the window), the page it needs is asked for.
+    pub fn answered(&mut self, page: Box<ResultsPage>, now: DateTime<Utc>) -> Vec<Effect> {
+        self.asked = None;
+        let key = PageKey {
+            filter: page.filter,
+            from: page.from,
+        };
+        self.results = Some(page);
+        self.scroll = self.scroll.min(self.visible_len().saturating_sub(1));
+        if key != self.wanted() {
+            return self.ask(now);
+        }
+        vec![]
     }
 
     pub(super) fn notice(&mut self, at: DateTime<Utc>, level: Level, text: String) {
@@ -175,29 +250,14 @@ impl DashState {
 
     /// Folds one frame's events and snapshot in.
     pub fn apply(&mut self, batch: ProgressBatch, now: DateTime<Utc>) {
-        let filter = self.filter_state();
         for ev in batch.events {
             match ev {
                 Progress::Started { rate, workers, .. } => {
                     self.ceiling = rate;
                     self.workers = workers;
                 }
-                Progress::Recipient(e) => {
-                    if self.scroll > 0 && filter.is_none_or(|s| s == e.state) {
-                        self.scroll += 1;
-                    }
-                    if self.ring.len() == RING {
-                        self.ring.pop_front();
-                    }
-                    self.ring.push_back(ResultRow {
-                        index: e.index,
-                        phone: e.phone,
-                        state: e.state,
-                        code: e.code,
-                        latency_ms: e.latency_ms,
-                        reason: e.reason,
-                    });
-                }
+                // The table reads the journal, not these.
+                Progress::Recipient(_) => {}
                 Progress::Rate {
                     current,
                     ceiling,
@@ -239,7 +299,7 @@ impl DashState {
             self.notice(
                 now,
                 Level::Warn,
-                "the view fell behind; some rows are missing (counts stay exact)".into(),
+                "the view fell behind; some notices are missing (counts stay exact)".into(),
             );
         }
         let finished = self.finished.is_some();
@@ -248,6 +308,5 @@ impl DashState {
         if finished && self.snapshot.counts.total() < counts.total() {
             self.snapshot.counts = counts;
         }
-        self.scroll = self.scroll.min(self.visible_len().saturating_sub(1));
     }
 }

@@ -2,7 +2,7 @@
 
 use super::state::{DashState, Level, FILTERS};
 use crate::campaign::{CampaignId, CampaignMeta, CampaignState};
-use crate::tui::action::{Cmd, Effect, ProgressBatch};
+use crate::tui::action::{Cmd, Effect, ProgressBatch, ResultsPage};
 use crate::tui::app::{App, Confirm, Modal, ScreenId};
 use crate::tui::screens::detail;
 use crate::tui::widgets::input::TextInput;
@@ -12,9 +12,38 @@ pub fn started(app: &mut App, meta: CampaignMeta) -> Vec<Effect> {
     app.running = Some(meta.id);
     app.wizard.starting = false;
     app.say(format!("campaign {} is sending", meta.id));
-    app.dash = Some(DashState::new(meta, app.ui.rate, app.ui.workers, app.now));
+    let mut dash = DashState::new(meta, app.ui.rate, app.ui.workers, app.now);
+    let effects = dash.ask(app.now);
+    app.dash = Some(dash);
     app.reset_to(ScreenId::Dashboard);
-    vec![]
+    effects
+}
+
+/// Time passed: the newest results are read again now and then while the
+/// dashboard shows and its table follows.
+pub fn tick(app: &mut App) -> Vec<Effect> {
+    let now = app.now;
+    let shown = app.screen() == ScreenId::Dashboard;
+    match app.dash.as_mut() {
+        Some(d) if shown => d.refresh(now),
+        _ => vec![],
+    }
+}
+
+/// A page of results arrived.
+pub fn results(app: &mut App, r: Result<Box<ResultsPage>, String>) -> Vec<Effect> {
+    let now = app.now;
+    match (r, app.dash.as_mut()) {
+        (Ok(page), Some(d)) if page.meta.id == d.meta.id => d.answered(page, now),
+        (Ok(_), _) => vec![],
+        (Err(e), d) => {
+            if let Some(d) = d {
+                d.asked = None;
+            }
+            app.fail(format!("reading the results: {e}"));
+            vec![]
+        }
+    }
 }
 
 /// One frame's engine events.
@@ -32,6 +61,7 @@ pub fn ended(app: &mut App, id: CampaignId, result: Result<CampaignState, String
         app.running = None;
     }
     let now = app.now;
+    let mut effects = Vec::new();
     if let Some(d) = app.dash.as_mut().filter(|d| d.meta.id == id) {
         if let Err(e) = &result {
             d.notice(now, Level::Error, e.clone());
@@ -41,11 +71,15 @@ pub fn ended(app: &mut App, id: CampaignId, result: Result<CampaignState, String
             d.ended.get_or_insert(now);
         }
         d.paused = None;
+        // The final states, and the counts of the journal from now on.
+        d.asked = None;
+        effects.extend(d.ask(now));
     }
     if let Err(e) = result {
         app.fail(format!("campaign {id}: {e}"));
     }
-    vec![Effect::LoadHome]
+    effects.push(Effect::LoadHome);
+    effects
 }
 
 /// Whether `cmd` does something on the dashboard now: pause while it
@@ -100,16 +134,31 @@ pub fn cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
     };
     let live = running == Some(d.meta.id);
     let max = d.visible_len().saturating_sub(1);
+    let scrolled = match cmd {
+        Cmd::Up => Some((d.scroll + 1).min(max)),
+        Cmd::Down => Some(d.scroll.saturating_sub(1)),
+        Cmd::PageUp => Some((d.scroll + 10).min(max)),
+        Cmd::PageDown => Some(d.scroll.saturating_sub(10)),
+        Cmd::Top => Some(max),
+        Cmd::Bottom => Some(0),
+        _ => None,
+    };
+    let now = app.now;
+    if let Some(to) = scrolled {
+        let back_to_newest = to == 0 && d.scroll > 0;
+        d.scroll = to;
+        // A page for the new window, or the newest again when following.
+        return if back_to_newest || d.page().is_none() {
+            d.ask(now)
+        } else {
+            vec![]
+        };
+    }
     match cmd {
-        Cmd::Up => d.scroll = (d.scroll + 1).min(max),
-        Cmd::Down => d.scroll = d.scroll.saturating_sub(1),
-        Cmd::PageUp => d.scroll = (d.scroll + 10).min(max),
-        Cmd::PageDown => d.scroll = d.scroll.saturating_sub(10),
-        Cmd::Top => d.scroll = max,
-        Cmd::Bottom => d.scroll = 0,
         Cmd::Filter => {
             d.filter = (d.filter + 1) % FILTERS.len();
             d.scroll = 0;
+            return d.ask(now);
         }
         Cmd::Pause if live => {
             app.say("pausing: requests in flight finish first");
