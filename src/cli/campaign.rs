@@ -140,7 +140,7 @@ pub(super) fn run(ctx: &Context, cmd: CampaignCmd) -> Result<Exit> {
             block_on(async {
                 let c = ctx.client().await?;
                 let s: CampaignStatus = c.call(&Request::Pause { id }, None).await?;
-                println!("campaign {id} paused in the daemon ({}); `bote campaign resume {id}` continues it", s.campaign.state);
+                outln!("campaign {id} paused in the daemon ({}); `bote campaign resume {id}` continues it", s.campaign.state)?;
                 Ok(Exit::Ok)
             })
         }
@@ -150,7 +150,7 @@ pub(super) fn run(ctx: &Context, cmd: CampaignCmd) -> Result<Exit> {
                 confirm_cancel(id)?;
             }
             let s: CampaignStatus = c.call(&Request::Cancel { id }, None).await?;
-            println!(
+            outln!(
                 "campaign {id} {}; {} recipient(s) skipped",
                 if s.running {
                     "is being cancelled"
@@ -158,7 +158,7 @@ pub(super) fn run(ctx: &Context, cmd: CampaignCmd) -> Result<Exit> {
                     "cancelled"
                 },
                 s.counts.skipped
-            );
+            )?;
             Ok(Exit::Ok)
         }),
         CampaignCmd::Export { id, format, out } => block_on(async {
@@ -172,9 +172,9 @@ pub(super) fn run(ctx: &Context, cmd: CampaignCmd) -> Result<Exit> {
             match out {
                 Some(path) => {
                     super::write_private_new(&path, e.text.as_bytes())?;
-                    eprintln!("{} recipient(s) written to {}", e.rows, path.display());
+                    errln!("{} recipient(s) written to {}", e.rows, path.display());
                 }
-                None => std::io::stdout().lock().write_all(e.text.as_bytes())?,
+                None => super::output::stdout().write_all(e.text.as_bytes())?,
             }
             Ok(Exit::Ok)
         }),
@@ -190,7 +190,12 @@ fn confirm_cancel(id: CampaignId) -> Result<()> {
         ))
         .into());
     }
-    eprint!("Cancel campaign {id} for good (everyone not yet sent is skipped)? [y/N] ");
+    let mut err = std::io::stderr();
+    write!(
+        err,
+        "Cancel campaign {id} for good (everyone not yet sent is skipped)? [y/N] "
+    )?;
+    err.flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     if matches!(answer.trim(), "y" | "Y" | "yes" | "j" | "ja") {
@@ -205,7 +210,7 @@ fn list(ctx: &Context, json: bool) -> Result<Exit> {
         let c = ctx.client().await?;
         c.call(&Request::Campaigns, None).await
     })?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     if !json {
         writeln!(
             out,
@@ -257,7 +262,7 @@ fn status(ctx: &Context, id: CampaignId, json: bool) -> Result<Exit> {
         anyhow::Ok((c.hello.banner.clone(), s))
     })?;
     let (meta, counts) = (&s.campaign, &s.counts);
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     if json {
         serde_json::to_writer_pretty(
             &mut out,
@@ -349,7 +354,7 @@ fn plan(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
             .await?;
         anyhow::Ok((c.hello.banner.clone(), s))
     })?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &summary)?;
         writeln!(out)?;

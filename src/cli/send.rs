@@ -97,7 +97,7 @@ pub(super) fn send(ctx: &Context, args: &SendArgs) -> Result<Exit> {
             )
             .await?;
         if args.plan.json {
-            println!("{}", serde_json::json!({ "event": "plan", "plan": dry }));
+            outln!("{}", serde_json::json!({ "event": "plan", "plan": dry }))?;
         } else {
             print_plan(&mut std::io::stderr().lock(), &client.hello.banner, &dry)?;
         }
@@ -118,9 +118,10 @@ pub(super) fn send(ctx: &Context, args: &SendArgs) -> Result<Exit> {
             .await?;
         let id = sent.campaign.id;
         if !args.plan.json {
-            eprintln!(
+            errln!(
                 "campaign {id} created: {} recipients (planned again at send: {} eligible)",
-                sent.campaign.eligible, sent.plan.eligible
+                sent.campaign.eligible,
+                sent.plan.eligible
             );
         }
         if let (CampaignState::Scheduled, Some(s)) = (sent.campaign.state, sent.campaign.schedule) {
@@ -129,20 +130,20 @@ pub(super) fn send(ctx: &Context, args: &SendArgs) -> Result<Exit> {
                     .format("%Y-%m-%d %H:%M %Z")
                     .to_string()
             };
-            println!(
+            outln!(
                 "campaign {id} is scheduled for {} (local time){}; the daemon starts it then — \
                  `bote campaign status {id}` shows it, `bote campaign cancel {id}` drops it",
                 local(s.at),
                 s.not_after
                     .map(|e| format!(", not after {}", local(e)))
                     .unwrap_or_default()
-            );
+            )?;
             return Ok(Exit::Ok);
         }
         if args.detach {
-            println!(
+            outln!(
                 "campaign {id} is sending in the daemon; follow it with `bote campaign watch {id}`"
-            );
+            )?;
             return Ok(Exit::Ok);
         }
         watch(&client, id, args.plan.json).await
@@ -173,23 +174,25 @@ pub(super) fn resume(ctx: &Context, args: &ResumeArgs) -> Result<Exit> {
             .await?;
         if !args.json {
             for change in &status.config_changes {
-                eprintln!(
+                errln!(
                     "config changed since campaign {} was created — {change}",
                     args.id
                 );
             }
         }
         if args.resend_unknown && !args.json {
-            eprintln!(
+            errln!(
                 "unknown outcomes of campaign {} are sent again, as asked",
                 args.id
             );
         }
         if args.detach {
-            println!(
+            outln!(
                 "campaign {} is {} in the daemon; follow it with `bote campaign watch {}`",
-                args.id, status.campaign.state, args.id
-            );
+                args.id,
+                status.campaign.state,
+                args.id
+            )?;
             return Ok(Exit::Ok);
         }
         watch(&client, args.id, args.json).await
@@ -241,7 +244,11 @@ fn confirmation(client: &Client, recipients: usize, yes: bool) -> Result<Confirm
 enum End {
     Stopped(Box<CampaignStatus>),
     Paused(String),
-    Detached,
+    /// The view stopped following; the campaign goes on in the daemon.
+    /// Quietly when standard output's reader went away.
+    Detached {
+        quietly: bool,
+    },
 }
 
 /// Follows a campaign in the daemon until it stops running there; Ctrl-C
@@ -254,12 +261,16 @@ async fn watch(client: &Client, id: CampaignId, json: bool) -> Result<Exit> {
     let bar = (!json).then(|| progress_bar(client));
     let paused: std::cell::RefCell<Option<String>> = std::cell::RefCell::new(None);
     let paused_now = tokio::sync::Notify::new();
+    let stdout_gone = tokio::sync::Notify::new();
     let request = Request::Watch { id };
     let stream = client.stream::<CampaignStatus>(&request, None, |frame| match frame {
         Frame::Event { event } => {
             if json {
                 if let Ok(line) = serde_json::to_string(&event) {
-                    println!("{line}");
+                    // A reader that went away (`| head`) ends this view, not the send.
+                    if outln!("{line}").is_err() {
+                        stdout_gone.notify_one();
+                    }
                 }
             }
             match &event {
@@ -299,16 +310,18 @@ async fn watch(client: &Client, id: CampaignId, json: bool) -> Result<Exit> {
     });
     let end = tokio::select! {
         r = stream => End::Stopped(Box::new(r?)),
-        _ = tokio::signal::ctrl_c() => End::Detached,
+        _ = tokio::signal::ctrl_c() => End::Detached { quietly: false },
         // A paused campaign stays in the daemon; a headless view ends there.
         () = paused_now.notified() => End::Paused(paused.borrow().clone().unwrap_or_default()),
+        () = stdout_gone.notified() => End::Detached { quietly: true },
     };
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
     let status = match end {
-        End::Detached => {
-            eprintln!(
+        End::Detached { quietly: true } => return Ok(Exit::Ok),
+        End::Detached { quietly: false } => {
+            errln!(
                 "detached: campaign {id} goes on in the daemon; `bote campaign watch {id}` follows it, \
                  `bote campaign pause {id}` pauses it"
             );
@@ -337,7 +350,7 @@ fn print_end(status: &CampaignStatus, json: bool, reason: Option<&str>) -> Resul
     let id = status.campaign.id;
     let m = &status.campaign;
     let standing = SendProgress::of(&status.counts, m.audience, m.eligible).standing(m.state);
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     writeln!(out, "campaign {id}: {} — {standing}", m.state)?;
     for s in RecipientState::ALL {
         let n = status.counts.get(s);

@@ -17,6 +17,7 @@ use crate::audience::{Plan, PlanRequest};
 use crate::campaign::export::Format;
 use crate::campaign::journal::RecipientState;
 use crate::campaign::{CampaignId, CampaignMeta};
+use crate::cli::output::describe_anyhow;
 pub use crate::clock::Clock;
 use crate::consent::import::ImportReport;
 use crate::consent::store::{open_private, PrivateFile};
@@ -36,8 +37,9 @@ pub struct Ctx {
     pub clock: Clock,
 }
 
-fn err(e: impl std::fmt::Display) -> String {
-    format!("{e:#}")
+/// An error as one line, each cause said once (see [`describe_anyhow`]).
+fn err(e: impl Into<anyhow::Error>) -> String {
+    describe_anyhow(&e.into())
 }
 
 /// Runs a request-only effect; `None` for effects the runner performs itself.
