@@ -152,6 +152,10 @@ pub enum Action {
     Cmd(Cmd),
     /// A key for the focused text field.
     Input(InputKey),
+    /// The terminal's size changed: columns, rows.
+    Resize(u16, u16),
+    /// A key no binding of the current screen knows (as the hint names it).
+    UnknownKey(String),
     /// Home data arrived.
     Home(Result<HomeData, String>),
     /// A dry run finished (`seq` tells stale ones apart).

@@ -107,7 +107,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
     screens::draw(app, frame, body);
     widgets::chrome::footer(app, frame, foot);
     widgets::chrome::modal(app, frame, body);
-    if app.help {
-        widgets::chrome::help(app, frame, body);
+    if let Some(top) = app.help {
+        widgets::chrome::help(app, top, frame, body);
     }
 }

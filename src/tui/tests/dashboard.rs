@@ -417,6 +417,12 @@ async fn cancelled_says_who_was_never_sent_and_offers_only_what_works() {
         h.app.modal.is_none(),
         "no cancel dialog for a cancelled campaign"
     );
+    h.key(KeyCode::Char('?'));
+    let help = h.render();
+    for gone in ["p  pause", "r  resume", "c  cancel"] {
+        assert!(!help.contains(gone), "the help offers {gone}:\n{help}");
+    }
+    assert!(help.contains("details and export"), "{help}");
 }
 
 #[tokio::test]
