@@ -46,7 +46,7 @@ impl Journal {
         let mut counts = Counts::default();
         let mut matching = 0u64;
         let mut heap: BinaryHeap<Reverse<(DateTime<Utc>, u32)>> =
-            BinaryHeap::with_capacity(keep.min(1 << 16) + 1);
+            BinaryHeap::with_capacity(keep.min(1 << 16));
         for r in self.tree.iter() {
             let (k, v) = r?;
             let (_, first) = block::parse_key(&k)?;
@@ -59,9 +59,13 @@ impl Journal {
                     continue;
                 }
                 matching += 1;
-                heap.push(Reverse((at, index)));
-                if heap.len() > keep {
+                let entry = Reverse((at, index));
+                // A full heap takes only what is newer than its oldest.
+                if heap.len() < keep {
+                    heap.push(entry);
+                } else if heap.peek().is_some_and(|oldest| entry < *oldest) {
                     heap.pop();
+                    heap.push(entry);
                 }
             }
         }

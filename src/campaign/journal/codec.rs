@@ -149,12 +149,9 @@ impl Reader<'_> {
     fn head(mut self) -> Option<(RecipientState, DateTime<Utc>)> {
         let [state, flags] = self.bytes()?;
         let state = state_from_u8(state)?;
-        let skip = [(HAS_PHONE, 8), (HAS_CODE, 4), (HAS_LATENCY, 4)]
-            .iter()
-            .filter(|(bit, _)| flags & bit != 0)
-            .map(|(_, n)| n)
-            .sum::<usize>()
-            + 4; // attempts
+        let has = |bit: u8, n: usize| if flags & bit != 0 { n } else { 0 };
+        // Phone, code and latency when present, then the attempts.
+        let skip = has(HAS_PHONE, 8) + has(HAS_CODE, 4) + has(HAS_LATENCY, 4) + 4;
         self.0 = self.0.get(skip..)?;
         let secs = i64::from_le_bytes(self.bytes()?);
         let nanos = self.u32()?;

@@ -510,3 +510,10 @@ fn seed_meta() -> CampaignMeta {
         schedule: None,
     }
 }
+
+#[test]
+fn a_large_journal_is_read_again_less_often() {
+    use crate::tui::screens::dashboard::refresh_every;
+    assert_eq!(refresh_every(10), chrono::Duration::seconds(1));
+    assert_eq!(refresh_every(1_000_000), chrono::Duration::seconds(5));
+}

@@ -5,5 +5,5 @@ mod state;
 mod update;
 
 pub use draw::draw;
-pub use state::{DashState, Level, PageKey, FILTERS, PAGE, REFRESH, WINDOW};
+pub use state::{refresh_every, DashState, Level, PageKey, FILTERS, PAGE, WINDOW};
 pub use update::{cmd, ended, progress, results, started, tick, works};
