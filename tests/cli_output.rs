@@ -1,6 +1,7 @@
 //! What the binary writes when nobody reads it or a file does: a closed
 //! pipe on standard output ends a command quietly with exit 0 (`bote … |
-//! head`), and a redirected standard error gets no colour codes.
+//! head`), and a redirected standard error gets no colour codes; and what
+//! `campaign status` says of a campaign that was cancelled.
 
 mod common;
 
@@ -78,5 +79,51 @@ fn a_redirected_stderr_gets_no_colour_codes() {
     assert!(
         !stderr.contains('\u{1b}'),
         "escape codes in a file: {stderr:?}"
+    );
+}
+
+/// Issue 17: a cancelled campaign read as complete; status says who was
+/// never sent, as the TUI does.
+#[test]
+fn status_says_what_a_cancel_left_unsent() {
+    let sb = Sandbox::new();
+    let mut lines = vec![common::HEADER.to_string()];
+    for i in 0..5 {
+        lines.push(format!(
+            "0171 66{i:05};2026-03-01T10:00:00Z;test;2026-03-01T10:05:00Z;link;sale;de;Kunde{i}"
+        ));
+    }
+    let rows: Vec<&str> = lines.iter().map(String::as_str).collect();
+    sb.import_text("consents.csv", &common::csv(&rows), 0);
+    sb.bote([
+        "campaign",
+        "send",
+        "--template",
+        "herbst_sale",
+        "--topic",
+        "sale",
+        "--yes",
+        "--at",
+        "2099-01-01 09:00",
+    ])
+    .expect_code(0);
+    let scheduled = sb
+        .bote(["campaign", "status", "1"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    assert!(
+        scheduled.contains("progress: 5 to send (not started)"),
+        "{scheduled}"
+    );
+    sb.bote(["campaign", "cancel", "1", "--yes"]).expect_code(0);
+    let cancelled = sb
+        .bote(["campaign", "status", "1"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    assert!(
+        cancelled.contains("progress: 0 of 5 sent, 5 skipped (cancelled)"),
+        "{cancelled}"
     );
 }

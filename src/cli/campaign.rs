@@ -10,8 +10,9 @@ use clap::{Args, Subcommand};
 use super::{block_on, Context, Exit};
 use crate::audience::{PlanRequest, PlanSummary};
 use crate::campaign::export::Format;
-use crate::campaign::journal::RecipientState;
-use crate::campaign::CampaignId;
+use crate::campaign::journal::{Counts, RecipientState};
+use crate::campaign::progress::{SendProgress, Standing};
+use crate::campaign::{CampaignId, CampaignMeta};
 use crate::engine::ops::CampaignStatus;
 use crate::service::client::Attachment;
 use crate::service::wire::{Request, Upload};
@@ -303,6 +304,7 @@ fn status(ctx: &Context, id: CampaignId, json: bool) -> Result<Exit> {
         "  audience {} · eligible at planning {}",
         meta.audience, meta.eligible
     )?;
+    writeln!(out, "  progress: {}", standing(meta, counts))?;
     if let Some(sch) = &meta.schedule {
         let local = |t: chrono::DateTime<chrono::Utc>| {
             t.with_timezone(&chrono::Local)
@@ -337,6 +339,11 @@ fn status(ctx: &Context, id: CampaignId, json: bool) -> Result<Exit> {
         writeln!(out, "  {:<10}{:>8}", st.as_str(), counts.get(st))?;
     }
     Ok(Exit::Ok)
+}
+
+/// What is true of the send in the campaign's state, as the TUI says it.
+fn standing(meta: &CampaignMeta, counts: &Counts) -> Standing {
+    SendProgress::of(counts, meta.audience, meta.eligible).standing(meta.state)
 }
 
 fn plan(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
