@@ -218,6 +218,18 @@ async fn answer(
             }
             value(serde_json::json!({}))
         }
+        Request::Attach => {
+            // Nothing to answer until the client goes; a frame now and then
+            // is how its going is noticed (the write fails).
+            let mut alive = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                alive.tick().await;
+                if wire::write_frame(w, &Frame::Alive).await.is_err() {
+                    break;
+                }
+            }
+            value(serde_json::json!({}))
+        }
         Request::Campaigns => blocking(engine, move |e| e.campaign_list(&c)).await,
         Request::Status { id } => blocking(engine, move |e| e.status(&c, id)).await,
         Request::Export { id, format } => {

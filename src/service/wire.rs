@@ -116,6 +116,9 @@ pub enum Request {
     },
     /// Stream what the daemon's webhook receiver processes, until the client leaves.
     Webhooks,
+    /// Stay connected until the client leaves: a client that is open but
+    /// quiet (the TUI on its home screen) keeps an auto-started daemon.
+    Attach,
     /// Campaigns with counts.
     Campaigns,
     /// One campaign with counts.

@@ -123,8 +123,9 @@ fn refusal(app: &App, d: &DashState, cmd: Cmd) -> String {
 pub fn cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
     if app.dash.is_some() && !works(app, cmd) {
         if let Some(d) = &app.dash {
+            // Information, not a failure: the key just has nothing to do.
             let why = refusal(app, d, cmd);
-            app.fail(why);
+            app.say(why);
         }
         return vec![];
     }
