@@ -1,5 +1,5 @@
-//! Drawing the live dashboard: cheap enough for 30 frames a second with a
-//! full ring (the table renders only the rows that fit).
+//! Drawing the live dashboard: cheap enough for 30 frames a second (the
+//! table renders only the rows of its page that fit).
 //!
 //! ```text
 //! ┌Campaign 3 · herbst_sale · topic sale · SENDING───────────────────────┐
