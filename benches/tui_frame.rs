@@ -6,11 +6,11 @@
 //! BOTE_BENCH_ONLY=input BOTE_BENCH_RECIPIENTS=30000 cargo bench --bench tui_frame
 //! ```
 //!
-//! (a) `frame`: the dashboard at 100×30 with a full results ring (10,000
-//!     rows), drawn 1,000 times into ratatui's `TestBackend`, each frame
-//!     after folding in a new batch of 33 events (one frame's worth at
-//!     1,000 mps); median / p99 µs for `update` and `draw`, then the same
-//!     with a state filter (the table scans the whole ring).
+//! (a) `frame`: the dashboard at 100×30 with a full page of results (the
+//!     journal page the daemon answers, 100 rows), drawn 1,000 times into
+//!     ratatui's `TestBackend`, each frame after folding in a new batch of
+//!     33 events (one frame's worth at 1,000 mps); median / p99 µs for
+//!     `update` and `draw`, then the same with a state filter.
 //! (b) `input`: the real event loop (`tui::event::run`) and the real
 //!     engine sending to the in-process simulator at a 1,000 mps ceiling
 //!     (the sandbox's HTTP path), keys injected through the loop's input
@@ -22,14 +22,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bote::audience::PlanRequest;
-use bote::campaign::journal::{Counts, RecipientState};
+use bote::campaign::journal::{Counts, RecipientRecord, RecipientState};
 use bote::campaign::{CampaignId, CampaignMeta, CampaignState};
 use bote::dispatch::progress::{Progress, RecipientEvent, SnapshotData};
+use bote::phone::Phone;
 use bote::template::Catalog;
-use bote::tui::action::{Action, Cmd, Effect, ProgressBatch};
+use bote::tui::action::{Action, Cmd, Effect, ProgressBatch, ResultsPage};
 use bote::tui::app::{update, App, UiConfig};
 use bote::tui::requests::{self, Clock, Ctx};
 use bote::tui::runner::Executor;
+use bote::tui::screens::dashboard::PAGE;
 use bote::tui::theme::Theme;
 use chrono::{FixedOffset, Utc};
 use clap::Parser;
@@ -114,7 +116,46 @@ fn batch(events: Vec<Progress>, sent: u64) -> Action {
     }))
 }
 
-/// (a) update + draw of the dashboard with a full ring.
+/// A full page of results as the daemon answers it (newest first).
+fn page(meta: &CampaignMeta, filter: Option<RecipientState>) -> ResultsPage {
+    let rows = (0..PAGE as u32)
+        .map(|i| {
+            let state = filter.unwrap_or(if i % 50 == 0 {
+                RecipientState::Failed
+            } else {
+                RecipientState::Accepted
+            });
+            let record = RecipientRecord {
+                phone: Phone::from_e164(&format!("+4915100{:06}", 10_000 - i)),
+                params: Default::default(),
+                state,
+                code: (state == RecipientState::Failed).then_some(131026),
+                reason: (state == RecipientState::Failed).then(|| "message undeliverable".into()),
+                wamid: None,
+                attempts: 1,
+                latency_ms: Some(40 + i % 25),
+                updated_at: Utc::now(),
+                actor: "dispatcher".into(),
+            };
+            (10_000 - i, record)
+        })
+        .collect();
+    ResultsPage {
+        meta: meta.clone(),
+        counts: Counts {
+            accepted: 9_800,
+            failed: 200,
+            pending: 990_000,
+            ..Counts::default()
+        },
+        filter,
+        matching: if filter.is_some() { 200 } else { 1_000_000 },
+        from: 0,
+        rows,
+    }
+}
+
+/// (a) update + draw of the dashboard with a full page of results.
 fn frame_bench() -> Res<()> {
     let template = Catalog::embedded()?.get("herbst_sale", None)?.clone();
     let ui = UiConfig {
@@ -148,12 +189,15 @@ fn frame_bench() -> Res<()> {
         schedule: None,
     };
     let mut app = App::new(ui, Utc::now());
-    update(&mut app, Action::Started(Box::new(meta)));
+    update(&mut app, Action::Started(Box::new(meta.clone())));
     update(&mut app, batch((0..10_000).map(event).collect(), 10_000));
+    update(&mut app, Action::Results(Ok(Box::new(page(&meta, None)))));
     let mut terminal = Terminal::new(TestBackend::new(100, 30))?;
     for filtered in [false, true] {
         if filtered {
             update(&mut app, Action::Cmd(Cmd::Filter));
+            let failed = Some(RecipientState::Failed);
+            update(&mut app, Action::Results(Ok(Box::new(page(&meta, failed)))));
         }
         let (mut upd, mut draw) = (Vec::new(), Vec::new());
         let mut next = 10_000u32;
@@ -167,13 +211,17 @@ fn frame_bench() -> Res<()> {
             terminal.draw(|f| bote::tui::draw(&app, f))?;
             draw.push(t.elapsed());
         }
-        let ring = app.dash.as_ref().map_or(0, |d| d.ring.len());
+        let rows = app
+            .dash
+            .as_ref()
+            .and_then(|d| d.page())
+            .map_or(0, |p| p.rows.len());
         let label = if filtered {
             "filter=failed"
         } else {
             "all states"
         };
-        println!("dashboard 100×30, ring {ring} rows, {label}:");
+        println!("dashboard 100×30, a page of {rows} results, {label}:");
         report("  update (33 events + snapshot)", upd);
         report("  draw", draw);
     }
@@ -251,7 +299,7 @@ impl Backend for ProbeBackend {
 }
 
 /// The labels `f` cycles through, after the initial "all states".
-const LABELS: [&str; 8] = [
+const LABELS: [&str; 10] = [
     "failed",
     "unknown",
     "accepted",
@@ -259,6 +307,8 @@ const LABELS: [&str; 8] = [
     "sent",
     "delivered",
     "read",
+    "in_flight",
+    "pending",
     "all states",
 ];
 

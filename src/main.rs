@@ -1,5 +1,6 @@
 //! The `bote` binary: parse, run, map the outcome to an exit code.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -19,8 +20,15 @@ fn main() -> ExitCode {
     }
     match bote::cli::run(cli) {
         Ok(exit) => exit.into(),
+        // `bote … | head`: the reader had what it wanted; not an error.
+        Err(err) if bote::cli::output::is_stdout_closed(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Not eprintln!: it panics when stderr is a closed pipe too.
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: {}",
+                bote::cli::output::describe_anyhow(&err)
+            );
             bote::cli::exit_code_for(&err).into()
         }
     }

@@ -172,7 +172,7 @@ fn wizard_sends_the_sample_campaign_in_the_sandbox() {
         wait,
     );
     tmux.send(&["y"]);
-    let total = format!("100 % of {eligible}");
+    let total = format!("{eligible} of {eligible} sent");
     let done = tmux.wait_for(&["FINISHED", &total], Duration::from_secs(60));
     assert!(
         done.contains("SANDBOX"),

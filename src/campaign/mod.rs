@@ -13,11 +13,13 @@
 //! The types of a campaign are in `meta`; [`Campaigns`] (`registry`) creates
 //! and finds them, [`Journal`] (`recipients`) holds one campaign's records,
 //! `settlement` writes dispatcher outcomes into it and `lifecycle` moves
-//! whole campaigns (cancel, repair, requeue).
+//! whole campaigns (cancel, repair, requeue); `results` pages the journal
+//! newest change first and `progress` says how far a send has come.
 
 pub mod block;
 pub mod export;
 pub mod journal;
+pub mod progress;
 
 mod callback;
 mod lifecycle;
@@ -25,6 +27,7 @@ mod meta;
 mod migration;
 mod recipients;
 mod registry;
+mod results;
 mod settlement;
 
 use std::fmt;
@@ -35,6 +38,7 @@ pub use callback::{callback_data, parse_callback_data};
 pub use meta::{CampaignId, CampaignMeta, CampaignState, Schedule, SendSettings};
 pub use recipients::Journal;
 pub use registry::Campaigns;
+pub use results::{Newest, MAX_PAGE};
 pub use settlement::Settlement;
 
 /// A campaign operation that cannot be done.

@@ -10,8 +10,9 @@ use clap::{Args, Subcommand};
 use super::{block_on, Context, Exit};
 use crate::audience::{PlanRequest, PlanSummary};
 use crate::campaign::export::Format;
-use crate::campaign::journal::RecipientState;
-use crate::campaign::CampaignId;
+use crate::campaign::journal::{Counts, RecipientState};
+use crate::campaign::progress::{SendProgress, Standing};
+use crate::campaign::{CampaignId, CampaignMeta};
 use crate::engine::ops::CampaignStatus;
 use crate::service::client::Attachment;
 use crate::service::wire::{Request, Upload};
@@ -143,7 +144,7 @@ pub(super) fn run(ctx: &Context, cmd: CampaignCmd) -> Result<Exit> {
             block_on(async {
                 let c = ctx.client().await?;
                 let s: CampaignStatus = c.call(&Request::Pause { id }, None).await?;
-                println!("campaign {id} paused in the daemon ({}); `bote campaign resume {id}` continues it", s.campaign.state);
+                outln!("campaign {id} paused in the daemon ({}); `bote campaign resume {id}` continues it", s.campaign.state)?;
                 Ok(Exit::Ok)
             })
         }
@@ -153,7 +154,7 @@ pub(super) fn run(ctx: &Context, cmd: CampaignCmd) -> Result<Exit> {
                 confirm_cancel(id)?;
             }
             let s: CampaignStatus = c.call(&Request::Cancel { id }, None).await?;
-            println!(
+            outln!(
                 "campaign {id} {}; {} recipient(s) skipped",
                 if s.running {
                     "is being cancelled"
@@ -161,7 +162,7 @@ pub(super) fn run(ctx: &Context, cmd: CampaignCmd) -> Result<Exit> {
                     "cancelled"
                 },
                 s.counts.skipped
-            );
+            )?;
             Ok(Exit::Ok)
         }),
         CampaignCmd::Export {
@@ -180,9 +181,9 @@ pub(super) fn run(ctx: &Context, cmd: CampaignCmd) -> Result<Exit> {
             match out {
                 Some(path) => {
                     super::write_private(&path, e.text.as_bytes(), force)?;
-                    eprintln!("{} recipient(s) written to {}", e.rows, path.display());
+                    errln!("{} recipient(s) written to {}", e.rows, path.display());
                 }
-                None => std::io::stdout().lock().write_all(e.text.as_bytes())?,
+                None => super::output::stdout().write_all(e.text.as_bytes())?,
             }
             Ok(Exit::Ok)
         }),
@@ -198,7 +199,12 @@ fn confirm_cancel(id: CampaignId) -> Result<()> {
         ))
         .into());
     }
-    eprint!("Cancel campaign {id} for good (everyone not yet sent is skipped)? [y/N] ");
+    let mut err = std::io::stderr();
+    write!(
+        err,
+        "Cancel campaign {id} for good (everyone not yet sent is skipped)? [y/N] "
+    )?;
+    err.flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     if matches!(answer.trim(), "y" | "Y" | "yes" | "j" | "ja") {
@@ -213,7 +219,7 @@ fn list(ctx: &Context, json: bool) -> Result<Exit> {
         let c = ctx.client().await?;
         c.call(&Request::Campaigns, None).await
     })?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     if !json {
         writeln!(
             out,
@@ -265,7 +271,7 @@ fn status(ctx: &Context, id: CampaignId, json: bool) -> Result<Exit> {
         anyhow::Ok((c.hello.banner.clone(), s))
     })?;
     let (meta, counts) = (&s.campaign, &s.counts);
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     if json {
         serde_json::to_writer_pretty(
             &mut out,
@@ -306,6 +312,7 @@ fn status(ctx: &Context, id: CampaignId, json: bool) -> Result<Exit> {
         "  audience {} · eligible at planning {}",
         meta.audience, meta.eligible
     )?;
+    writeln!(out, "  progress: {}", standing(meta, counts))?;
     if let Some(sch) = &meta.schedule {
         let local = |t: chrono::DateTime<chrono::Utc>| {
             t.with_timezone(&chrono::Local)
@@ -342,6 +349,11 @@ fn status(ctx: &Context, id: CampaignId, json: bool) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
+/// What is true of the send in the campaign's state, as the TUI says it.
+fn standing(meta: &CampaignMeta, counts: &Counts) -> Standing {
+    SendProgress::of(counts, meta.audience, meta.eligible).standing(meta.state)
+}
+
 fn plan(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
     let (banner, summary) = block_on(async {
         let c = ctx.client().await?;
@@ -357,7 +369,7 @@ fn plan(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
             .await?;
         anyhow::Ok((c.hello.banner.clone(), s))
     })?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &summary)?;
         writeln!(out)?;

@@ -127,7 +127,7 @@ fn run_import(
         super::write_private_new(path, csv.as_bytes())?;
     }
     let report = result.report;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     if json {
         serde_json::to_writer_pretty(&mut out, &report)?;
         writeln!(out)?;
@@ -206,7 +206,7 @@ fn list(ctx: &Context, topic: Option<&str>, status: Option<&str>, json: bool) ->
         )
         .await
     })?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     for c in &contacts {
         if json {
             serde_json::to_writer(&mut out, c)?;
@@ -243,7 +243,7 @@ fn show(ctx: &Context, input: &str, json: bool) -> Result<Exit> {
         )
         .await
     })?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     if json {
         let doc = serde_json::json!({
             "phone": found.phone,
@@ -327,9 +327,9 @@ fn revoke(ctx: &Context, input: &str, topic: Option<&str>) -> Result<Exit> {
         .await
     })?;
     if r.topics == 0 {
-        println!("{}: nothing to revoke (already revoked)", r.phone);
+        outln!("{}: nothing to revoke (already revoked)", r.phone)?;
     } else {
-        println!("{}: revoked {} topic(s)", r.phone, r.topics);
+        outln!("{}: revoked {} topic(s)", r.phone, r.topics)?;
     }
     Ok(Exit::Ok)
 }

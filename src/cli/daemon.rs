@@ -57,21 +57,21 @@ pub(super) fn run(ctx: Context, args: DaemonArgs, verbose: u8) -> Result<Exit> {
         }
         Some(DaemonAction::Status) => rt.block_on(async {
             let Some(c) = crate::service::client::Client::running(&ctx).await? else {
-                println!("no daemon runs for {}", ctx.store_dir.display());
+                outln!("no daemon runs for {}", ctx.store_dir.display())?;
                 return Ok(Exit::Ok);
             };
-            println!("{}", c.hello.banner);
-            println!(
+            outln!("{}", c.hello.banner)?;
+            outln!(
                 "daemon pid {} · you are {} ({})",
                 c.hello.pid,
                 c.hello.user,
                 c.hello.role.as_deref().unwrap_or("no role")
-            );
+            )?;
             Ok(Exit::Ok)
         }),
         Some(DaemonAction::Stop) => rt.block_on(async {
             let Some(c) = crate::service::client::Client::running(&ctx).await? else {
-                println!("no daemon runs for {}", ctx.store_dir.display());
+                outln!("no daemon runs for {}", ctx.store_dir.display())?;
                 return Ok(Exit::Ok);
             };
             let _: serde_json::Value = c.call(&Request::Shutdown, None).await?;
@@ -80,11 +80,11 @@ pub(super) fn run(ctx: Context, args: DaemonArgs, verbose: u8) -> Result<Exit> {
             while proc_dir.exists() && Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            println!(
+            outln!(
                 "daemon {} stopped ({})",
                 c.hello.pid,
                 ctx.store_dir.display()
-            );
+            )?;
             Ok(Exit::Ok)
         }),
     }

@@ -3,9 +3,33 @@
 //! (sandbox or live), store location, template catalog — built once from
 //! the global flags.
 
+/// `println!` for the CLI: a line to [`output::stdout`], an error when its
+/// reader has gone (where `println!` would panic).
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        ::std::io::Write::write_fmt(
+            &mut $crate::cli::output::stdout(),
+            format_args!("{}\n", format_args!($($arg)*)),
+        )
+    };
+}
+
+/// `eprintln!` for the CLI: a line for the operator on standard error,
+/// dropped when nobody reads it (`eprintln!` would panic on a closed pipe,
+/// as in `bote … 2>&1 | head`).
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        let _ = ::std::io::Write::write_fmt(
+            &mut ::std::io::stderr(),
+            format_args!("{}\n", format_args!($($arg)*)),
+        );
+    }};
+}
+
 mod campaign;
 mod consent;
 mod daemon;
+pub mod output;
 mod send;
 pub mod sim;
 mod template;
@@ -375,6 +399,8 @@ pub fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // tracing colours by default, into a redirected stderr too.
+        .with_ansi(output::stderr_color())
         .with_target(false)
         .try_init();
 }
@@ -430,10 +456,7 @@ pub fn exit_code_for(err: &anyhow::Error) -> Exit {
     }
 }
 
-/// Whether colours are welcome on this stream (NO_COLOR, not a terminal).
-pub fn use_color(stream_is_terminal: bool) -> bool {
-    stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
+pub use output::use_color;
 
 #[cfg(test)]
 mod tests {

@@ -11,9 +11,10 @@ use anyhow::{bail, Result};
 use super::campaign::{plan_request, print_plan, PlanArgs};
 use super::{block_on, Context, Exit, Refused};
 use crate::audience::PlanSummary;
-use crate::campaign::journal::{Counts, RecipientState};
+use crate::campaign::journal::RecipientState;
+use crate::campaign::progress::{eta_rate, SendProgress};
 use crate::campaign::{CampaignId, CampaignMeta, CampaignState};
-use crate::dispatch::progress::Progress;
+use crate::dispatch::progress::{Progress, SnapshotData};
 use crate::engine::ops::CampaignStatus;
 use crate::service::client::Client;
 use crate::service::wire::{Confirmation, Frame, Request};
@@ -96,7 +97,7 @@ pub(super) fn send(ctx: &Context, args: &SendArgs) -> Result<Exit> {
             )
             .await?;
         if args.plan.json {
-            println!("{}", serde_json::json!({ "event": "plan", "plan": dry }));
+            outln!("{}", serde_json::json!({ "event": "plan", "plan": dry }))?;
         } else {
             print_plan(&mut std::io::stderr().lock(), &client.hello.banner, &dry)?;
         }
@@ -117,9 +118,10 @@ pub(super) fn send(ctx: &Context, args: &SendArgs) -> Result<Exit> {
             .await?;
         let id = sent.campaign.id;
         if !args.plan.json {
-            eprintln!(
+            errln!(
                 "campaign {id} created: {} recipients (planned again at send: {} eligible)",
-                sent.campaign.eligible, sent.plan.eligible
+                sent.campaign.eligible,
+                sent.plan.eligible
             );
         }
         if let (CampaignState::Scheduled, Some(s)) = (sent.campaign.state, sent.campaign.schedule) {
@@ -128,20 +130,20 @@ pub(super) fn send(ctx: &Context, args: &SendArgs) -> Result<Exit> {
                     .format("%Y-%m-%d %H:%M %Z")
                     .to_string()
             };
-            println!(
+            outln!(
                 "campaign {id} is scheduled for {} (local time){}; the daemon starts it then — \
                  `bote campaign status {id}` shows it, `bote campaign cancel {id}` drops it",
                 local(s.at),
                 s.not_after
                     .map(|e| format!(", not after {}", local(e)))
                     .unwrap_or_default()
-            );
+            )?;
             return Ok(Exit::Ok);
         }
         if args.detach {
-            println!(
+            outln!(
                 "campaign {id} is sending in the daemon; follow it with `bote campaign watch {id}`"
-            );
+            )?;
             return Ok(Exit::Ok);
         }
         watch(&client, id, args.plan.json).await
@@ -172,23 +174,25 @@ pub(super) fn resume(ctx: &Context, args: &ResumeArgs) -> Result<Exit> {
             .await?;
         if !args.json {
             for change in &status.config_changes {
-                eprintln!(
+                errln!(
                     "config changed since campaign {} was created — {change}",
                     args.id
                 );
             }
         }
         if args.resend_unknown && !args.json {
-            eprintln!(
+            errln!(
                 "unknown outcomes of campaign {} are sent again, as asked",
                 args.id
             );
         }
         if args.detach {
-            println!(
+            outln!(
                 "campaign {} is {} in the daemon; follow it with `bote campaign watch {}`",
-                args.id, status.campaign.state, args.id
-            );
+                args.id,
+                status.campaign.state,
+                args.id
+            )?;
             return Ok(Exit::Ok);
         }
         watch(&client, args.id, args.json).await
@@ -240,21 +244,33 @@ fn confirmation(client: &Client, recipients: usize, yes: bool) -> Result<Confirm
 enum End {
     Stopped(Box<CampaignStatus>),
     Paused(String),
-    Detached,
+    /// The view stopped following; the campaign goes on in the daemon.
+    /// Quietly when standard output's reader went away.
+    Detached {
+        quietly: bool,
+    },
 }
 
 /// Follows a campaign in the daemon until it stops running there; Ctrl-C
 /// only detaches this view.
 async fn watch(client: &Client, id: CampaignId, json: bool) -> Result<Exit> {
+    // The bar counts the send's own recipients, as the TUI does: the
+    // campaign's audience and eligible tell them from the plan's exclusions.
+    let first: CampaignStatus = client.call(&Request::Status { id }, None).await?;
+    let (audience, eligible) = (first.campaign.audience, first.campaign.eligible);
     let bar = (!json).then(|| progress_bar(client));
     let paused: std::cell::RefCell<Option<String>> = std::cell::RefCell::new(None);
     let paused_now = tokio::sync::Notify::new();
+    let stdout_gone = tokio::sync::Notify::new();
     let request = Request::Watch { id };
     let stream = client.stream::<CampaignStatus>(&request, None, |frame| match frame {
         Frame::Event { event } => {
             if json {
                 if let Ok(line) = serde_json::to_string(&event) {
-                    println!("{line}");
+                    // A reader that went away (`| head`) ends this view, not the send.
+                    if outln!("{line}").is_err() {
+                        stdout_gone.notify_one();
+                    }
                 }
             }
             match &event {
@@ -284,27 +300,28 @@ async fn watch(client: &Client, id: CampaignId, json: bool) -> Result<Exit> {
         }
         Frame::Snapshot { snapshot } => {
             if let Some(b) = &bar {
-                let c = &snapshot.counts;
-                let len = c.total().saturating_sub(c.skipped);
-                b.set_length(len);
-                b.set_position(len.saturating_sub(c.open()));
-                b.set_message(counts_line(c, snapshot.rate));
+                let p = SendProgress::of(&snapshot.counts, audience, eligible);
+                b.set_length(p.eligible);
+                b.set_position(p.done);
+                b.set_message(counts_line(&p, &snapshot));
             }
         }
         _ => {}
     });
     let end = tokio::select! {
         r = stream => End::Stopped(Box::new(r?)),
-        _ = tokio::signal::ctrl_c() => End::Detached,
+        _ = tokio::signal::ctrl_c() => End::Detached { quietly: false },
         // A paused campaign stays in the daemon; a headless view ends there.
         () = paused_now.notified() => End::Paused(paused.borrow().clone().unwrap_or_default()),
+        () = stdout_gone.notified() => End::Detached { quietly: true },
     };
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
     let status = match end {
-        End::Detached => {
-            eprintln!(
+        End::Detached { quietly: true } => return Ok(Exit::Ok),
+        End::Detached { quietly: false } => {
+            errln!(
                 "detached: campaign {id} goes on in the daemon; `bote campaign watch {id}` follows it, \
                  `bote campaign pause {id}` pauses it"
             );
@@ -331,8 +348,10 @@ fn print_end(status: &CampaignStatus, json: bool, reason: Option<&str>) -> Resul
         return Ok(());
     }
     let id = status.campaign.id;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "campaign {id}: {}", status.campaign.state)?;
+    let m = &status.campaign;
+    let standing = SendProgress::of(&status.counts, m.audience, m.eligible).standing(m.state);
+    let mut out = super::output::stdout();
+    writeln!(out, "campaign {id}: {} — {standing}", m.state)?;
     for s in RecipientState::ALL {
         let n = status.counts.get(s);
         if n > 0 {
@@ -352,22 +371,27 @@ fn print_end(status: &CampaignStatus, json: bool, reason: Option<&str>) -> Resul
     Ok(())
 }
 
-fn counts_line(c: &Counts, rate: u32) -> String {
+/// Beside the bar: the outcomes so far, what is in flight (not done yet)
+/// and the ETA by the same rule as the TUI's.
+fn counts_line(p: &SendProgress, s: &SnapshotData) -> String {
+    let eta = p
+        .eta_secs(eta_rate(&s.per_second, s.rate, s.rate))
+        .map_or_else(
+            || "—".to_string(),
+            |secs| indicatif::HumanDuration(Duration::from_secs(secs)).to_string(),
+        );
     format!(
-        "accepted {} · failed {} · unknown {} · ≤{rate}/s",
-        c.taken(),
-        c.failed,
-        c.unknown
+        "accepted {} · failed {} · unknown {} · in flight {} · ETA {eta} · ≤{}/s",
+        p.taken, p.failed, p.unknown, p.in_flight, s.rate
     )
 }
 
 fn progress_bar(client: &Client) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(0);
-    let style = indicatif::ProgressStyle::with_template(
-        "{prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta} · {msg}",
-    )
-    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-    .progress_chars("=> ");
+    let style =
+        indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} done · {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
     bar.set_style(style);
     bar.set_prefix(if client.is_sandbox() {
         "SANDBOX"
@@ -376,4 +400,38 @@ fn progress_bar(client: &Client) -> indicatif::ProgressBar {
     });
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::campaign::journal::Counts;
+
+    /// Issue 17: the CLI bar read done as "not open" of everyone but the
+    /// skipped, and showed indicatif's own ETA; now it reads the one
+    /// definition the TUI reads, and names what is in flight.
+    #[test]
+    fn the_progress_line_counts_in_flight_apart_and_uses_the_shared_eta() {
+        let counts = Counts {
+            accepted: 8,
+            in_flight: 56,
+            pending: 41,
+            skipped: 11,
+            ..Counts::default()
+        };
+        let p = SendProgress::of(&counts, 116, 105);
+        assert_eq!((p.eligible, p.done), (105, 8));
+        let snapshot = SnapshotData {
+            counts,
+            rate: 40,
+            per_second: vec![40; 5],
+            ..SnapshotData::default()
+        };
+        let line = counts_line(&p, &snapshot);
+        assert!(
+            line.contains("accepted 8 · failed 0 · unknown 0 · in flight 56"),
+            "{line}"
+        );
+        assert!(line.contains("ETA 3 seconds"), "97 open at 40/s: {line}");
+    }
 }

@@ -188,12 +188,14 @@ pub async fn run(args: SimArgs, catalog: Catalog) -> anyhow::Result<()> {
         handle.faults().mark(phone, mark);
     }
     let api = handle.api_config();
-    println!("bote sim listening on {}", handle.base_url());
-    println!(
+    outln!("bote sim listening on {}", handle.base_url())?;
+    outln!(
         "  [api] base_url = {:?}  phone_number_id = {:?}  waba_id = {:?}",
-        api.base_url, api.phone_number_id, api.waba_id
-    );
-    println!(
+        api.base_url,
+        api.phone_number_id,
+        api.waba_id
+    )?;
+    outln!(
         "  {templates} templates; {} mps per number; latency {}+0..{} ms; fail {}; drop {}; bare 502 {}; token {}",
         args.mps,
         args.latency_ms,
@@ -206,9 +208,9 @@ pub async fn run(args: SimArgs, catalog: Catalog) -> anyhow::Result<()> {
         } else {
             "any"
         },
-    );
+    )?;
     if !args.listen.ip().is_loopback() {
-        eprintln!(
+        errln!(
             "warning: listening on {}, reachable from the network",
             args.listen.ip()
         );
@@ -218,7 +220,7 @@ pub async fn run(args: SimArgs, catalog: Catalog) -> anyhow::Result<()> {
         .context("waiting for Ctrl-C")?;
     let stats = handle.stats();
     handle.shutdown().await.context("stopping the simulator")?;
-    println!("{}", serde_json::to_string_pretty(&stats)?);
+    outln!("{}", serde_json::to_string_pretty(&stats)?)?;
     Ok(())
 }
 

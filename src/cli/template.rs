@@ -42,7 +42,7 @@ pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
         // Writes the template files; the daemon reads them when it starts.
         let mut catalog = ctx.catalog()?;
         let changed = sync_statuses(ctx, &mut catalog)?;
-        eprintln!(
+        errln!(
             "synced template statuses: {changed} changed (a running daemon uses them after its next start)"
         );
     }
@@ -52,7 +52,7 @@ pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
         c.call(&Request::Setup, None).await
     })?;
     let templates = setup.templates;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     match cmd {
         TemplateCmd::List { json, .. } => {
             if json {

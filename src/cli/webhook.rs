@@ -62,23 +62,28 @@ pub fn serve(ctx: &Context, args: &ServeArgs) -> Result<Exit> {
     super::block_on(async {
         let client = ctx.client().await?;
         let url = client.hello.webhook.clone().unwrap_or_default();
-        eprintln!("{}", client.hello.banner);
-        eprintln!(
+        errln!("{}", client.hello.banner);
+        errln!(
             "The daemon (pid {}) receives webhooks at {url}; set the address with [webhook] listen. \
              Ctrl-C stops following; the daemon goes on receiving.",
             client.hello.pid
         );
         let mut failed = None;
+        // Following ends when output cannot be written (`| head` has
+        // what it wanted, or the disk is full), not at the next outcome.
+        let stuck = tokio::sync::Notify::new();
         let stream = client.stream::<serde_json::Value>(&Request::Webhooks, None, |frame| {
             if let Frame::Webhook { outcome } = frame {
                 if let Err(e) = print_outcome(&outcome, args.json) {
                     failed.get_or_insert(e);
+                    stuck.notify_one();
                 }
             }
         });
         tokio::select! {
             r = stream => { r?; }
             r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+            () = stuck.notified() => {}
         }
         if let Some(e) = failed {
             return Err(e);
@@ -89,7 +94,7 @@ pub fn serve(ctx: &Context, args: &ServeArgs) -> Result<Exit> {
 
 fn print_outcome(o: &Outcome, json: bool) -> Result<()> {
     if json {
-        let mut out = std::io::stdout().lock();
+        let mut out = super::output::stdout();
         serde_json::to_writer(&mut out, o)?;
         writeln!(out)?;
         return Ok(());
@@ -141,7 +146,7 @@ fn print_outcome(o: &Outcome, json: bool) -> Result<()> {
         }
         Outcome::Ignored { what } => format!("ignored: {what}"),
     };
-    eprintln!("{line}");
+    errln!("{line}");
     Ok(())
 }
 
@@ -164,19 +169,19 @@ pub fn invite(ctx: &Context, args: &InviteArgs) -> Result<Exit> {
         anyhow::Ok((c, r))
     })?;
     if args.json {
-        println!("{}", serde_json::to_string(&record)?);
+        outln!("{}", serde_json::to_string(&record)?)?;
     } else {
-        eprintln!("{}", client.hello.banner);
+        errln!("{}", client.hello.banner);
         let masked = Phone::parse(&args.phone, &ctx.config.consent.default_region)
             .map(|p| p.masked(4))
             .unwrap_or_else(|_| "the number".into());
         match record.state {
-            InviteState::Unknown => eprintln!(
+            InviteState::Unknown => errln!(
                 "The invitation to {masked} for {:?} may or may not have been sent ({}); it will not be sent again.",
                 args.topic,
                 record.detail.as_deref().unwrap_or("no answer")
             ),
-            _ => eprintln!(
+            _ => errln!(
                 "Invited {masked} to confirm {:?} ({}). A reply such as {} confirms it.",
                 args.topic,
                 args.template,

@@ -1,6 +1,7 @@
 //! What the views read from the engine, served by the daemon like every
 //! other operation: the set-up a screen is drawn with, the home overview,
-//! a page of a campaign's journal, and the full dry run.
+//! a page of a campaign's journal, a page of its results (newest change
+//! first, by state), and the full dry run.
 
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
@@ -8,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::ops::{error, refused};
 use super::Engine;
 use crate::audience::{Plan, PlanRequest};
-use crate::campaign::journal::{Counts, RecipientRecord};
+use crate::campaign::journal::{Counts, RecipientRecord, RecipientState};
 use crate::campaign::{CampaignId, CampaignMeta};
 use crate::config::Role;
 use crate::consent::store::TopicTotals;
@@ -56,6 +57,25 @@ pub struct JournalPage {
     /// Counts per state.
     pub counts: Counts,
     /// Index of the first row.
+    pub from: usize,
+    /// The rows.
+    pub rows: Vec<(u32, RecipientRecord)>,
+}
+
+/// A page of a campaign's results: the whole journal in its latest state,
+/// most recently changed first, optionally of one state (what the
+/// dashboard lists).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResultsPage {
+    /// The campaign, as stored (its live state if it runs).
+    pub meta: CampaignMeta,
+    /// Counts per state, read by the same scan as the rows.
+    pub counts: Counts,
+    /// The state asked for; `None`: every state.
+    pub filter: Option<RecipientState>,
+    /// Records of that state (every record without a filter).
+    pub matching: u64,
+    /// Position of the first row among them, newest first.
     pub from: usize,
     /// The rows.
     pub rows: Vec<(u32, RecipientRecord)>,
@@ -157,6 +177,35 @@ impl Engine {
             counts,
             from,
             rows,
+        })
+    }
+
+    /// Rows `from..from + len` (at most [`MAX_PAGE`](crate::campaign::MAX_PAGE)) of a campaign's
+    /// results in state `filter` (every state when `None`), newest change
+    /// first, with the counts of the same scan.
+    pub fn results(
+        &self,
+        caller: &Caller,
+        id: CampaignId,
+        filter: Option<RecipientState>,
+        from: usize,
+        len: usize,
+    ) -> Result<ResultsPage, Failure> {
+        viewer(caller, "reading campaigns")?;
+        let mut meta = self.campaigns.require(id).map_err(error)?;
+        self.runs.show_live_state(&mut meta);
+        let page = self
+            .campaigns
+            .journal(id)
+            .and_then(|j| j.newest(filter, from, len))
+            .map_err(error)?;
+        Ok(ResultsPage {
+            meta,
+            counts: page.counts,
+            filter,
+            matching: page.matching,
+            from,
+            rows: page.rows,
         })
     }
 

@@ -189,6 +189,9 @@ impl Service {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, _)) => {
+                        // Idleness counts from the last client: a request
+                        // shorter than the 100 ms look below would go unseen.
+                        idle_since = Instant::now();
                         state.clients.fetch_add(1, Ordering::SeqCst);
                         let st = Arc::clone(&state);
                         tokio::spawn(async move {

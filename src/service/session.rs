@@ -183,6 +183,12 @@ async fn answer(
         Request::Journal { id, from, len } => {
             blocking(engine, move |e| e.journal_page(&c, id, from, len)).await
         }
+        Request::Results {
+            id,
+            state,
+            from,
+            len,
+        } => blocking(engine, move |e| e.results(&c, id, state, from, len)).await,
         Request::Webhooks => {
             caller
                 .require(Role::Viewer, "following webhooks")
@@ -207,6 +213,18 @@ async fn answer(
                     _ = alive.tick() => Frame::Alive,
                 };
                 if wire::write_frame(w, &frame).await.is_err() {
+                    break;
+                }
+            }
+            value(serde_json::json!({}))
+        }
+        Request::Attach => {
+            // Nothing to answer until the client goes; a frame now and then
+            // is how its going is noticed (the write fails).
+            let mut alive = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                alive.tick().await;
+                if wire::write_frame(w, &Frame::Alive).await.is_err() {
                     break;
                 }
             }

@@ -102,8 +102,23 @@ pub enum Request {
         /// Rows at most.
         len: usize,
     },
+    /// A page of a campaign's results: latest states, newest change first.
+    Results {
+        /// Campaign.
+        id: CampaignId,
+        /// Only this state; every state when absent.
+        #[serde(default)]
+        state: Option<crate::campaign::journal::RecipientState>,
+        /// Position of the first row, newest first.
+        from: usize,
+        /// Rows at most.
+        len: usize,
+    },
     /// Stream what the daemon's webhook receiver processes, until the client leaves.
     Webhooks,
+    /// Stay connected until the client leaves: a client that is open but
+    /// quiet (the TUI on its home screen) keeps an auto-started daemon.
+    Attach,
     /// Campaigns with counts.
     Campaigns,
     /// One campaign with counts.

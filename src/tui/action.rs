@@ -12,13 +12,14 @@ use chrono::{DateTime, Utc};
 
 use crate::audience::{Plan, PlanRequest};
 use crate::campaign::export::Format;
+use crate::campaign::journal::RecipientState;
 use crate::campaign::{CampaignId, CampaignMeta, CampaignState};
 use crate::consent::import::ImportReport;
 use crate::consent::{ConsentEvent, Contact};
 use crate::dispatch::progress::{Progress, SnapshotData};
 use crate::phone::Phone;
 
-pub use crate::engine::reads::{Home as HomeData, JournalPage};
+pub use crate::engine::reads::{Home as HomeData, JournalPage, ResultsPage};
 
 /// A key, after the key map read it for the current screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +152,10 @@ pub enum Action {
     Cmd(Cmd),
     /// A key for the focused text field.
     Input(InputKey),
+    /// The terminal's size changed: columns, rows.
+    Resize(u16, u16),
+    /// A key no binding of the current screen knows (as the hint names it).
+    UnknownKey(String),
     /// Home data arrived.
     Home(Result<HomeData, String>),
     /// A dry run finished (`seq` tells stale ones apart).
@@ -173,6 +178,8 @@ pub enum Action {
     },
     /// A journal page arrived.
     Journal(Result<Box<JournalPage>, String>),
+    /// A page of the dashboard's results arrived.
+    Results(Result<Box<ResultsPage>, String>),
     /// An export finished: path and rows.
     Exported(Result<(PathBuf, u64), String>),
     /// A consent lookup finished.
@@ -222,6 +229,17 @@ pub enum Effect {
         /// Campaign.
         id: CampaignId,
         /// First row.
+        from: usize,
+        /// Rows.
+        len: usize,
+    },
+    /// Read a page of a campaign's results (newest change first).
+    LoadResults {
+        /// Campaign.
+        id: CampaignId,
+        /// Only this state; every state when `None`.
+        filter: Option<RecipientState>,
+        /// Position of the first row.
         from: usize,
         /// Rows.
         len: usize,

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use super::action::{Action, Cmd, Effect, InputKey};
+use super::keys;
 use super::screens::{consent, dashboard, detail, home, import, wizard};
 pub use super::settings::{TemplateView, UiConfig};
 use super::widgets::input::TextInput;
@@ -111,8 +112,10 @@ pub struct App {
     pub import: import::ImportState,
     /// An open dialog.
     pub modal: Option<Modal>,
-    /// Whether the key overlay shows.
-    pub help: bool,
+    /// The key overlay, when it shows: lines scrolled past its top.
+    pub help: Option<usize>,
+    /// The terminal's size, columns × rows (what the overlay can show).
+    pub size: (u16, u16),
     /// The footer's message.
     pub status: Option<StatusLine>,
     /// The campaign this process is sending, if any.
@@ -135,7 +138,8 @@ impl App {
             consent: Default::default(),
             import: Default::default(),
             modal: None,
-            help: false,
+            help: None,
+            size: (80, 24),
             status: None,
             running: None,
             quit: false,
@@ -229,14 +233,30 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             if app.status.as_ref().is_some_and(|s| s.expired(now)) {
                 app.status = None;
             }
-            wizard::tick(app)
+            let mut effects = wizard::tick(app);
+            effects.extend(dashboard::tick(app));
+            effects
         }
         Action::Cmd(Cmd::Help) => {
-            app.help = !app.help;
+            app.help = match app.help {
+                Some(_) => None,
+                None => Some(0),
+            };
             vec![]
         }
-        Action::Cmd(_) if app.help => {
-            app.help = false;
+        Action::Cmd(cmd) if app.help.is_some() => {
+            help_cmd(app, cmd);
+            vec![]
+        }
+        Action::Resize(columns, rows) => {
+            app.size = (columns, rows);
+            if let Some(top) = app.help {
+                app.help = Some(top.min(help_last_top(app)));
+            }
+            vec![]
+        }
+        Action::UnknownKey(label) => {
+            app.say(format!("{label} does nothing here · ? shows the keys"));
             vec![]
         }
         Action::Cmd(Cmd::Quit) => quit_now(app),
@@ -257,6 +277,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Started(meta) => dashboard::started(app, *meta),
         Action::Progress(batch) => dashboard::progress(app, *batch),
         Action::RunEnded { id, result } => dashboard::ended(app, id, result),
+        Action::Results(r) => dashboard::results(app, r),
         Action::Journal(r) => detail::loaded(app, r),
         Action::Exported(r) => detail::exported(app, r),
         Action::Consent(r) => consent::loaded(app, r),
@@ -268,6 +289,30 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             vec![]
         }
     }
+}
+
+/// A key while the key overlay shows: the scroll keys move it (the
+/// drawing stops at its last line), any other closes it.
+fn help_cmd(app: &mut App, cmd: Cmd) {
+    let Some(top) = app.help else { return };
+    let last = help_last_top(app);
+    app.help = match cmd {
+        Cmd::Up => Some(top.saturating_sub(1)),
+        Cmd::Down => Some((top + 1).min(last)),
+        Cmd::PageUp => Some(top.saturating_sub(10)),
+        Cmd::PageDown => Some((top + 10).min(last)),
+        Cmd::Top => Some(0),
+        Cmd::Bottom => Some(last),
+        _ => None,
+    };
+}
+
+/// The overlay's top line when it shows its last line, at this size.
+fn help_last_top(app: &App) -> usize {
+    let lines = keys::help(app).len();
+    // The body is the terminal less the banner and the footer.
+    let body = app.size.1.saturating_sub(2);
+    lines.saturating_sub(super::widgets::chrome::help_rows(lines, body))
 }
 
 /// Ctrl-C: leave now; a running campaign goes on in the daemon.

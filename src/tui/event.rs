@@ -47,14 +47,17 @@ where
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let effects = app.init();
     exec.run(effects);
+    if let Ok(size) = terminal.size() {
+        update(app, Action::Resize(size.width, size.height));
+    }
     let mut dirty = true;
     while !app.quit && !exec.quit {
         let action = tokio::select! {
             ev = input.next() => match ev {
                 Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => keys::map(app, key),
-                Some(Ok(Event::Resize(..))) => {
+                Some(Ok(Event::Resize(columns, rows))) => {
                     dirty = true;
-                    None
+                    Some(Action::Resize(columns, rows))
                 }
                 Some(Ok(_)) => None,
                 Some(Err(e)) => return Err(e).context("reading the terminal"),

@@ -2,15 +2,21 @@
 //! [`Cmd`] and to draw the footer hints and the `?` overlay — so what the
 //! screen says and what the keys do cannot drift apart.
 //!
+//! A screen may say that one of its keys does nothing in its present state
+//! (`screens::works`: no pause once a campaign has finished); the footer
+//! then leaves it out.
+//!
 //! Order of precedence: Ctrl-C (always quits, detaching a running
-//! campaign), the help overlay (any key closes it), a dialog, a focused
-//! text field (printable keys are text), then the screen's table, then the
-//! shared navigation keys.
+//! campaign), the help overlay (the arrows and page keys scroll it, any
+//! other key closes it), a dialog, a focused text field (printable keys
+//! are text), then the screen's table, then the shared navigation keys; a
+//! key none of them knows earns a short hint in the status line.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::action::{Action, Cmd, InputKey};
 use super::app::{App, ScreenId};
+use super::screens;
 
 /// One key of a screen.
 #[derive(Debug, Clone, Copy)]
@@ -96,7 +102,7 @@ const DASHBOARD: &[Bind] = &[
     b(Char('c'), Cmd::Cancel, "c", "cancel…", true),
     b(Char('f'), Cmd::Filter, "f", "filter", true),
     b(End, Cmd::Bottom, "End", "follow", false),
-    b(Enter, Cmd::Enter, "Enter", "details (when done)", true),
+    b(Enter, Cmd::Enter, "Enter", "details and export", true),
 ];
 
 const DETAIL: &[Bind] = &[
@@ -148,26 +154,63 @@ pub fn hints(app: &App) -> Vec<(&'static str, &'static str)> {
         ];
     }
     let screen = app.screen();
-    let own = screen_binds(screen).iter().filter(|b| b.hint);
+    let own = screen_binds(screen)
+        .iter()
+        .filter(|b| b.hint && screens::works(app, b.cmd));
     let nav = NAV
         .iter()
         .filter(|b| b.hint && !(screen == ScreenId::Home && b.cmd == Cmd::Back));
     own.chain(nav).map(|b| (b.label, b.help)).collect()
 }
 
-/// Every key of the current screen, for the help overlay.
+/// The keys of the current screen that work now, then the shared ones it
+/// does not bind itself, for the help overlay.
 pub fn help(app: &App) -> Vec<(&'static str, &'static str)> {
-    let mut out: Vec<(&str, &str)> = screen_binds(app.screen())
+    let own = screen_binds(app.screen());
+    let mut out: Vec<(&str, &str)> = own
         .iter()
+        .filter(|b| screens::works(app, b.cmd))
         .map(|b| (b.label, b.help))
         .collect();
-    out.extend(NAV.iter().map(|b| (b.label, b.help)));
+    // A screen's own meaning of a key (Enter, q, ←) replaces the shared one.
+    out.extend(
+        NAV.iter()
+            .filter(|n| !own.iter().any(|b| b.code == n.code))
+            .map(|b| (b.label, b.help)),
+    );
     out.push((
         "Ctrl-C",
-        "quit now (a running campaign is paused, resumable)",
+        "quit now (a running campaign goes on in the daemon)",
     ));
     out
 }
+
+/// How the status line names a key that does nothing here; `None` for
+/// keys not worth a word (modifiers, media keys).
+fn unknown(key: KeyEvent) -> Option<Action> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let label = match key.code {
+        Char(c) if ctrl => format!("Ctrl-{c}"),
+        Char(' ') => "Space".into(),
+        Char(c) => c.to_string(),
+        KeyCode::F(n) => format!("F{n}"),
+        KeyCode::Backspace => "Backspace".into(),
+        KeyCode::Delete => "Delete".into(),
+        KeyCode::Insert => "Insert".into(),
+        _ => return None,
+    };
+    Some(Action::UnknownKey(label))
+}
+
+/// The keys that scroll the help overlay; any other closes it.
+const HELP_SCROLL: [Cmd; 6] = [
+    Cmd::Up,
+    Cmd::Down,
+    Cmd::PageUp,
+    Cmd::PageDown,
+    Cmd::Top,
+    Cmd::Bottom,
+];
 
 /// The action a key stands for on the current screen, if any.
 pub fn map(app: &App, key: KeyEvent) -> Option<Action> {
@@ -178,7 +221,13 @@ pub fn map(app: &App, key: KeyEvent) -> Option<Action> {
     if ctrl && key.code == Char('c') {
         return Some(Action::Cmd(Cmd::Quit));
     }
-    if app.help || key.code == Char('?') {
+    if app.help.is_some() {
+        let scroll = NAV
+            .iter()
+            .find(|b| b.code == key.code && HELP_SCROLL.contains(&b.cmd));
+        return Some(Action::Cmd(scroll.map_or(Cmd::Help, |b| b.cmd)));
+    }
+    if key.code == Char('?') {
         return Some(Action::Cmd(Cmd::Help));
     }
     if let Some(modal) = &app.modal {
@@ -202,7 +251,8 @@ pub fn map(app: &App, key: KeyEvent) -> Option<Action> {
         }
     }
     let find = |table: &[Bind]| table.iter().find(|b| b.code == key.code).map(|b| b.cmd);
-    find(screen_binds(app.screen()))
-        .or_else(|| find(NAV))
-        .map(Action::Cmd)
+    match find(screen_binds(app.screen())).or_else(|| find(NAV)) {
+        Some(cmd) => Some(Action::Cmd(cmd)),
+        None => unknown(key),
+    }
 }

@@ -63,6 +63,15 @@ pub async fn run(client: Client, store_dir: &Path) -> anyhow::Result<()> {
     let ui = UiConfig::from_setup(setup, offset, Theme::from_env());
     tracing::info!(sandbox = ui.sandbox, log = ?log, daemon = client.hello.pid, "TUI started");
     let mut app = App::new(ui, Utc::now());
+    // While the TUI is open it is the daemon's client, also on a quiet
+    // screen: an auto-started daemon would otherwise exit under it after
+    // its idle time and every later request fail.
+    let presence = client.clone();
+    let attached = tokio::spawn(async move {
+        let _ = presence
+            .stream::<serde_json::Value>(&Request::Attach, None, |_| {})
+            .await;
+    });
     let (tx, mut rx) = mpsc::unbounded_channel();
     let ctx = Ctx {
         client,
@@ -75,6 +84,7 @@ pub async fn run(client: Client, store_dir: &Path) -> anyhow::Result<()> {
         let input = crossterm::event::EventStream::new();
         event::run(&mut terminal, &mut app, &mut exec, &mut rx, input).await
     };
+    attached.abort();
     tracing::info!("TUI stopped");
     result
 }
@@ -107,7 +117,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
     screens::draw(app, frame, body);
     widgets::chrome::footer(app, frame, foot);
     widgets::chrome::modal(app, frame, body);
-    if app.help {
-        widgets::chrome::help(app, frame, body);
+    if let Some(top) = app.help {
+        widgets::chrome::help(app, top, frame, body);
     }
 }

@@ -10,10 +10,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::action::{Action, ConsentLookup, Effect, HomeData, JournalPage, PlanView, ReasonGroup};
+use super::action::{
+    Action, ConsentLookup, Effect, HomeData, JournalPage, PlanView, ReasonGroup, ResultsPage,
+};
 use crate::audience::{Plan, PlanRequest};
 use crate::campaign::export::Format;
+use crate::campaign::journal::RecipientState;
 use crate::campaign::{CampaignId, CampaignMeta};
+use crate::cli::output::describe_anyhow;
 pub use crate::clock::Clock;
 use crate::consent::import::ImportReport;
 use crate::consent::store::{open_private, PrivateFile};
@@ -33,8 +37,9 @@ pub struct Ctx {
     pub clock: Clock,
 }
 
-fn err(e: impl std::fmt::Display) -> String {
-    format!("{e:#}")
+/// An error as one line, each cause said once (see [`describe_anyhow`]).
+fn err(e: impl Into<anyhow::Error>) -> String {
+    describe_anyhow(&e.into())
 }
 
 /// Runs a request-only effect; `None` for effects the runner performs itself.
@@ -48,6 +53,12 @@ pub async fn perform(ctx: &Ctx, effect: Effect) -> Option<Action> {
         Effect::LoadJournal { id, from, len } => {
             Action::Journal(journal_page(ctx, id, from, len).await.map(Box::new))
         }
+        Effect::LoadResults {
+            id,
+            filter,
+            from,
+            len,
+        } => Action::Results(results_page(ctx, id, filter, from, len).await.map(Box::new)),
         Effect::Export { id, format } => Action::Exported(export_file(ctx, id, format).await),
         Effect::LookupConsent(input) => Action::Consent(lookup(ctx, &input).await.map(Box::new)),
         Effect::Revoke { phone, topic } => Action::Revoked(revoke(ctx, phone, topic).await),
@@ -121,6 +132,28 @@ pub async fn journal_page(
 ) -> Result<JournalPage, String> {
     ctx.client
         .call(&Request::Journal { id, from, len }, None)
+        .await
+        .map_err(err)
+}
+
+/// A page of a campaign's results: latest states, newest change first.
+pub async fn results_page(
+    ctx: &Ctx,
+    id: CampaignId,
+    state: Option<RecipientState>,
+    from: usize,
+    len: usize,
+) -> Result<ResultsPage, String> {
+    ctx.client
+        .call(
+            &Request::Results {
+                id,
+                state,
+                from,
+                len,
+            },
+            None,
+        )
         .await
         .map_err(err)
 }

@@ -13,6 +13,7 @@ use tokio::sync::mpsc::error::TryRecvError;
 use super::action::{Action, Effect, ProgressBatch};
 use super::requests::{self, Ctx};
 use crate::campaign::{CampaignId, CampaignMeta};
+use crate::cli::output::describe_anyhow;
 use crate::dispatch::progress::SnapshotData;
 use crate::engine::ops::CampaignStatus;
 use crate::service::wire::{Frame, Request};
@@ -103,7 +104,10 @@ impl Executor {
         self.spawn_job(move |ctx| async move {
             match ctx.client.call::<serde_json::Value>(&request, None).await {
                 Ok(_) => Msg::Done,
-                Err(e) => Msg::Action(Action::Failed(format!("campaign {id}: {e:#}"))),
+                Err(e) => Msg::Action(Action::Failed(format!(
+                    "campaign {id}: {}",
+                    describe_anyhow(&e)
+                ))),
             }
         });
     }
@@ -178,7 +182,7 @@ impl Executor {
                 })
                 .await
                 .map(Box::new)
-                .map_err(|e| format!("{e:#}"));
+                .map_err(|e| describe_anyhow(&e));
             let _ = tx.send(Watched::Ended(result));
         });
         self.running = Some(Running {

@@ -108,22 +108,20 @@ impl Theme {
         self.fg(c, mono)
     }
 
-    /// The glyph of a state in the stacked bar (monochrome tells states apart by it).
+    /// The glyph of a state in the stacked bar (monochrome tells states
+    /// apart by it). Only decided recipients are drawn solid, in colour
+    /// too: in flight is not done, and a skip was never sent.
     pub fn glyph(self, s: RecipientState) -> &'static str {
         use RecipientState::*;
-        if self.color {
-            return match s {
-                Pending => "·",
-                _ => "█",
-            };
-        }
-        match s {
-            Accepted | Sent => "█",
-            Delivered | Read => "▓",
-            Failed => "X",
-            Unknown => "?",
-            Skipped => "░",
-            Pending | InFlight => "·",
+        match (self.color, s) {
+            (_, Pending) => "·",
+            (_, InFlight) => "▒",
+            (_, Skipped) => "░",
+            (true, _) => "█",
+            (false, Accepted | Sent) => "█",
+            (false, Delivered | Read) => "▓",
+            (false, Failed) => "X",
+            (false, Unknown) => "?",
         }
     }
 }

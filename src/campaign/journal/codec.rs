@@ -1,6 +1,6 @@
 //! A journal record's bytes: the compact binary form the dispatcher writes, and the JSON form of bote 0.1.
 
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 
 use super::{RecipientRecord, RecipientState};
 use crate::consent::StoreError;
@@ -42,6 +42,20 @@ pub fn decode_state(key: &[u8], value: &[u8]) -> Result<RecipientState, StoreErr
             state_from_u8(*s).ok_or_else(|| corrupt(key, format!("unknown recipient state {s}")))
         }
         _ => decode(key, value).map(|r| r.state),
+    }
+}
+
+/// The state and the time of the last change of a journal value: what
+/// ordering results by recency needs, without allocating the rest.
+pub fn decode_head(
+    key: &[u8],
+    value: &[u8],
+) -> Result<(RecipientState, DateTime<Utc>), StoreError> {
+    match value.first() {
+        Some(&BINARY) => Reader(&value[1..])
+            .head()
+            .ok_or_else(|| corrupt(key, "truncated or invalid journal record")),
+        _ => decode(key, value).map(|r| (r.state, r.updated_at)),
     }
 }
 
@@ -131,6 +145,19 @@ impl Reader<'_> {
         String::from_utf8(head.to_vec()).ok()
     }
 
+    /// The state and `updated_at`, skipping the fixed-size fields before them.
+    fn head(mut self) -> Option<(RecipientState, DateTime<Utc>)> {
+        let [state, flags] = self.bytes()?;
+        let state = state_from_u8(state)?;
+        let has = |bit: u8, n: usize| if flags & bit != 0 { n } else { 0 };
+        // Phone, code and latency when present, then the attempts.
+        let skip = has(HAS_PHONE, 8) + has(HAS_CODE, 4) + has(HAS_LATENCY, 4) + 4;
+        self.0 = self.0.get(skip..)?;
+        let secs = i64::from_le_bytes(self.bytes()?);
+        let nanos = self.u32()?;
+        Some((state, DateTime::from_timestamp(secs, nanos)?))
+    }
+
     fn record(mut self) -> Option<RecipientRecord> {
         let [state, flags] = self.bytes()?;
         let state = state_from_u8(state)?;
@@ -210,9 +237,12 @@ mod tests {
             let bytes = encode(&r);
             assert_eq!(decode(b"k", &bytes).expect("binary"), r);
             assert_eq!(decode_state(b"k", &bytes).expect("state"), r.state);
+            let head = decode_head(b"k", &bytes).expect("head");
+            assert_eq!(head, (r.state, r.updated_at));
             let json = serde_json::to_vec(&r).expect("json");
             assert_eq!(decode(b"k", &json).expect("json form"), r);
             assert_eq!(decode_state(b"k", &json).expect("json state"), r.state);
+            assert_eq!(decode_head(b"k", &json).expect("json head"), head);
         }
     }
 

@@ -28,7 +28,7 @@ use crate::phone::Phone;
 use crate::template::Params;
 
 pub(super) use codec::corrupt;
-pub use codec::{decode, decode_state, encode};
+pub use codec::{decode, decode_head, decode_state, encode};
 pub use counts::Counts;
 
 /// Where a recipient stands.

@@ -73,6 +73,29 @@ pub fn exported(app: &mut App, r: Result<(PathBuf, u64), String>) -> Vec<Effect>
     vec![]
 }
 
+/// Whether `cmd` does something on the detail screen now: exports once
+/// the journal is read, resume only for a campaign that can go on, re-send
+/// only when some outcome is unknown — and neither while one sends.
+pub fn works(app: &App, cmd: Cmd) -> bool {
+    let Some(page) = app.detail.page.as_ref() else {
+        return !matches!(
+            cmd,
+            Cmd::ExportCsv | Cmd::ExportJson | Cmd::Resume | Cmd::ResendUnknown
+        );
+    };
+    let idle = app.running.is_none();
+    match cmd {
+        Cmd::Resume => {
+            idle && !matches!(
+                page.meta.state,
+                CampaignState::Finished | CampaignState::Cancelled
+            )
+        }
+        Cmd::ResendUnknown => idle && page.counts.unknown > 0,
+        _ => true,
+    }
+}
+
 /// A key on the detail screen.
 pub fn cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
     let Some(id) = app.detail.id else {

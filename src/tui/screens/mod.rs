@@ -16,6 +16,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
+use super::action::Cmd;
 use super::app::{App, ScreenId};
 
 /// `New campaign · 1 Template › 2 Audience › 3 Dry run › 4 Confirm`, the
@@ -41,6 +42,16 @@ pub fn steps_line(app: &App, current: ScreenId) -> Line<'static> {
         spans.push(Span::styled(*name, style));
     }
     Line::from(spans)
+}
+
+/// Whether `cmd` does something on the current screen now (the footer
+/// shows only the keys that do).
+pub fn works(app: &App, cmd: Cmd) -> bool {
+    match app.screen() {
+        ScreenId::Dashboard => dashboard::works(app, cmd),
+        ScreenId::Detail => detail::works(app, cmd),
+        _ => true,
+    }
 }
 
 /// Draws the screen on top of the stack into `area`.

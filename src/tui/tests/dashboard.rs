@@ -1,6 +1,8 @@
 //! The live dashboard, fed engine events through the same action the
-//! runner builds each frame (`Action::Progress`): mid-campaign with
-//! throttling, paused, finished; the ring stays bounded; keys ask again.
+//! runner builds each frame (`Action::Progress`) over a journal written as
+//! the run would have left it: mid-campaign with throttling, paused,
+//! finished, cancelled; the results are the journal's, newest change first,
+//! and every filter lists what its count says; keys ask again.
 
 use crossterm::event::KeyCode;
 
@@ -8,11 +10,10 @@ use super::harness::{now, Fixture, Harness};
 use super::seed;
 use crate::campaign::journal::{Counts, RecipientState};
 use crate::campaign::{CampaignId, CampaignMeta, CampaignState};
-use crate::dispatch::progress::{Progress, RecipientEvent, SnapshotData};
-use crate::phone::Phone;
+use crate::dispatch::progress::{Progress, SnapshotData};
 use crate::tui::action::{Action, ProgressBatch};
 use crate::tui::app::ScreenId;
-use crate::tui::screens::dashboard::RING;
+use crate::tui::screens::dashboard::FILTERS;
 use crate::tui::{requests, screens};
 
 fn planned(fx: &Fixture) -> CampaignMeta {
@@ -27,18 +28,30 @@ fn planned(fx: &Fixture) -> CampaignMeta {
         .expect("create")
 }
 
-fn recipient(index: u32, digits: &str, state: RecipientState, code: Option<u32>) -> Progress {
-    let phone = Phone::from_e164(digits).expect("phone");
-    Progress::Recipient(RecipientEvent {
-        index,
-        phone: phone.masked(4),
-        state,
-        code,
-        reason: (state == RecipientState::Failed).then(|| "message undeliverable".into()),
-        latency_ms: Some(95 + index * 11),
-        attempts: 1,
-        at: now(),
-    })
+/// Writes journal record `index` as the run left it: in `state`, changed
+/// `secs` after [`now`] (the order the results list them in).
+fn record(fx: &Fixture, id: CampaignId, index: u32, state: RecipientState, secs: i64) {
+    let journal = fx.engine.campaigns.journal(id).expect("journal");
+    let mut rec = journal.get(index).expect("read").expect("record");
+    rec.state = state;
+    rec.code = (state == RecipientState::Failed).then_some(131026);
+    rec.reason = match state {
+        RecipientState::Failed => Some("message undeliverable".into()),
+        RecipientState::Unknown => Some("timeout after 10 s".into()),
+        RecipientState::Skipped => Some("campaign cancelled".into()),
+        _ => None,
+    };
+    // Only an answered request has a latency.
+    let answered = state.is_final() && state != RecipientState::Skipped;
+    rec.attempts = u32::from(state != RecipientState::Skipped);
+    rec.latency_ms = answered.then_some(95 + index * 11);
+    rec.updated_at = now() + chrono::Duration::seconds(secs);
+    rec.actor = match state {
+        RecipientState::Sent | RecipientState::Delivered | RecipientState::Read => "webhook",
+        _ => "dispatcher",
+    }
+    .into();
+    journal.write(&[(index, rec)]).expect("write");
 }
 
 fn batch(events: Vec<Progress>, counts: Counts, rate: u32, state: CampaignState) -> Action {
@@ -67,10 +80,20 @@ fn mid_counts() -> Counts {
     }
 }
 
-/// A dashboard mid-campaign: 4 of 6 decided, slowed to 40/s by 130429.
+/// A dashboard mid-campaign: 4 of 6 decided, one in flight, slowed to
+/// 40/s by 130429.
 async fn mid(fx: &Fixture, w: u16, h: u16) -> (Harness, CampaignId) {
     let meta = planned(fx);
     let id = meta.id;
+    for (index, state, secs) in [
+        (0, RecipientState::Accepted, 1),
+        (1, RecipientState::Accepted, 2),
+        (5, RecipientState::Failed, 3),
+        (2, RecipientState::Accepted, 4),
+        (3, RecipientState::InFlight, 5),
+    ] {
+        record(fx, id, index, state, secs);
+    }
     let mut h = Harness::new(fx, true, w, h).await;
     h.act(Action::Started(Box::new(meta)));
     let start = Progress::Started {
@@ -85,19 +108,58 @@ async fn mid(fx: &Fixture, w: u16, h: u16) -> (Harness, CampaignId) {
     };
     let events = vec![
         start,
-        recipient(0, "+491711000001", RecipientState::Accepted, None),
-        recipient(1, "+491711000002", RecipientState::Accepted, None),
-        recipient(5, "+491711000017", RecipientState::Failed, Some(131026)),
         Progress::Rate {
             current: 40,
             ceiling: 80,
             reason: "throughput of the number exceeded (130429)".into(),
         },
-        recipient(2, "+491711000003", RecipientState::Accepted, None),
     ];
     h.tick(7_000);
     h.act(batch(events, mid_counts(), 40, CampaignState::Sending));
+    h.settle().await;
     (h, id)
+}
+
+/// The run of [`mid`] ends: 3 accepted, 4 unknown; everyone decided.
+async fn finish(fx: &Fixture, h: &mut Harness, id: CampaignId) -> Counts {
+    record(fx, id, 3, RecipientState::Accepted, 6);
+    record(fx, id, 4, RecipientState::Unknown, 7);
+    let done = Counts {
+        accepted: 4,
+        failed: 1,
+        unknown: 1,
+        skipped: 4,
+        ..Counts::default()
+    };
+    let events = vec![Progress::Finished {
+        state: CampaignState::Finished,
+        counts: done,
+    }];
+    h.tick(2_000);
+    h.act(batch(events, done, 80, CampaignState::Finished));
+    h.act(Action::RunEnded {
+        id,
+        result: Ok(CampaignState::Finished),
+    });
+    h.settle().await;
+    done
+}
+
+/// The title of the results table.
+fn results_title(screen: &str) -> String {
+    screen
+        .lines()
+        .find(|l| l.contains("Results, newest first"))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Rows of the results table in state `s` (the state column).
+fn rows_in(screen: &str, s: RecipientState) -> usize {
+    screen
+        .lines()
+        .filter(|l| l.contains("+49") && l.contains(&format!(" {:<9} ", s.as_str())))
+        .count()
 }
 
 #[tokio::test]
@@ -114,19 +176,15 @@ async fn live_mid_campaign() {
 async fn filter_scroll_and_follow() {
     let fx = Fixture::new(true);
     let (mut h, _) = mid(&fx, 100, 30).await;
-    h.key(KeyCode::Char('f'));
+    h.press(&[KeyCode::Char('f')]).await;
     let screen = h.render();
     assert!(screen.contains("· failed · 1 rows"), "{screen}");
-    assert!(
-        !screen.contains("accepted   "),
-        "only failures listed:\n{screen}"
-    );
-    h.key(KeyCode::Char('f'));
-    h.key(KeyCode::Char('f'));
+    assert_eq!(rows_in(&screen, RecipientState::Accepted), 0, "{screen}");
+    h.press(&[KeyCode::Char('f'), KeyCode::Char('f')]).await;
     assert!(h.render().contains("· accepted · 3 rows"));
     h.key(KeyCode::Up);
     assert!(h.render().contains("End follows"));
-    h.key(KeyCode::End);
+    h.press(&[KeyCode::End]).await;
     assert!(h.render().contains("following"));
 }
 
@@ -174,43 +232,232 @@ async fn cancel_asks_again() {
 async fn finished_with_failures() {
     let fx = Fixture::new(true);
     let (mut h, id) = mid(&fx, 100, 30).await;
-    let done = Counts {
-        accepted: 4,
-        failed: 1,
-        unknown: 1,
-        skipped: 4,
-        ..Counts::default()
-    };
-    let events = vec![
-        recipient(3, "+491711000004", RecipientState::Accepted, None),
-        recipient(4, "+491711000009", RecipientState::Unknown, None),
-        Progress::Finished {
-            state: CampaignState::Finished,
-            counts: done,
-        },
-    ];
-    h.tick(2_000);
-    h.act(batch(events, done, 80, CampaignState::Finished));
-    h.act(Action::RunEnded {
-        id,
-        result: Ok(CampaignState::Finished),
-    });
+    finish(&fx, &mut h, id).await;
     assert!(h.app.running.is_none());
-    h.settle().await;
     snap!("dashboard_finished", h);
 }
 
+/// Issue 17: the `read` filter listed 0 rows and `skipped` 0 against a
+/// header of 11 — the table held only the events of this view's run.
 #[tokio::test]
-async fn ring_is_bounded_and_lag_is_reported() {
+async fn every_filter_lists_what_its_count_says() {
+    let fx = Fixture::new(true);
+    let (mut h, id) = mid(&fx, 100, 30).await;
+    finish(&fx, &mut h, id).await;
+    record(&fx, id, 0, RecipientState::Read, 20);
+    h.tick(1_000);
+    h.settle().await;
+    for _ in FILTERS {
+        let d = h.app.dash.as_ref().expect("dash");
+        let (filter, counts) = (d.filter_state(), d.counts());
+        let screen = h.render();
+        let title = results_title(&screen);
+        match filter {
+            None => {
+                assert!(title.contains(&format!("· all states · {} rows", counts.total())));
+            }
+            Some(s) => {
+                let n = counts.get(s);
+                assert!(title.contains(&format!("· {s} · {n} rows")), "{title}");
+                assert_eq!(rows_in(&screen, s) as u64, n, "{s}:\n{screen}");
+            }
+        }
+        h.press(&[KeyCode::Char('f')]).await;
+    }
+    assert_eq!(
+        h.app.dash.as_ref().map(|d| d.filter),
+        Some(0),
+        "cycled round"
+    );
+}
+
+/// Issue 17: the rows stayed "accepted" while the header said `read 21`.
+#[tokio::test]
+async fn rows_show_the_latest_state_a_webhook_wrote() {
+    let fx = Fixture::new(true);
+    let (mut h, id) = mid(&fx, 100, 30).await;
+    finish(&fx, &mut h, id).await;
+    record(&fx, id, 1, RecipientState::Read, 30);
+    h.tick(500);
+    h.settle().await;
+    assert_eq!(
+        rows_in(&h.render(), RecipientState::Read),
+        0,
+        "not read again yet"
+    );
+    h.tick(500);
+    h.settle().await;
+    let screen = h.render();
+    assert!(screen.contains("read 1"), "the header counts it:\n{screen}");
+    let first_row = screen
+        .lines()
+        .find(|l| l.contains("+49"))
+        .unwrap_or_default();
+    assert!(
+        first_row.contains("     1 ") && first_row.contains(" read "),
+        "newest change first, in its new state: {first_row}"
+    );
+    assert_eq!(rows_in(&screen, RecipientState::Accepted), 3);
+}
+
+/// Issue 17: after a resume the table listed only that run's rows.
+#[tokio::test]
+async fn a_resumed_campaign_lists_its_whole_journal() {
+    let fx = Fixture::new(true);
+    let (mut h, id) = mid(&fx, 100, 30).await;
+    let meta = h.app.dash.as_ref().map(|d| d.meta.clone()).expect("dash");
+    h.act(Action::RunEnded {
+        id,
+        result: Ok(CampaignState::Paused),
+    });
+    h.settle().await;
+    // The resumed run's dashboard is a new one; it has seen no events yet.
+    h.act(Action::Started(Box::new(meta)));
+    h.settle().await;
+    let screen = h.render();
+    assert!(
+        results_title(&screen).contains("· all states · 10 rows"),
+        "{screen}"
+    );
+    assert_eq!(rows_in(&screen, RecipientState::Accepted), 3, "{screen}");
+    assert_eq!(rows_in(&screen, RecipientState::Failed), 1);
+    assert_eq!(rows_in(&screen, RecipientState::Skipped), 4);
+}
+
+#[tokio::test]
+async fn scrolling_pages_through_the_whole_journal() {
+    let fx = Fixture::new(true);
+    let (mut h, id) = mid(&fx, 100, 30).await;
+    // A longer journal than one page: 190 more records, each newer.
+    let journal = fx.engine.campaigns.journal(id).expect("journal");
+    let template = journal.get(0).expect("read").expect("record");
+    let more: Vec<_> = (10..200u32)
+        .map(|i| {
+            let mut r = template.clone();
+            r.updated_at = now() + chrono::Duration::seconds(100 + i64::from(i));
+            (i, r)
+        })
+        .collect();
+    journal.write(&more).expect("write");
+    h.tick(1_000);
+    h.settle().await;
+    assert!(results_title(&h.render()).contains("· 200 rows"));
+    for _ in 0..60 {
+        h.key(KeyCode::Up);
+    }
+    h.settle().await;
+    let d = h.app.dash.as_ref().expect("dash");
+    assert_eq!(d.scroll, 60);
+    assert_eq!(d.page().map(|p| p.from), Some(50), "the window of row 60");
+    let screen = h.render();
+    let first = screen
+        .lines()
+        .find(|l| l.contains("+49"))
+        .unwrap_or_default();
+    assert!(
+        first.contains("   139 "),
+        "the 61st newest is index 139: {first}"
+    );
+    h.press(&[KeyCode::End]).await;
+    let screen = h.render();
+    let first = screen
+        .lines()
+        .find(|l| l.contains("+49"))
+        .unwrap_or_default();
+    assert!(
+        first.contains("   199 "),
+        "following the newest again: {first}"
+    );
+}
+
+/// Issue 17: a cancelled campaign said "100 % of 128" although 49 were
+/// never sent, and kept offering pause, resume and cancel.
+#[tokio::test]
+async fn cancelled_says_who_was_never_sent_and_offers_only_what_works() {
+    let fx = Fixture::new(true);
+    let (mut h, id) = mid(&fx, 100, 30).await;
+    let cancelled = Counts {
+        accepted: 3,
+        failed: 1,
+        skipped: 4 + 2,
+        ..Counts::default()
+    };
+    record(&fx, id, 3, RecipientState::Skipped, 6);
+    record(&fx, id, 4, RecipientState::Skipped, 6);
+    let events = vec![Progress::Finished {
+        state: CampaignState::Cancelled,
+        counts: cancelled,
+    }];
+    h.act(batch(events, cancelled, 40, CampaignState::Cancelled));
+    h.act(Action::RunEnded {
+        id,
+        result: Ok(CampaignState::Cancelled),
+    });
+    h.settle().await;
+    snap!("dashboard_cancelled", h);
+    let screen = h.render();
+    assert!(
+        screen.contains("4 of 6 sent, 2 skipped (cancelled)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("100 %"), "{screen}");
+    let footer = screen.lines().last().unwrap_or_default().to_string();
+    for gone in ["p pause", "r resume", "c cancel"] {
+        assert!(!footer.contains(gone), "{gone} stays in {footer}");
+    }
+    assert!(footer.contains("Enter details"), "{footer}");
+    h.key(KeyCode::Char('p'));
+    let said = h.app.status.as_ref().map(|s| s.text.clone());
+    assert_eq!(
+        said.as_deref(),
+        Some("campaign 1 is cancelled: nothing to pause")
+    );
+    h.key(KeyCode::Char('c'));
+    assert!(
+        h.app.modal.is_none(),
+        "no cancel dialog for a cancelled campaign"
+    );
+    h.key(KeyCode::Char('?'));
+    let help = h.render();
+    for gone in ["p  pause", "r  resume", "c  cancel"] {
+        assert!(!help.contains(gone), "the help offers {gone}:\n{help}");
+    }
+    assert!(help.contains("details and export"), "{help}");
+}
+
+#[tokio::test]
+async fn while_paused_resume_is_offered_and_pause_is_not() {
     let fx = Fixture::new(true);
     let (mut h, _) = mid(&fx, 100, 30).await;
-    let many: Vec<Progress> = (0..12_000u32)
-        .map(|i| recipient(i, "+491711000001", RecipientState::Accepted, None))
-        .collect();
-    h.act(batch(many, mid_counts(), 80, CampaignState::Sending));
-    let d = h.app.dash.as_ref().expect("dash");
-    assert_eq!(d.ring.len(), RING);
-    assert_eq!(d.ring.back().map(|r| r.index), Some(11_999));
+    let footer = |h: &mut Harness| h.render().lines().last().unwrap_or_default().to_string();
+    let sending = footer(&mut h);
+    assert!(
+        sending.contains("p pause") && !sending.contains("r resume"),
+        "{sending}"
+    );
+    assert!(
+        !sending.contains("Enter"),
+        "no details while it sends: {sending}"
+    );
+    let paused = vec![Progress::Paused {
+        reason: "paused by the operator".into(),
+    }];
+    h.act(batch(paused, mid_counts(), 40, CampaignState::Paused));
+    let paused = footer(&mut h);
+    assert!(
+        paused.contains("r resume") && !paused.contains("p pause"),
+        "{paused}"
+    );
+    assert!(
+        paused.contains("c cancel"),
+        "a paused run can be cancelled: {paused}"
+    );
+}
+
+#[tokio::test]
+async fn lag_is_reported() {
+    let fx = Fixture::new(true);
+    let (mut h, _) = mid(&fx, 100, 30).await;
     let mut lagged = ProgressBatch {
         lagged: true,
         ..ProgressBatch::default()
@@ -229,12 +476,12 @@ fn eta_uses_the_observed_rate() {
     let mut d = screens::dashboard::DashState::new(meta, 80, 4, now());
     d.snapshot.counts.pending = 800;
     d.snapshot.per_second = vec![0, 0, 40, 40, 40, 40, 40];
-    assert_eq!(screens::dashboard::eta_secs(&d), Some(20));
+    assert_eq!(d.eta_secs(), Some(20));
     d.snapshot.per_second.clear();
     d.snapshot.rate = 80;
-    assert_eq!(screens::dashboard::eta_secs(&d), Some(10));
+    assert_eq!(d.eta_secs(), Some(10));
     d.paused = Some("x".into());
-    assert_eq!(screens::dashboard::eta_secs(&d), None);
+    assert_eq!(d.eta_secs(), None);
 }
 
 fn seed_meta() -> CampaignMeta {
@@ -262,4 +509,11 @@ fn seed_meta() -> CampaignMeta {
         settings: None,
         schedule: None,
     }
+}
+
+#[test]
+fn a_large_journal_is_read_again_less_often() {
+    use crate::tui::screens::dashboard::refresh_every;
+    assert_eq!(refresh_every(10), chrono::Duration::seconds(1));
+    assert_eq!(refresh_every(1_000_000), chrono::Duration::seconds(5));
 }

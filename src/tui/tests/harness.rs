@@ -224,6 +224,7 @@ impl Harness {
             rx,
             terminal: Terminal::new(TestBackend::new(w, h)).expect("terminal"),
         };
+        h.act(Action::Resize(w, h.terminal.size().map_or(0, |s| s.height)));
         let effects = h.app.init();
         h.exec.run(effects);
         h.settle().await;
@@ -310,6 +311,7 @@ impl Harness {
     pub fn resize(&mut self, w: u16, h: u16) {
         self.terminal.backend_mut().resize(w, h);
         let _ = self.terminal.autoresize();
+        self.act(Action::Resize(w, h));
     }
 
     /// The terminal's buffer (for style checks).

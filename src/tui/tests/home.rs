@@ -63,6 +63,67 @@ async fn help_overlay_lists_the_screens_keys() {
     let mut h = Harness::new(&fx, true, 80, 24).await;
     h.key(KeyCode::Char('?'));
     snap!("help_home", h);
+    let screen = h.render();
+    assert_eq!(
+        screen.matches("  Enter  ").count(),
+        1,
+        "one line a key:\n{screen}"
+    );
     h.key(KeyCode::Char('x'));
-    assert!(!h.app.help, "any key closes the help");
+    assert!(h.app.help.is_none(), "any other key closes the help");
+}
+
+/// Issue 17: on a small terminal the key list was cut off, with no way
+/// to see the rest.
+#[tokio::test]
+async fn help_scrolls_when_it_does_not_fit() {
+    let fx = Fixture::new(false);
+    let mut h = Harness::new(&fx, true, 80, 12).await;
+    h.key(KeyCode::Char('?'));
+    let total = crate::tui::keys::help(&h.app).len();
+    snap!("help_home_small", h);
+    assert!(h.render().contains(&format!("Keys 1–8 of {total}")));
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
+    let screen = h.render();
+    assert!(
+        screen.contains(&format!("Keys 3–10 of {total}")),
+        "{screen}"
+    );
+    h.key(KeyCode::End);
+    let screen = h.render();
+    assert!(
+        screen.contains(&format!("Keys {}–{total} of {total}", total - 7)),
+        "{screen}"
+    );
+    assert!(screen.contains("Ctrl-C"), "the last line shows: {screen}");
+    h.key(KeyCode::Up);
+    assert!(h
+        .render()
+        .contains(&format!("Keys {}–{} of {total}", total - 8, total - 1)));
+    h.key(KeyCode::Esc);
+    assert!(h.app.help.is_none());
+    assert_eq!(
+        h.app.screen(),
+        crate::tui::app::ScreenId::Home,
+        "Esc only closed the help"
+    );
+}
+
+/// Issue 17: a key that does nothing did nothing, without a word.
+#[tokio::test]
+async fn an_unknown_key_gets_a_hint_in_the_status_line() {
+    let fx = Fixture::new(false);
+    let mut h = Harness::new(&fx, true, 80, 24).await;
+    h.key(KeyCode::Char('z'));
+    let said = h.app.status.as_ref().map(|s| s.text.clone());
+    assert_eq!(
+        said.as_deref(),
+        Some("z does nothing here · ? shows the keys")
+    );
+    assert!(h.render().contains("z does nothing here"));
+    h.key(KeyCode::F(5));
+    assert!(h.render().contains("F5 does nothing here"));
+    h.key(KeyCode::Char('n'));
+    assert!(h.app.status.is_none(), "a known key clears the hint");
 }

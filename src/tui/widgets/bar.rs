@@ -97,4 +97,39 @@ mod tests {
         assert_eq!(w[5], 1);
         assert_eq!(widths(&Counts::default(), 40), [0; 9]);
     }
+
+    /// Issue 17: `accepted 8 … in_flight 56 pending 41` drew a bar two
+    /// thirds full beside "7 % of 105".
+    #[test]
+    fn the_bar_fills_as_far_as_the_percentage_says_in_both_themes() {
+        use crate::campaign::progress::SendProgress;
+        let counts = Counts {
+            accepted: 8,
+            in_flight: 56,
+            pending: 41,
+            skipped: 11,
+            ..Counts::default()
+        };
+        let progress = SendProgress::of(&counts, 116, 105);
+        let send = progress.send_counts(&counts);
+        for theme in [Theme::COLOR, Theme::MONO] {
+            let area = Rect::new(0, 0, 100, 1);
+            let mut buf = Buffer::empty(area);
+            StackedBar {
+                counts: &send,
+                theme,
+            }
+            .render(area, &mut buf);
+            let solid = (0..100)
+                .filter(|x| matches!(buf[(*x, 0)].symbol(), "█" | "▓" | "X" | "?"))
+                .count() as u64;
+            assert!(
+                solid.abs_diff(progress.percent()) <= 1,
+                "{solid} solid cells for {} % ({theme:?})",
+                progress.percent()
+            );
+            let in_flight = (0..100).filter(|x| buf[(*x, 0)].symbol() == "▒").count();
+            assert!(in_flight > 40, "in flight is drawn apart: {in_flight}");
+        }
+    }
 }

@@ -69,12 +69,25 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     }
 }
 
-/// The key list of the current screen.
-pub fn help(app: &App, frame: &mut Frame, area: Rect) {
+/// Lines of `lines` the key overlay shows in a body `height` rows high
+/// (its frame takes two).
+pub fn help_rows(lines: usize, height: u16) -> usize {
+    lines.min(usize::from(height.saturating_sub(2)))
+}
+
+/// The key list of the current screen, from line `top` on: as much as
+/// fits, the title saying where it is when it does not all fit.
+pub fn help(app: &App, top: usize, frame: &mut Frame, area: Rect) {
     let t = app.ui.theme;
     let binds = keys::help(app);
+    let visible = help_rows(binds.len(), area.height);
+    let box_area = centered(area, 64, visible as u16 + 2);
+    // The last page stops at the last line (update keeps `top` there too).
+    let top = top.min(binds.len().saturating_sub(visible));
     let lines: Vec<Line> = binds
         .iter()
+        .skip(top)
+        .take(visible)
         .map(|(k, what)| {
             Line::from(vec![
                 Span::styled(format!("{k:>8}  "), t.key()),
@@ -82,11 +95,19 @@ pub fn help(app: &App, frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    let box_area = centered(area, 64, lines.len() as u16 + 2);
+    let title = if visible >= binds.len() {
+        " Keys · any key closes ".to_string()
+    } else {
+        format!(
+            " Keys {}–{} of {} · ↑↓ scroll · other keys close ",
+            top + 1,
+            (top + visible).min(binds.len()),
+            binds.len()
+        )
+    };
     frame.render_widget(Clear, box_area);
     frame.render_widget(
-        Paragraph::new(lines)
-            .block(Block::bordered().title(Span::styled(" Keys · any key closes ", t.title()))),
+        Paragraph::new(lines).block(Block::bordered().title(Span::styled(title, t.title()))),
         box_area,
     );
 }

@@ -1,16 +1,16 @@
-//! Drawing the live dashboard: cheap enough for 30 frames a second with a
-//! full ring (the table renders only the rows that fit).
+//! Drawing the live dashboard: cheap enough for 30 frames a second (the
+//! table renders only the rows of its page that fit).
 //!
 //! ```text
 //! ┌Campaign 3 · herbst_sale · topic sale · SENDING───────────────────────┐
-//! │ ████████████████████▓▓▓X?░░░░····················  62 % of 200        │
+//! │ ████████████████████▓▓▓X?░░░░▒▒▒▒▒▒▒▒▒▒··········  62 % of 200        │
 //! │ accepted 120 sent 0 delivered 0 read 0 failed 3 unknown 0 skipped 1 … │
 //! │ 80/s of 80 · ETA 1s · elapsed 12s                                     │
 //! └───────────────────────────────────────────────────────────────────────┘
 //! ┌Sends per second · ceiling 80───────┐┌Notices─────────────────────────┐
 //! │ ▁▂▅▇█████                          ││ 12:00 slowed to 40/s: 130429    │
 //! └────────────────────────────────────┘└────────────────────────────────┘
-//! ┌Results, newest first · all · 124───────────────────────────────────────┐
+//! ┌Results, newest first · all states · 200 rows · following────────────────┐
 //! │ #      Number           State     Code    Latency  Note               │
 //! └───────────────────────────────────────────────────────────────────────┘
 //! ```
@@ -23,38 +23,12 @@ use ratatui::Frame;
 
 use super::state::{DashState, Level};
 use crate::campaign::journal::RecipientState;
+use crate::campaign::progress::observed_rate;
 use crate::campaign::CampaignState;
 use crate::tui::app::App;
+use crate::tui::screens::plan::KEEP_DIGITS;
 use crate::tui::widgets::bar::StackedBar;
 use crate::tui::widgets::fmt;
-
-/// Seconds averaged for the observed rate.
-const RATE_WINDOW: usize = 5;
-
-/// Observed sends per second over the last complete seconds.
-pub fn observed_rate(d: &DashState) -> f64 {
-    let s = &d.snapshot.per_second;
-    let tail = &s[s.len().saturating_sub(RATE_WINDOW)..];
-    if tail.is_empty() {
-        return 0.0;
-    }
-    tail.iter().sum::<u64>() as f64 / tail.len() as f64
-}
-
-/// Seconds left at the observed (else the configured) rate; `None` while
-/// nothing moves.
-pub fn eta_secs(d: &DashState) -> Option<u64> {
-    if d.finished.is_some() || d.paused.is_some() {
-        return None;
-    }
-    let open = d.snapshot.counts.open();
-    let rate = match observed_rate(d) {
-        r if r > 0.0 => r,
-        _ if d.snapshot.rate > 0 => f64::from(d.snapshot.rate),
-        _ => f64::from(d.ceiling),
-    };
-    (rate > 0.0).then(|| (open as f64 / rate).ceil() as u64)
-}
 
 /// Draws the dashboard (or a hint when none was opened).
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
@@ -120,19 +94,12 @@ fn draw_summary(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [bar, counts, rate] = Layout::vertical([Constraint::Length(1); 3]).areas(inner);
-    let c = &d.snapshot.counts;
-    // The bar is about sending: recipients the plan excluded are not in it.
-    let mut bar_counts = *c;
-    bar_counts.skipped = c
-        .skipped
-        .saturating_sub(d.meta.audience.saturating_sub(d.meta.eligible));
-    let eligible = d.meta.eligible.max(1);
-    let done = d.meta.eligible.saturating_sub(c.open());
-    let pct = format!(
-        " {:>3} % of {}",
-        done * 100 / eligible,
-        fmt::count(d.meta.eligible)
-    );
+    let c = &d.counts();
+    let progress = d.progress();
+    // The bar and the words beside it read the same numbers: the send's
+    // recipients only, done apart from in flight.
+    let bar_counts = progress.send_counts(c);
+    let pct = format!(" {}", d.standing());
     let [bar_area, pct_area] = Layout::horizontal([
         Constraint::Min(1),
         Constraint::Length(pct.chars().count() as u16),
@@ -181,7 +148,7 @@ fn draw_summary(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
         Paragraph::new(Line::from(spans)).wrap(Wrap { trim: true }),
         counts,
     );
-    let eta = match eta_secs(d) {
+    let eta = match d.eta_secs() {
         Some(s) => format!("ETA {}", fmt::duration(s)),
         None => "ETA —".into(),
     };
@@ -201,7 +168,7 @@ fn draw_summary(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
             ),
             Span::raw(format!(
                 " · observed {:.0}/s · {eta} · elapsed {} · {} workers",
-                observed_rate(d),
+                observed_rate(&d.snapshot.per_second),
                 fmt::duration(elapsed),
                 d.workers
             )),
@@ -272,18 +239,36 @@ fn draw_results(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
     let t = app.ui.theme;
     let filter = d.filter_state();
     let height = area.height.saturating_sub(3) as usize;
-    // Newest first; skip `scroll` matching rows, take what fits.
-    let rows: Vec<Row> = d
-        .ring
+    let label = filter.map_or("all states", RecipientState::as_str);
+    let follow = if d.scroll == 0 {
+        "following"
+    } else {
+        "scrolled · End follows"
+    };
+    let block = |rows: String| {
+        Block::bordered().title(Span::styled(
+            format!(" Results, newest first · {label} · {rows} · {follow} "),
+            t.title(),
+        ))
+    };
+    let Some(page) = d.page() else {
+        frame.render_widget(Paragraph::new("reading…").block(block("…".into())), area);
+        return;
+    };
+    // Newest first from the scroll position; the page starts at its window.
+    let rows: Vec<Row> = page
+        .rows
         .iter()
-        .rev()
-        .filter(|r| filter.is_none_or(|s| r.state == s))
-        .skip(d.scroll)
+        .skip(d.scroll - page.from)
         .take(height)
-        .map(|r| {
+        .map(|(index, r)| {
             Row::new(vec![
-                Cell::from(format!("{:>6}", r.index)),
-                Cell::from(r.phone.clone()),
+                Cell::from(format!("{index:>6}")),
+                Cell::from(
+                    r.phone
+                        .map(|p| p.masked(KEEP_DIGITS))
+                        .unwrap_or_else(|| "—".into()),
+                ),
                 Cell::from(Span::styled(r.state.as_str(), t.state(r.state))),
                 Cell::from(r.code.map(|c| c.to_string()).unwrap_or_default()),
                 Cell::from(
@@ -295,16 +280,6 @@ fn draw_results(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    let label = filter.map_or("all states", RecipientState::as_str);
-    let follow = if d.scroll == 0 {
-        "following"
-    } else {
-        "scrolled · End follows"
-    };
-    let title = format!(
-        " Results, newest first · {label} · {} rows · {follow} ",
-        fmt::count(d.visible_len() as u64)
-    );
     let table = Table::new(
         rows,
         [
@@ -317,6 +292,6 @@ fn draw_results(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
         ],
     )
     .header(Row::new(["     #", "Number", "State", "Code", " Latency", "Note"]).style(t.title()))
-    .block(Block::bordered().title(Span::styled(title, t.title())));
+    .block(block(format!("{} rows", fmt::count(page.matching))));
     frame.render_widget(table, area);
 }

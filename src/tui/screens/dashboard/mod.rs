@@ -4,6 +4,6 @@ mod draw;
 mod state;
 mod update;
 
-pub use draw::{draw, eta_secs, observed_rate};
-pub use state::{DashState, Level, ResultRow, FILTERS, RING};
-pub use update::{cmd, ended, progress, started};
+pub use draw::draw;
+pub use state::{refresh_every, DashState, Level, PageKey, FILTERS, PAGE, WINDOW};
+pub use update::{cmd, ended, progress, results, started, tick, works};

@@ -2,7 +2,7 @@
 
 use super::state::{DashState, Level, FILTERS};
 use crate::campaign::{CampaignId, CampaignMeta, CampaignState};
-use crate::tui::action::{Cmd, Effect, ProgressBatch};
+use crate::tui::action::{Cmd, Effect, ProgressBatch, ResultsPage};
 use crate::tui::app::{App, Confirm, Modal, ScreenId};
 use crate::tui::screens::detail;
 use crate::tui::widgets::input::TextInput;
@@ -12,9 +12,38 @@ pub fn started(app: &mut App, meta: CampaignMeta) -> Vec<Effect> {
     app.running = Some(meta.id);
     app.wizard.starting = false;
     app.say(format!("campaign {} is sending", meta.id));
-    app.dash = Some(DashState::new(meta, app.ui.rate, app.ui.workers, app.now));
+    let mut dash = DashState::new(meta, app.ui.rate, app.ui.workers, app.now);
+    let effects = dash.ask(app.now);
+    app.dash = Some(dash);
     app.reset_to(ScreenId::Dashboard);
-    vec![]
+    effects
+}
+
+/// Time passed: the newest results are read again now and then while the
+/// dashboard shows and its table follows.
+pub fn tick(app: &mut App) -> Vec<Effect> {
+    let now = app.now;
+    let shown = app.screen() == ScreenId::Dashboard;
+    match app.dash.as_mut() {
+        Some(d) if shown => d.refresh(now),
+        _ => vec![],
+    }
+}
+
+/// A page of results arrived.
+pub fn results(app: &mut App, r: Result<Box<ResultsPage>, String>) -> Vec<Effect> {
+    let now = app.now;
+    match (r, app.dash.as_mut()) {
+        (Ok(page), Some(d)) if page.meta.id == d.meta.id => d.answered(page, now),
+        (Ok(_), _) => vec![],
+        (Err(e), d) => {
+            if let Some(d) = d {
+                d.asked = None;
+            }
+            app.fail(format!("reading the results: {e}"));
+            vec![]
+        }
+    }
 }
 
 /// One frame's engine events.
@@ -32,6 +61,7 @@ pub fn ended(app: &mut App, id: CampaignId, result: Result<CampaignState, String
         app.running = None;
     }
     let now = app.now;
+    let mut effects = Vec::new();
     if let Some(d) = app.dash.as_mut().filter(|d| d.meta.id == id) {
         if let Err(e) = &result {
             d.notice(now, Level::Error, e.clone());
@@ -41,45 +71,104 @@ pub fn ended(app: &mut App, id: CampaignId, result: Result<CampaignState, String
             d.ended.get_or_insert(now);
         }
         d.paused = None;
+        // The final states, and the counts of the journal from now on.
+        d.asked = None;
+        effects.extend(d.ask(now));
     }
     if let Err(e) = result {
         app.fail(format!("campaign {id}: {e}"));
     }
-    vec![Effect::LoadHome]
+    effects.push(Effect::LoadHome);
+    effects
+}
+
+/// Whether `cmd` does something on the dashboard now: pause while it
+/// sends, resume while paused, cancel while it runs, details once it ended.
+pub fn works(app: &App, cmd: Cmd) -> bool {
+    let Some(d) = &app.dash else {
+        return !matches!(
+            cmd,
+            Cmd::Pause | Cmd::Resume | Cmd::Cancel | Cmd::Enter | Cmd::Filter
+        );
+    };
+    let live = app.running == Some(d.meta.id);
+    let ended_paused = matches!(d.finished, Some(Ok(CampaignState::Paused)));
+    match cmd {
+        Cmd::Pause => live && d.finished.is_none() && d.paused.is_none(),
+        Cmd::Resume => {
+            (live && d.finished.is_none() && d.paused.is_some())
+                || (!live && ended_paused && app.running.is_none())
+        }
+        Cmd::Cancel => live && d.finished.is_none(),
+        Cmd::Enter => d.finished.is_some(),
+        _ => true,
+    }
+}
+
+/// Why a dashboard key does nothing now, for the status line.
+fn refusal(app: &App, d: &DashState, cmd: Cmd) -> String {
+    let (id, state) = (d.meta.id, d.campaign_state());
+    match cmd {
+        Cmd::Resume if app.running.is_some_and(|r| r != id) => {
+            "another campaign is sending; one at a time".into()
+        }
+        Cmd::Pause => format!("campaign {id} is {state}: nothing to pause"),
+        Cmd::Resume => format!("campaign {id} is {state}: nothing to resume"),
+        Cmd::Cancel => format!("campaign {id} is {state}: nothing to cancel"),
+        _ => "the details open once the run has ended".into(),
+    }
 }
 
 /// A key on the dashboard.
 pub fn cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
+    if app.dash.is_some() && !works(app, cmd) {
+        if let Some(d) = &app.dash {
+            // Information, not a failure: the key just has nothing to do.
+            let why = refusal(app, d, cmd);
+            app.say(why);
+        }
+        return vec![];
+    }
     let running = app.running;
     let Some(d) = app.dash.as_mut() else {
         return app.back();
     };
     let live = running == Some(d.meta.id);
     let max = d.visible_len().saturating_sub(1);
+    let scrolled = match cmd {
+        Cmd::Up => Some((d.scroll + 1).min(max)),
+        Cmd::Down => Some(d.scroll.saturating_sub(1)),
+        Cmd::PageUp => Some((d.scroll + 10).min(max)),
+        Cmd::PageDown => Some(d.scroll.saturating_sub(10)),
+        Cmd::Top => Some(max),
+        Cmd::Bottom => Some(0),
+        _ => None,
+    };
+    let now = app.now;
+    if let Some(to) = scrolled {
+        let back_to_newest = to == 0 && d.scroll > 0;
+        d.scroll = to;
+        // A page for the new window, or the newest again when following.
+        return if back_to_newest || d.page().is_none() {
+            d.ask(now)
+        } else {
+            vec![]
+        };
+    }
     match cmd {
-        Cmd::Up => d.scroll = (d.scroll + 1).min(max),
-        Cmd::Down => d.scroll = d.scroll.saturating_sub(1),
-        Cmd::PageUp => d.scroll = (d.scroll + 10).min(max),
-        Cmd::PageDown => d.scroll = d.scroll.saturating_sub(10),
-        Cmd::Top => d.scroll = max,
-        Cmd::Bottom => d.scroll = 0,
         Cmd::Filter => {
             d.filter = (d.filter + 1) % FILTERS.len();
             d.scroll = 0;
+            return d.ask(now);
         }
         Cmd::Pause if live => {
             app.say("pausing: requests in flight finish first");
             return vec![Effect::Pause];
         }
         Cmd::Resume if live => return vec![Effect::Resume],
-        Cmd::Resume if matches!(d.finished, Some(Ok(CampaignState::Paused))) => {
-            let id = d.meta.id;
-            if running.is_some() {
-                app.fail("another campaign is sending; one at a time");
-                return vec![];
-            }
+        Cmd::Resume => {
             return vec![Effect::Start {
-                id,
+                id: d.meta.id,
                 requeue_unknown: false,
             }];
         }
@@ -96,7 +185,7 @@ pub fn cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
                 input: TextInput::default(),
             });
         }
-        Cmd::Enter if d.finished.is_some() => {
+        Cmd::Enter => {
             let id = d.meta.id;
             return detail::open(app, id);
         }
