@@ -16,6 +16,20 @@ const SCHEDULE_PREFIX: &[u8] = b"scheduled/";
 /// Present once the schedule index covers every campaign.
 const SCHEDULE_INDEXED: &[u8] = b"schedule-index-v1";
 
+/// Puts `meta` into the schedule index (or out of it) as part of `batch`.
+fn index_schedule(batch: &mut sled::Batch, meta: &CampaignMeta) {
+    let key = [SCHEDULE_PREFIX, &meta.id.0.to_be_bytes()[..]].concat();
+    let open = !matches!(
+        meta.state,
+        CampaignState::Finished | CampaignState::Cancelled
+    );
+    if meta.schedule.is_some() && open {
+        batch.insert(key, &[][..]);
+    } else {
+        batch.remove(key);
+    }
+}
+
 /// The campaigns of a store.
 #[derive(Clone)]
 pub struct Campaigns {
@@ -46,10 +60,12 @@ impl Campaigns {
         if self.meta.contains_key(SCHEDULE_INDEXED)? {
             return Ok(());
         }
+        let mut batch = sled::Batch::default();
         for meta in self.list()? {
-            self.save(&meta)?;
+            index_schedule(&mut batch, &meta);
         }
-        self.meta.insert(SCHEDULE_INDEXED, &[][..])?;
+        batch.insert(SCHEDULE_INDEXED, &[][..]);
+        self.meta.apply_batch(batch)?;
         Ok(())
     }
 
@@ -182,16 +198,7 @@ impl Campaigns {
         let v = serde_json::to_vec(meta).map_err(|e| corrupt("campaign", e))?;
         let mut batch = sled::Batch::default();
         batch.insert(&meta.id.0.to_be_bytes()[..], v);
-        let key = [SCHEDULE_PREFIX, &meta.id.0.to_be_bytes()[..]].concat();
-        let open = !matches!(
-            meta.state,
-            CampaignState::Finished | CampaignState::Cancelled
-        );
-        if meta.schedule.is_some() && open {
-            batch.insert(key, &[][..]);
-        } else {
-            batch.remove(key);
-        }
+        index_schedule(&mut batch, meta);
         self.meta.apply_batch(batch)?;
         Ok(())
     }
