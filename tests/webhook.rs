@@ -81,6 +81,20 @@ async fn fixture() -> Fixture {
     }
 }
 
+/// POSTs `body` to `url` signed over its exact bytes; the HTTP status.
+async fn post_signed(url: String, body: Vec<u8>) -> u16 {
+    let sig = sign(SECRET.as_bytes(), &body);
+    reqwest::Client::new()
+        .post(url)
+        .header(SIGNATURE_HEADER, sig)
+        .body(body)
+        .send()
+        .await
+        .expect("post")
+        .status()
+        .as_u16()
+}
+
 impl Fixture {
     fn handle(&self) -> &ReceiverHandle {
         self.handle.as_ref().expect("running")

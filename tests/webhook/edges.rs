@@ -234,25 +234,13 @@ async fn a_redelivered_confirmation_confirms_nothing_new_even_after_a_restart() 
         ja_at.timestamp(),
     ))
     .expect("json");
-    let post = |url: String, body: Vec<u8>| async move {
-        let sig = sign(SECRET.as_bytes(), &body);
-        reqwest::Client::new()
-            .post(url)
-            .header(SIGNATURE_HEADER, sig)
-            .body(body)
-            .send()
-            .await
-            .expect("post")
-            .status()
-            .as_u16()
-    };
     {
         let store = Arc::new(Store::open(&path).expect("store"));
         let campaigns = Campaigns::open(&store).expect("campaigns");
         seed(&store, p, &[("sale", ConsentStatus::Pending)]);
         invited(&store, p, "sale", ja_at - ChronoDuration::hours(1));
         let handle = start(Arc::clone(&store), campaigns).await;
-        assert_eq!(post(handle.url(), body.clone()).await, 200);
+        assert_eq!(post_signed(handle.url(), body.clone()).await, 200);
         assert!(handle.drained(Duration::from_secs(10)).await);
         assert!(store
             .contact(p)
@@ -298,7 +286,7 @@ async fn a_redelivered_confirmation_confirms_nothing_new_even_after_a_restart() 
         vec![ConsentStatus::Pending]
     );
     let handle = start(Arc::clone(&store), campaigns).await;
-    assert_eq!(post(handle.url(), body).await, 200);
+    assert_eq!(post_signed(handle.url(), body).await, 200);
     assert!(handle.drained(Duration::from_secs(10)).await);
     assert_eq!(
         statuses(&store.contact(p).expect("read").expect("c")),

@@ -76,16 +76,7 @@ async fn shutdown_succeeds_when_the_receiver_holds_the_only_store() {
     let campaigns = Campaigns::open(&store).expect("campaigns");
     let handle = start(store, campaigns).await;
     let body = serde_json::to_vec(&text(phone(4500), "wamid.ONLY", "hallo")).expect("json");
-    let sig = sign(SECRET.as_bytes(), &body);
-    let code = reqwest::Client::new()
-        .post(handle.url())
-        .header(SIGNATURE_HEADER, sig)
-        .body(body)
-        .send()
-        .await
-        .expect("post")
-        .status()
-        .as_u16();
+    let code = post_signed(handle.url(), body).await;
     assert_eq!(code, 200);
     assert!(handle.drained(Duration::from_secs(10)).await);
     handle.shutdown().await.expect("shutdown");
