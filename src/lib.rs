@@ -4,6 +4,7 @@
 //! and maps results to exit codes. See `docs/ARCHITECTURE.md`.
 
 pub mod audience;
+pub mod audit;
 pub mod campaign;
 pub mod cli;
 pub mod clock;

@@ -26,6 +26,7 @@ macro_rules! errln {
     }};
 }
 
+mod audit;
 mod campaign;
 mod consent;
 mod daemon;
@@ -97,6 +98,9 @@ pub enum Command {
     /// The webhook receiver: delivery statuses, STOP, opt-in confirmations.
     #[command(subcommand)]
     Webhook(webhook::WebhookCmd),
+    /// The audit trail: verify its chain, show entries (G4, G13).
+    #[command(subcommand)]
+    Audit(audit::AuditCmd),
     /// The service that owns the store: webhook receiver, campaigns, timers
     /// (every other command is its client; the sandbox starts one by itself).
     Daemon(daemon::DaemonArgs),
@@ -410,6 +414,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
     let ctx = Context::new(&cli)?;
     match cli.command {
         Some(Command::Consent(cmd)) => consent::run(&ctx, cmd),
+        Some(Command::Audit(cmd)) => audit::run(&ctx, cmd),
         Some(Command::Template(cmd)) => template::run(&ctx, cmd),
         Some(Command::Campaign(cmd)) => campaign::run(&ctx, cmd),
         Some(Command::Sim(args)) => {

@@ -50,7 +50,7 @@ pub(super) async fn feed(shared: &Shared, tx: &mpsc::Sender<Job>) -> Result<(), 
                         .snapshot
                         .get()
                         .reason
-                        .unwrap_or_else(|| "paused by the operator".into());
+                        .unwrap_or_else(|| super::OPERATOR_PAUSE.into());
                     shared.snapshot.update(|s| {
                         s.reason = Some(reason.clone());
                         s.state = Some(crate::campaign::CampaignState::Paused);

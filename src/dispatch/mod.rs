@@ -54,6 +54,9 @@ use crate::template::{Params, Template};
 use limiter::Limiter;
 use progress::{Progress, Snapshot};
 
+/// Why a run is paused when an operator paused it (bote's own pauses name their cause).
+pub const OPERATOR_PAUSE: &str = "paused by the operator";
+
 /// What the API answered, as far as the engine must act on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
@@ -284,7 +287,7 @@ impl CampaignHandle {
 
     /// Stops sending until [`CampaignHandle::resume`] (not after a cancel).
     pub fn pause(&self) {
-        self.shared.pause_with("paused by the operator");
+        self.shared.pause_with(OPERATOR_PAUSE);
     }
 
     /// Continues after a pause.

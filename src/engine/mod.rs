@@ -3,10 +3,13 @@
 //! in the sandbox) and the dispatcher. The TUI and the headless CLI call the
 //! same methods and watch the same [`Progress`](crate::dispatch::progress::Progress) events.
 
+mod consents;
+pub mod gdpr;
 pub mod ops;
 pub mod reads;
 pub mod runs;
 pub mod schedule;
+pub mod trail;
 
 use std::sync::Arc;
 
@@ -216,10 +219,13 @@ impl Engine {
         let handle = self
             .start_by(id, actor)
             .map_err(|e| Failure::Error(e.to_string()))?;
-        self.runs.adopt(handle).map_err(|h| {
-            h.detach();
-            Failure::Refused(format!("campaign {id} is already running"))
-        })
+        let audit = self.store.audit().clone();
+        self.runs
+            .adopt(handle, audit, actor.to_string())
+            .map_err(|h| {
+                h.detach();
+                Failure::Refused(format!("campaign {id} is already running"))
+            })
     }
 
     /// Continues every campaign a shutdown or a crash left `sending` or

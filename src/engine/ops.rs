@@ -3,24 +3,20 @@
 //! value the client prints. The live-send gate, the confirmation rule and
 //! the resend-unknown rule exist here once; the CLI and the TUI ask.
 
-use std::path::Path;
-
 use chrono::Utc;
 use serde::Serialize;
 
-use super::Engine;
+use super::{trail, Engine};
 use crate::audience::{Plan, PlanRequest, PlanSummary};
+use crate::audit::Action;
 use crate::campaign::export::{self, Format};
 use crate::campaign::journal::Counts;
 use crate::campaign::{CampaignId, CampaignMeta, CampaignState};
 use crate::config::Role;
-use crate::consent::import::{self, ImportOptions, ImportReport, RejectsFile};
-use crate::consent::{ConsentEvent, ConsentStatus, Contact, Revocation};
-use crate::phone::Phone;
+use crate::consent::import::ImportReport;
+use crate::consent::{ConsentEvent, Contact};
 use crate::service::peer::Caller;
 use crate::service::wire::{Confirmation, Failure};
-use crate::webhook::invite::InviteRecord;
-use crate::webhook::InviteError;
 
 /// A campaign with its counts per recipient state.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -142,9 +138,7 @@ impl Engine {
         if self.is_sandbox() {
             return Ok(());
         }
-        caller
-            .require(Role::Operator, "live sending")
-            .map_err(refused)?;
+        self.authorize(caller, Role::Operator, "live sending")?;
         let c = &self.config.compliance;
         if c.dpa_signed_at.is_none() || c.processor.is_none() {
             return Err(refused(
@@ -196,8 +190,14 @@ impl Engine {
         request: &PlanRequest,
         list_name: Option<&str>,
     ) -> Result<PlanSummary, Failure> {
-        caller.require(Role::Viewer, "planning").map_err(refused)?;
+        self.authorize(caller, Role::Viewer, "planning")?;
         let plan = self.plan(request).map_err(error)?;
+        self.audit(
+            &caller.user,
+            Action::Plan,
+            None,
+            trail::plan_json(&plan, list_name),
+        )?;
         Ok(summary(&plan, list_name, 5, 10, 4))
     }
 
@@ -212,7 +212,7 @@ impl Engine {
         schedule: Option<crate::campaign::Schedule>,
     ) -> Result<(PlanSummary, CampaignMeta), Failure> {
         self.may_send(caller)?;
-        caller.require(Role::Operator, "sending").map_err(refused)?;
+        self.authorize(caller, Role::Operator, "sending")?;
         if let Some(s) = &schedule {
             self.check_schedule(s)?;
         }
@@ -222,12 +222,24 @@ impl Engine {
         }
         self.check_confirmation(plan.eligible.len(), confirm)?;
         let mut meta = self.create_by(&plan, &caller.user).map_err(error)?;
+        self.audit_campaign(
+            &caller.user,
+            Action::CampaignCreated,
+            meta.id,
+            trail::plan_json(&plan, list_name),
+        )?;
         match schedule {
             Some(s) if s.at > self.now() => {
                 meta.state = CampaignState::Scheduled;
                 meta.schedule = Some(s);
                 self.campaigns.save(&meta).map_err(error)?;
                 self.store.flush().map_err(error)?;
+                self.audit_campaign(
+                    &caller.user,
+                    Action::CampaignScheduled,
+                    meta.id,
+                    serde_json::json!({ "at": s.at, "not_after": s.not_after }),
+                )?;
                 tracing::info!(campaign = %meta.id, actor = %caller.user, at = %s.at, not_after = ?s.not_after, recipients = meta.eligible, "campaign created and scheduled");
             }
             _ => {
@@ -254,9 +266,7 @@ impl Engine {
         resend_unknown: bool,
     ) -> Result<CampaignStatus, Failure> {
         self.may_send(caller)?;
-        caller
-            .require(Role::Operator, "resuming")
-            .map_err(refused)?;
+        self.authorize(caller, Role::Operator, "resuming")?;
         let meta = self.campaigns.require(id).map_err(error)?;
         if let (CampaignState::Scheduled, Some(s)) = (meta.state, meta.schedule) {
             return Err(refused(format!(
@@ -271,11 +281,24 @@ impl Engine {
                 )));
             }
             let n = self.requeue_unknown(id, &caller.user)?;
+            self.audit_campaign(
+                &caller.user,
+                Action::UnknownRequeued,
+                id,
+                serde_json::json!({ "requeued": n }),
+            )?;
             tracing::info!(campaign = %id, n, actor = %caller.user, "unknown outcomes requeued as asked");
         }
-        if !self.runs.resume(id) {
+        let resumed_in_memory = self.runs.resume(id);
+        if !resumed_in_memory {
             self.run(id, &caller.user)?;
         }
+        self.audit_campaign(
+            &caller.user,
+            Action::CampaignResumed,
+            id,
+            serde_json::json!({ "restarted": !resumed_in_memory }),
+        )?;
         self.status(caller, id)
     }
 
@@ -296,32 +319,42 @@ impl Engine {
 
     /// Pauses a running campaign (it stays in the daemon, resumable).
     pub fn pause(&self, caller: &Caller, id: CampaignId) -> Result<CampaignStatus, Failure> {
-        caller.require(Role::Operator, "pausing").map_err(refused)?;
+        self.authorize(caller, Role::Operator, "pausing")?;
         if !self.runs.pause(id) {
             return Err(error(format!("campaign {id} is not running")));
         }
+        self.audit_campaign(
+            &caller.user,
+            Action::CampaignPaused,
+            id,
+            serde_json::json!({ "reason": crate::dispatch::OPERATOR_PAUSE }),
+        )?;
         self.status(caller, id)
     }
 
     /// Cancels for good: a running campaign is told to stop and skip the
     /// rest; a stopped one has its pending recipients skipped at once.
     pub fn cancel_by(&self, caller: &Caller, id: CampaignId) -> Result<CampaignStatus, Failure> {
-        caller
-            .require(Role::Operator, "cancelling")
-            .map_err(refused)?;
-        if !self.runs.cancel(id) {
+        self.authorize(caller, Role::Operator, "cancelling")?;
+        let running = self.runs.cancel(id);
+        if !running {
             self.campaigns
                 .cancel(id, &caller.user, self.now())
                 .map_err(error)?;
         }
-        self.status(caller, id)
+        let status = self.status(caller, id)?;
+        self.audit_campaign(
+            &caller.user,
+            Action::CampaignCancelled,
+            id,
+            serde_json::json!({ "was_running": running, "counts": status.counts }),
+        )?;
+        Ok(status)
     }
 
     /// Every campaign with counts.
     pub fn campaign_list(&self, caller: &Caller) -> Result<Vec<CampaignStatus>, Failure> {
-        caller
-            .require(Role::Viewer, "listing campaigns")
-            .map_err(refused)?;
+        self.authorize(caller, Role::Viewer, "listing campaigns")?;
         let mut out = Vec::new();
         for meta in self.campaigns.list().map_err(error)? {
             let counts = self
@@ -336,9 +369,7 @@ impl Engine {
 
     /// One campaign with counts.
     pub fn status(&self, caller: &Caller, id: CampaignId) -> Result<CampaignStatus, Failure> {
-        caller
-            .require(Role::Viewer, "looking at campaigns")
-            .map_err(refused)?;
+        self.authorize(caller, Role::Viewer, "looking at campaigns")?;
         let campaign = self.campaigns.require(id).map_err(error)?;
         let counts = self
             .campaigns
@@ -368,190 +399,19 @@ impl Engine {
         id: CampaignId,
         format: Format,
     ) -> Result<(u64, String), Failure> {
-        caller
-            .require(Role::Operator, "exporting results")
-            .map_err(refused)?;
+        self.authorize(caller, Role::Operator, "exporting results")?;
         self.campaigns.require(id).map_err(error)?;
         let journal = self.campaigns.journal(id).map_err(error)?;
         let mut out = Vec::new();
         let n = export::export(&journal, format, &mut out).map_err(error)?;
+        self.audit_campaign(
+            &caller.user,
+            Action::CampaignExport,
+            id,
+            serde_json::json!({ "rows": n, "format": format }),
+        )?;
         tracing::info!(campaign = %id, rows = n, actor = %caller.user, "exported campaign results");
         Ok((n, String::from_utf8_lossy(&out).into_owned()))
-    }
-
-    fn parse_phone(&self, input: &str) -> Result<Phone, Failure> {
-        Phone::parse(input, &self.config.consent.default_region).map_err(error)
-    }
-
-    /// Contacts, optionally one topic and one state.
-    pub fn consents(
-        &self,
-        caller: &Caller,
-        topic: Option<&str>,
-        status: Option<&str>,
-    ) -> Result<Vec<Contact>, Failure> {
-        caller
-            .require(Role::Viewer, "browsing consents")
-            .map_err(refused)?;
-        if let Some(t) = topic {
-            if !self.config.has_topic(t) {
-                return Err(error(format!(
-                    "unknown topic {t:?} (configured: {})",
-                    self.config.consent.topics.join(", ")
-                )));
-            }
-        }
-        let status: Option<ConsentStatus> = status.map(str::parse).transpose().map_err(error)?;
-        let mut out = Vec::new();
-        for contact in self.store.contacts() {
-            let c = contact.map_err(error)?;
-            let keep = match (topic, status) {
-                (Some(t), Some(s)) => c.topic(t).is_some_and(|x| x.status == s),
-                (Some(t), None) => c.topic(t).is_some(),
-                (None, Some(s)) => c.topics.values().any(|x| x.status == s),
-                (None, None) => true,
-            };
-            if keep {
-                out.push(c);
-            }
-        }
-        Ok(out)
-    }
-
-    /// One number's state and history (G4, G10).
-    pub fn consent(&self, caller: &Caller, input: &str) -> Result<ConsentLookup, Failure> {
-        caller
-            .require(Role::Viewer, "looking up a number")
-            .map_err(refused)?;
-        let phone = self.parse_phone(input)?;
-        Ok(ConsentLookup {
-            phone: phone.e164(),
-            contact: self.store.contact(phone).map_err(error)?,
-            history: self.store.history(phone).map_err(error)?,
-            suppressed_since: self.store.suppressed_since(phone).map_err(error)?,
-        })
-    }
-
-    /// The operator revokes (G5): durable before it answers, and in force
-    /// for every running campaign's next send.
-    pub fn revoke(
-        &self,
-        caller: &Caller,
-        input: &str,
-        topic: Option<&str>,
-    ) -> Result<Revoked, Failure> {
-        caller
-            .require(Role::Operator, "revoking consent")
-            .map_err(refused)?;
-        let phone = self.parse_phone(input)?;
-        let Some(c) = self.store.contact(phone).map_err(error)? else {
-            return Err(error(format!("{} is not in the store", phone.e164())));
-        };
-        if let Some(t) = topic {
-            if c.topic(t).is_none() {
-                return Err(error(format!(
-                    "{} has no consent for topic {t:?}",
-                    phone.e164()
-                )));
-            }
-        }
-        let topics = self
-            .store
-            .revoke(
-                phone,
-                topic,
-                &Revocation {
-                    at: self.now(),
-                    origin: format!("operator:{}", caller.user),
-                    actor: caller.user.clone(),
-                    reason: "operator revocation".into(),
-                },
-            )
-            .map_err(error)?;
-        self.store.flush().map_err(error)?;
-        Ok(Revoked {
-            phone: phone.e164(),
-            topics,
-        })
-    }
-
-    /// Imports a consent CSV the client sent (spooled at `path`, named `name`).
-    pub fn import(
-        &self,
-        caller: &Caller,
-        path: &Path,
-        name: &str,
-        source: Option<String>,
-        dry_run: bool,
-        rejects_at: Option<&Path>,
-    ) -> Result<ImportResult, Failure> {
-        caller
-            .require(Role::Operator, "importing consents")
-            .map_err(refused)?;
-        let opts = ImportOptions {
-            source,
-            dry_run,
-            actor: caller.user.clone(),
-            now: self.now(),
-        };
-        let rejects = rejects_at
-            .map(RejectsFile::create)
-            .transpose()
-            .map_err(error)?;
-        let mut report =
-            import::import(&self.store, &self.config, path, &opts, rejects, &|_, _| {})
-                .map_err(error)?;
-        self.store.flush().map_err(error)?;
-        report.file = name.to_string();
-        tracing::info!(rows = report.rows, imported = report.imported, rejected = report.rejected, actor = %caller.user, "consent import finished");
-        let rejects_csv = rejects_at
-            .map(std::fs::read_to_string)
-            .transpose()
-            .map_err(error)?;
-        Ok(ImportResult {
-            report,
-            rejects_csv,
-        })
-    }
-
-    /// The double opt-in confirmation request, only to a pending consent, once.
-    pub async fn invite(
-        &self,
-        caller: &Caller,
-        input: &str,
-        topic: &str,
-        template: &str,
-        language: Option<&str>,
-    ) -> Result<InviteRecord, Failure> {
-        self.may_send(caller)?;
-        caller
-            .require(Role::Operator, "inviting")
-            .map_err(refused)?;
-        if !self.config.has_topic(topic) {
-            return Err(error(format!(
-                "unknown topic {topic:?}; configured: {}",
-                self.config.consent.topics.join(", ")
-            )));
-        }
-        let phone = self.parse_phone(input)?;
-        let template = self.catalog.get(template, language).map_err(error)?.clone();
-        crate::webhook::invite(
-            &self.store,
-            self.messenger.as_ref(),
-            &template,
-            &self.config.consent.privacy_url,
-            phone,
-            topic,
-            &caller.user,
-        )
-        .await
-        .map_err(|e| match e {
-            e @ (InviteError::NotInStore(_)
-            | InviteError::NoConsent { .. }
-            | InviteError::NotPending { .. }
-            | InviteError::AlreadyInvited { .. }) => refused(e.to_string()),
-            e => error(e),
-        })
     }
 }
 

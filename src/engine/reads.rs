@@ -6,7 +6,7 @@
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
-use super::ops::{error, refused};
+use super::ops::error;
 use super::Engine;
 use crate::audience::{Plan, PlanRequest};
 use crate::campaign::journal::{Counts, RecipientRecord, RecipientState};
@@ -81,14 +81,10 @@ pub struct ResultsPage {
     pub rows: Vec<(u32, RecipientRecord)>,
 }
 
-fn viewer(caller: &Caller, what: &str) -> Result<(), Failure> {
-    caller.require(Role::Viewer, what).map_err(refused)
-}
-
 impl Engine {
     /// The set-up a view is drawn with.
     pub fn setup(&self, caller: &Caller) -> Result<Setup, Failure> {
-        viewer(caller, "opening the TUI")?;
+        self.authorize(caller, Role::Viewer, "opening the TUI")?;
         let c = &self.config;
         Ok(Setup {
             mode: self.mode().into(),
@@ -115,7 +111,7 @@ impl Engine {
 
     /// The home overview.
     pub fn home(&self, caller: &Caller) -> Result<Home, Failure> {
-        viewer(caller, "reading campaigns")?;
+        self.authorize(caller, Role::Viewer, "reading campaigns")?;
         let mut campaigns = Vec::new();
         for mut meta in self.campaigns.list().map_err(error)? {
             self.runs.show_live_state(&mut meta);
@@ -162,7 +158,7 @@ impl Engine {
         from: usize,
         len: usize,
     ) -> Result<JournalPage, Failure> {
-        viewer(caller, "reading campaigns")?;
+        self.authorize(caller, Role::Viewer, "reading campaigns")?;
         let meta = self.campaigns.require(id).map_err(error)?;
         let journal = self.campaigns.journal(id).map_err(error)?;
         let counts = journal.counts().map_err(error)?;
@@ -191,7 +187,7 @@ impl Engine {
         from: usize,
         len: usize,
     ) -> Result<ResultsPage, Failure> {
-        viewer(caller, "reading campaigns")?;
+        self.authorize(caller, Role::Viewer, "reading campaigns")?;
         let mut meta = self.campaigns.require(id).map_err(error)?;
         self.runs.show_live_state(&mut meta);
         let page = self
@@ -211,7 +207,15 @@ impl Engine {
 
     /// The whole dry run: every recipient with its preview, every exclusion.
     pub fn plan_full(&self, caller: &Caller, request: &PlanRequest) -> Result<Plan, Failure> {
-        viewer(caller, "planning")?;
-        self.plan(request).map_err(error)
+        self.authorize(caller, Role::Viewer, "planning")?;
+        let plan = self.plan(request).map_err(error)?;
+        let list = request.list.as_ref().map(|p| p.display().to_string());
+        self.audit(
+            &caller.user,
+            crate::audit::Action::Plan,
+            None,
+            super::trail::plan_json(&plan, list.as_deref()),
+        )?;
+        Ok(plan)
     }
 }

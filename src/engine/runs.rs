@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::broadcast;
 
+use crate::audit::AuditLog;
 use crate::campaign::{CampaignId, CampaignMeta, CampaignState, Campaigns};
 use crate::dispatch::progress::{Progress, Snapshot};
 use crate::dispatch::{CampaignHandle, RunState};
@@ -85,7 +86,13 @@ impl Runs {
 
     /// Adds a started run and reaps it when it ends. Refuses a second run
     /// of the same campaign (the handle is detached again).
-    pub fn adopt(&self, handle: CampaignHandle) -> Result<(), CampaignHandle> {
+    /// Its steps go to `audit`, by `actor`.
+    pub fn adopt(
+        &self,
+        handle: CampaignHandle,
+        audit: AuditLog,
+        actor: String,
+    ) -> Result<(), CampaignHandle> {
         let id = handle.id();
         let mut events = handle.subscribe();
         {
@@ -102,13 +109,26 @@ impl Runs {
                     Ok(Progress::Finished { .. }) | Err(broadcast::error::RecvError::Closed) => {
                         break
                     }
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Ok(event) => super::trail::audit_run_event(&audit, id, &actor, &event),
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
                 }
             }
             let handle = runs.lock().remove(&id);
             if let Some(h) = handle {
-                if let Err(e) = h.wait().await {
-                    tracing::error!(campaign = %id, "campaign run failed: {e}");
+                let snapshot = h.snapshot();
+                // From the run's result, not its last event: a lagging
+                // subscriber can miss an event, never the end.
+                match h.wait().await {
+                    Ok(state) => super::trail::audit_run_event(
+                        &audit,
+                        id,
+                        &actor,
+                        &Progress::Finished {
+                            state,
+                            counts: snapshot.get().counts,
+                        },
+                    ),
+                    Err(e) => tracing::error!(campaign = %id, "campaign run failed: {e}"),
                 }
             }
         });

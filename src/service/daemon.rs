@@ -168,6 +168,11 @@ impl Service {
             listener,
             socket,
         } = self;
+        // The trail must show who took the store and with what settings
+        // before any step the daemon takes on its own.
+        state.engine.audit_start().map_err(|e| {
+            anyhow::anyhow!("cannot record the daemon's start in the audit trail: {e}")
+        })?;
         let continued = state.engine.continue_interrupted();
         tracing::info!(
             store = %state.engine.store.dir().display(),

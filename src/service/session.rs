@@ -168,9 +168,7 @@ async fn answer(
         Request::Pause { id } => blocking(engine, move |e| e.pause(&c, id)).await,
         Request::Cancel { id } => blocking(engine, move |e| e.cancel_by(&c, id)).await,
         Request::Watch { id } => {
-            caller
-                .require(Role::Viewer, "watching campaigns")
-                .map_err(Failure::Refused)?;
+            engine.authorize(caller, Role::Viewer, "watching campaigns")?;
             watch(engine, id, w).await;
             blocking(engine, move |e| e.status(&c, id)).await
         }
@@ -190,9 +188,7 @@ async fn answer(
             len,
         } => blocking(engine, move |e| e.results(&c, id, state, from, len)).await,
         Request::Webhooks => {
-            caller
-                .require(Role::Viewer, "following webhooks")
-                .map_err(Failure::Refused)?;
+            engine.authorize(caller, Role::Viewer, "following webhooks")?;
             let Some(receiver) = engine.receiver() else {
                 return Err(Failure::Error(
                     "this daemon hosts no webhook receiver".into(),
@@ -245,6 +241,8 @@ async fn answer(
             })
             .await
         }
+        Request::AuditVerify => blocking(engine, move |e| e.audit_verify(&c)).await,
+        Request::AuditShow { filter } => blocking(engine, move |e| e.audit_show(&c, &filter)).await,
         Request::Consent { phone } => blocking(engine, move |e| e.consent(&c, &phone)).await,
         Request::Revoke { phone, topic } => {
             blocking(engine, move |e| e.revoke(&c, &phone, topic.as_deref())).await
@@ -288,9 +286,7 @@ async fn answer(
         ),
         Request::Shutdown => {
             if caller.uid != state.own_uid && caller.uid != 0 {
-                caller
-                    .require(Role::Admin, "stopping the daemon")
-                    .map_err(Failure::Refused)?;
+                engine.authorize(caller, Role::Admin, "stopping the daemon")?;
             }
             tracing::info!(user = %caller.user, "asked to stop");
             state.stop.notify_one();

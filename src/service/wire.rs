@@ -174,6 +174,13 @@ pub enum Request {
         /// Its language.
         language: Option<String>,
     },
+    /// Check the audit trail's chain.
+    AuditVerify,
+    /// Entries of the audit trail.
+    AuditShow {
+        /// Which.
+        filter: crate::engine::gdpr::TrailFilter,
+    },
     /// Stop the daemon gracefully.
     Shutdown,
 }

@@ -333,3 +333,9 @@ pub fn live_bote(config: &Path) -> Command {
         .stdin(Stdio::null());
     c
 }
+
+/// The OS user the tests run as: the actor the daemon records for them.
+pub fn os_user() -> String {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    bote::service::peer::user_name(&passwd, bote::service::peer::own_uid())
+}

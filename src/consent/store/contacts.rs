@@ -81,7 +81,8 @@ impl Store {
         for e in events {
             self.stage_event(&mut batch, contact.phone, e)?;
         }
-        self.commit(batch)
+        self.commit(batch)?;
+        self.audit_events(contact.phone, events)
     }
 
     /// Confirmed / pending / revoked counts per topic.

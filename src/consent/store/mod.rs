@@ -29,6 +29,7 @@
 //! `contacts`, `history`, `suppressions`, `sends`, with `batch` for atomic
 //! writes, `revocation` for G5 and `ownership` for the files on disk.
 
+mod audited;
 mod batch;
 mod claims;
 mod contacts;
@@ -92,6 +93,10 @@ pub enum StoreError {
         /// sled's message.
         message: String,
     },
+    /// The audit trail could not be written: the step it records is done,
+    /// but must not pass unrecorded.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
     /// A record could not be decoded: the store is damaged or from a newer bote.
     #[error("store record {key} is damaged: {message}")]
     Corrupt {
@@ -127,6 +132,8 @@ pub struct Store {
     importer: std::sync::Mutex<()>,
     /// The campaigns running in this process (see [`Store::claim_run`]).
     running: claims::Running,
+    /// The audit trail beside the database.
+    audit: crate::audit::AuditLog,
 }
 
 impl std::fmt::Debug for Store {
@@ -227,6 +234,7 @@ impl Store {
                 .map_err(|_| corrupt(&EPOCH, format!("epoch has {} bytes", v.len())))?,
         };
         let durability = Durability::start(db.clone(), &db_dir).map_err(io(&db_dir))?;
+        let audit = crate::audit::AuditLog::open(dir, meta)?;
         Ok(Self {
             dir: dir.to_owned(),
             db,
@@ -238,6 +246,7 @@ impl Store {
             writer: std::sync::Mutex::new(()),
             importer: std::sync::Mutex::new(()),
             running: claims::Running::default(),
+            audit,
         })
     }
 
@@ -249,6 +258,11 @@ impl Store {
     /// The database, for other owners of trees (campaign journals, audit).
     pub fn db(&self) -> &sled::Db {
         &self.db
+    }
+
+    /// The audit trail (G4, G13).
+    pub fn audit(&self) -> &crate::audit::AuditLog {
+        &self.audit
     }
 
     /// The store's one flusher, for owners of trees in its database: the

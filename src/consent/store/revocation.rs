@@ -76,6 +76,16 @@ impl Store {
                 },
             );
             self.commit(batch)?;
+            self.audit.record(
+                crate::audit::Record::new(crate::audit::Action::Suppression, &revocation.actor)
+                    .subject(self.contact_ref(phone))
+                    .details(serde_json::json!({
+                        "origin": self.audit_origin(&revocation.origin),
+                        "reason": revocation.reason,
+                        "cause": "opted out before bote knew the number",
+                    }))
+                    .at(revocation.at),
+            )?;
         }
         Ok(OptOut::Suppressed)
     }

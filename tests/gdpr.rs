@@ -1,0 +1,196 @@
+//! GDPR operations with the real binary on the sandbox: the audit trail
+//! (G4, G13) records every step without a phone number in clear, and
+//! `audit verify` names the first edited, removed or reordered entry.
+
+mod common;
+
+use common::Sandbox;
+use serde_json::Value;
+
+/// Five confirmed contacts for `sale`, numbers 0171 66000xx.
+fn seeded() -> Sandbox {
+    let sb = Sandbox::new();
+    let mut lines = vec![common::HEADER.to_string()];
+    for i in 0..5 {
+        lines.push(format!(
+            "0171 66{i:05};2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;de;Kunde{i}"
+        ));
+    }
+    let rows: Vec<&str> = lines.iter().map(String::as_str).collect();
+    sb.import_text("consents.csv", &common::csv(&rows), 0);
+    sb
+}
+
+fn entries(sb: &Sandbox, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["audit", "show", "--json"];
+    all.extend_from_slice(args);
+    sb.bote(all)
+        .expect_code(0)
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("entry JSON"))
+        .collect()
+}
+
+fn actions(entries: &[Value]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|e| e["action"].as_str().expect("action").to_string())
+        .collect()
+}
+
+#[test]
+fn every_step_is_in_the_trail_with_its_actor_and_no_number() {
+    let sb = seeded();
+    sb.bote([
+        "campaign",
+        "send",
+        "--template",
+        "herbst_sale",
+        "--topic",
+        "sale",
+        "--yes",
+    ])
+    .expect_code(0);
+    sb.bote(["consent", "revoke", "0171 6600002"])
+        .expect_code(0);
+    sb.bote([
+        "campaign",
+        "plan",
+        "--template",
+        "herbst_sale",
+        "--topic",
+        "sale",
+    ])
+    .expect_code(0);
+
+    let all = entries(&sb, &[]);
+    let a = actions(&all);
+    for want in [
+        "daemon_started",
+        "settings_changed",
+        "consent_import",
+        "campaign_created",
+        "campaign_started",
+        "campaign_finished",
+        "revocation",
+        "plan",
+    ] {
+        assert!(a.contains(&want.to_string()), "{want} missing from {a:?}");
+    }
+    let me = common::os_user();
+    let import = &all[a
+        .iter()
+        .position(|x| x == "consent_import")
+        .expect("import")];
+    assert_eq!(import["actor"], me.as_str());
+    assert_eq!(import["details"]["imported"], 5);
+    let digest = import["details"]["sha256"].as_str().expect("sha256");
+    assert_eq!(digest.len(), 64);
+    let finished = &all[a
+        .iter()
+        .position(|x| x == "campaign_finished")
+        .expect("fin")];
+    assert_eq!(finished["subject"], "campaign:1");
+    assert_eq!(
+        finished["details"]["counts"]["accepted"]
+            .as_u64()
+            .unwrap_or(0)
+            + finished["details"]["counts"]["sent"].as_u64().unwrap_or(0)
+            + finished["details"]["counts"]["delivered"]
+                .as_u64()
+                .unwrap_or(0)
+            + finished["details"]["counts"]["read"].as_u64().unwrap_or(0),
+        5
+    );
+    let plan = &all[a.iter().rposition(|x| x == "plan").expect("plan")];
+    assert_eq!(plan["details"]["eligible"], 4);
+
+    // The revocation is found by the number, though the trail holds only its reference.
+    let about = entries(&sb, &["--subject", "+49 171 6600002"]);
+    assert_eq!(actions(&about), ["revocation"]);
+    assert!(about[0]["subject"].as_str().expect("ref").starts_with("c:"));
+
+    sb.stop_daemon();
+    let text = std::fs::read_to_string(sb.store().join("audit.jsonl")).expect("trail");
+    for digits in ["1716600002", "01716600002", "+491716600002", "491716600002"] {
+        assert!(!text.contains(digits), "the trail holds {digits}");
+    }
+    let v = sb.bote(["audit", "verify", "--json"]).expect_code(0).json();
+    assert_eq!(v["first_break"], Value::Null);
+    assert_eq!(v["entries"].as_u64(), Some(text.lines().count() as u64 + 1));
+}
+
+#[test]
+fn verify_names_the_first_edited_removed_or_reordered_entry() {
+    let sb = seeded();
+    sb.bote(["consent", "revoke", "0171 6600001"])
+        .expect_code(0);
+    sb.bote(["consent", "revoke", "0171 6600003"])
+        .expect_code(0);
+    sb.stop_daemon();
+    let path = sb.store().join("audit.jsonl");
+    let original = std::fs::read_to_string(&path).expect("trail");
+    let lines: Vec<&str> = original.lines().collect();
+    assert!(lines.len() >= 5, "{original}");
+    let write = |ls: &[String]| std::fs::write(&path, ls.join("\n") + "\n").expect("write");
+    let owned: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+
+    // Edited: the actor of entry 3 changed.
+    let mut edited = owned.clone();
+    let actor = serde_json::from_str::<Value>(&edited[2]).expect("json")["actor"]
+        .as_str()
+        .expect("actor")
+        .to_string();
+    edited[2] = edited[2].replacen(
+        &format!("\"actor\":\"{actor}\""),
+        "\"actor\":\"mallory\"",
+        1,
+    );
+    write(&edited);
+    let out = sb.bote(["audit", "verify"]);
+    out.expect_code(1);
+    assert!(
+        out.stdout.contains("entry 3 (line 3) was edited"),
+        "{}",
+        out.stdout
+    );
+    sb.stop_daemon();
+
+    // Removed: entry 2 gone.
+    let mut removed = owned.clone();
+    removed.remove(1);
+    write(&removed);
+    let out = sb.bote(["audit", "verify"]);
+    out.expect_code(1);
+    assert!(
+        out.stdout.contains("entries 2..2 are missing"),
+        "{}",
+        out.stdout
+    );
+    sb.stop_daemon();
+
+    // Reordered: entries 2 and 3 swapped.
+    let mut swapped = owned.clone();
+    swapped.swap(1, 2);
+    write(&swapped);
+    let out = sb.bote(["audit", "verify"]);
+    out.expect_code(1);
+    assert!(
+        out.stdout
+            .contains("entry 3 (line 2) does not follow entry 1"),
+        "{}",
+        out.stdout
+    );
+    sb.stop_daemon();
+
+    // The end cut off: the head the store recorded names it.
+    write(&owned[..owned.len() - 2]);
+    let out = sb.bote(["audit", "verify"]);
+    out.expect_code(1);
+    assert!(
+        out.stdout.contains("were removed") || out.stdout.contains("are missing"),
+        "{}",
+        out.stdout
+    );
+}
