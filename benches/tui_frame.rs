@@ -136,6 +136,7 @@ fn page(meta: &CampaignMeta, filter: Option<RecipientState>) -> ResultsPage {
                 latency_ms: Some(40 + i % 25),
                 updated_at: Utc::now(),
                 actor: "dispatcher".into(),
+                checked_at: None,
             };
             (10_000 - i, record)
         })

@@ -97,6 +97,7 @@ fn seed(campaigns: &Campaigns, n: u64) -> CampaignId {
                     latency_ms: None,
                     updated_at: now,
                     actor: "bench".into(),
+                    checked_at: None,
                 },
             )
         })

@@ -194,3 +194,120 @@ fn verify_names_the_first_edited_removed_or_reordered_entry() {
         out.stdout
     );
 }
+
+#[test]
+fn the_proof_shows_the_consent_behind_every_send_and_the_reason_for_every_exclusion() {
+    let sb = seeded();
+    // A pending contact (never confirmed) and a revoked one are excluded.
+    sb.import_text(
+        "more.csv",
+        &common::csv(&[
+            common::HEADER,
+            "0171 6600100;2026-03-02T10:00:00Z;fair;;;sale;de;Offen",
+        ]),
+        0,
+    );
+    sb.bote(["consent", "revoke", "0171 6600004"])
+        .expect_code(0);
+    sb.bote([
+        "campaign",
+        "send",
+        "--template",
+        "herbst_sale",
+        "--topic",
+        "sale",
+        "--yes",
+    ])
+    .expect_code(0);
+
+    let out = sb.path().join("proof.json");
+    let out_s = out.to_str().expect("path");
+    sb.bote([
+        "audit",
+        "export",
+        "--campaign",
+        "1",
+        "--format",
+        "json",
+        "--out",
+        out_s,
+    ])
+    .expect_code(0);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).expect("proof").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let again = sb.bote([
+        "audit",
+        "export",
+        "--campaign",
+        "1",
+        "--format",
+        "json",
+        "--out",
+        out_s,
+    ]);
+    again.expect_code(1);
+    assert!(
+        again.stderr.contains("does not overwrite"),
+        "{}",
+        again.stderr
+    );
+
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("read")).expect("json");
+    let s = &doc["summary"];
+    assert_eq!(s["messaged"], 4, "{s}");
+    assert_eq!(s["messaged_with_consent"], 4, "{s}");
+    assert_eq!(s["messaged_without_consent"], 0, "{s}");
+    assert_eq!(s["not_messaged"], 2, "{s}");
+    let rows = doc["recipients"].as_array().expect("rows");
+    for r in rows.iter().filter(|r| r["messaged"] == true) {
+        assert_eq!(r["verdict"], "consent", "{r}");
+        let e = &r["evidence"];
+        assert_eq!(e["source"], "shop", "{r}");
+        assert_eq!(e["method"], "link", "{r}");
+        assert!(e["confirmed_at"].is_string(), "{r}");
+        assert!(
+            r["checked_at"].as_str().expect("checked") >= e["recorded_at"].as_str().expect("rec"),
+            "{r}"
+        );
+    }
+    let reasons: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["messaged"] == false)
+        .map(|r| r["reason"].as_str().expect("reason"))
+        .collect();
+    assert_eq!(reasons.len(), 2);
+    assert!(reasons.iter().any(|r| r.contains("revoked")), "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("pending") || r.contains("not confirmed")),
+        "{reasons:?}"
+    );
+
+    let md = sb.bote(["audit", "export", "--campaign", "1", "--format", "md"]);
+    md.expect_code(0);
+    assert!(
+        md.stdout
+            .contains("| **messaged without consent** | **0** |"),
+        "{}",
+        md.stdout
+    );
+    let csv = sb.bote(["audit", "export", "--campaign", "1", "--format", "csv"]);
+    csv.expect_code(0);
+    assert_eq!(csv.stdout.lines().count(), 1 + 6);
+    assert!(
+        csv.stdout.lines().nth(1).expect("row").contains("'+49171"),
+        "{}",
+        csv.stdout
+    );
+    let trail = entries(&sb, &["--action", "proof_export"]);
+    assert_eq!(
+        trail.len(),
+        3,
+        "every export is recorded (the refused overwrite never reached the daemon)"
+    );
+}

@@ -252,6 +252,7 @@ fn record(p: Phone, state: RecipientState, wamid: Option<&str>, params: Params) 
         latency_ms: None,
         updated_at: at(T - 60),
         actor: "dispatcher".into(),
+        checked_at: None,
     }
 }
 

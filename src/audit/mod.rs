@@ -9,6 +9,7 @@
 //! hash) in its database, so that a trail cut at the end is caught too.
 
 mod chain;
+pub mod proof;
 mod trail;
 
 use serde::{Deserialize, Serialize};

@@ -84,6 +84,7 @@ mod tests {
             latency_ms: None,
             updated_at: at,
             actor: "planner".into(),
+            checked_at: None,
         };
         // Written as bote did before blocks: one key per recipient, some
         // records still JSON as bote 0.1 wrote them.

@@ -223,6 +223,7 @@ mod tests {
             latency_ms: None,
             updated_at: Utc::now(),
             actor: "planner".into(),
+            checked_at: None,
         };
         let all: Vec<_> = (0..BLOCK).map(|i| (i, rec.clone())).collect();
         journal.write(&all).expect("write");

@@ -135,6 +135,7 @@ impl Campaigns {
             latency_ms: None,
             updated_at: now,
             actor: actor.to_string(),
+            checked_at: None,
         };
         // Plain inserts, not sled batches: a batch holds every tree node it
         // replaces until it ends (3 GB resident for a 1M journal in 10k

@@ -115,6 +115,7 @@ mod tests {
             latency_ms: Some(40),
             updated_at: at(secs),
             actor: "test".into(),
+            checked_at: None,
         }
     }
 

@@ -96,6 +96,7 @@ mod tests {
             latency_ms: Some(20),
             updated_at: Utc::now(),
             actor: actor.into(),
+            checked_at: None,
         };
         let marked = rec(RecipientState::InFlight, "dispatcher");
         // Three blocks' worth, so that settling spans blocks.

@@ -1,12 +1,16 @@
 //! `bote audit …`: read and verify the audit trail (G4, G13).
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Subcommand;
 
 use super::{block_on, Context, Exit};
+use crate::audit::proof::ProofFormat;
 use crate::audit::{Action, Entry, Verified};
+use crate::campaign::CampaignId;
+use crate::engine::gdpr::Proof;
 use crate::engine::gdpr::TrailFilter;
 use crate::service::wire::Request;
 
@@ -39,6 +43,22 @@ pub enum AuditCmd {
         #[arg(long)]
         json: bool,
     },
+    /// The DPO proof of one campaign: for every recipient the consent that
+    /// allowed the send and the outcome, for every excluded one the reason.
+    Export {
+        /// The campaign.
+        #[arg(long, value_name = "ID")]
+        campaign: CampaignId,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "md")]
+        format: ProofFormat,
+        /// Write to this file instead of stdout (created 0600: it holds numbers).
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Replace `--out` if it exists.
+        #[arg(long, requires = "out")]
+        force: bool,
+    },
 }
 
 pub(super) fn run(ctx: &Context, cmd: AuditCmd) -> Result<Exit> {
@@ -60,7 +80,54 @@ pub(super) fn run(ctx: &Context, cmd: AuditCmd) -> Result<Exit> {
             },
             json,
         ),
+        AuditCmd::Export {
+            campaign,
+            format,
+            out,
+            force,
+        } => export(ctx, campaign, format, out, force),
     }
+}
+
+fn export(
+    ctx: &Context,
+    id: CampaignId,
+    format: ProofFormat,
+    out: Option<PathBuf>,
+    force: bool,
+) -> Result<Exit> {
+    // Refused before the daemon renders (and records) an export nobody gets.
+    if let Some(path) = out.as_deref().filter(|p| !force && p.exists()) {
+        bail!(
+            "{} exists; bote does not overwrite files with personal data (pass --force, remove it or choose another name)",
+            path.display()
+        );
+    }
+    let p: Proof = block_on(async {
+        ctx.client()
+            .await?
+            .call(&Request::AuditProof { id, format }, None)
+            .await
+    })?;
+    let s = &p.summary;
+    match out {
+        Some(path) => {
+            super::write_private(&path, p.text.as_bytes(), force)?;
+            errln!(
+                "consent proof of campaign {id} written to {}: {} recipient(s), {} messaged, {} without consent",
+                path.display(),
+                s.recipients,
+                s.messaged,
+                s.messaged_without_consent
+            );
+        }
+        None => super::output::stdout().write_all(p.text.as_bytes())?,
+    }
+    Ok(if s.messaged_without_consent > 0 {
+        Exit::Partial
+    } else {
+        Exit::Ok
+    })
 }
 
 fn verify(ctx: &Context, json: bool) -> Result<Exit> {

@@ -163,6 +163,8 @@ async fn process(shared: &Shared, job: Job) -> Outcome {
         // everything not yet this far pending.
         attempt.record.code = None;
         attempt.record.reason = None;
+        // The consent check just passed: the proof of this send names its time.
+        attempt.record.checked_at = Some(Utc::now());
         if let Err(e) = attempt.write(shared, RecipientState::InFlight, true).await {
             return halt(
                 shared,

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::ops::error;
 use super::Engine;
+use crate::audit::proof::{self, ProofFormat, ProofSummary};
 use crate::audit::{Action, Entry, Verified};
+use crate::campaign::CampaignId;
 use crate::config::Role;
 use crate::service::peer::Caller;
 use crate::service::wire::Failure;
@@ -60,6 +62,49 @@ impl Engine {
             })
             .map_err(error)?;
         Ok(out.into())
+    }
+}
+
+/// A campaign's DPO proof, rendered: the client writes it where the
+/// operator chose.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Proof {
+    /// Its head (what the CLI prints).
+    pub summary: ProofSummary,
+    /// The document.
+    pub text: String,
+}
+
+impl Engine {
+    /// The DPO proof of campaign `id` (G2, G4); it holds numbers, so it
+    /// needs the operator role and is itself recorded.
+    pub fn audit_proof(
+        &self,
+        caller: &Caller,
+        id: CampaignId,
+        format: ProofFormat,
+    ) -> Result<Proof, Failure> {
+        self.authorize(caller, Role::Operator, "exporting a consent proof")?;
+        let mut meta = self.campaigns.require(id).map_err(error)?;
+        self.runs().show_live_state(&mut meta);
+        let journal = self.campaigns.journal(id).map_err(error)?;
+        let (summary, bytes) =
+            proof::render(&self.store, &meta, &journal, self.now(), format).map_err(error)?;
+        self.audit_campaign(
+            &caller.user,
+            Action::ProofExport,
+            id,
+            serde_json::json!({
+                "format": format,
+                "recipients": summary.recipients,
+                "messaged": summary.messaged,
+                "messaged_without_consent": summary.messaged_without_consent,
+            }),
+        )?;
+        Ok(Proof {
+            summary,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        })
     }
 }
 

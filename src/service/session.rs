@@ -243,6 +243,9 @@ async fn answer(
         }
         Request::AuditVerify => blocking(engine, move |e| e.audit_verify(&c)).await,
         Request::AuditShow { filter } => blocking(engine, move |e| e.audit_show(&c, &filter)).await,
+        Request::AuditProof { id, format } => {
+            blocking(engine, move |e| e.audit_proof(&c, id, format)).await
+        }
         Request::Consent { phone } => blocking(engine, move |e| e.consent(&c, &phone)).await,
         Request::Revoke { phone, topic } => {
             blocking(engine, move |e| e.revoke(&c, &phone, topic.as_deref())).await

@@ -181,6 +181,13 @@ pub enum Request {
         /// Which.
         filter: crate::engine::gdpr::TrailFilter,
     },
+    /// A campaign's DPO proof.
+    AuditProof {
+        /// Campaign.
+        id: CampaignId,
+        /// JSON, CSV or Markdown.
+        format: crate::audit::proof::ProofFormat,
+    },
     /// Stop the daemon gracefully.
     Shutdown,
 }

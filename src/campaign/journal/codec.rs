@@ -16,6 +16,9 @@ const HAS_CODE: u8 = 1 << 1;
 const HAS_REASON: u8 = 1 << 2;
 const HAS_WAMID: u8 = 1 << 3;
 const HAS_LATENCY: u8 = 1 << 4;
+/// `checked_at`, written after the parameters so older readers of the
+/// fixed head are unaffected.
+const HAS_CHECKED: u8 = 1 << 5;
 
 /// Decodes a journal value (binary, or JSON as written by bote 0.1).
 pub fn decode(key: &[u8], value: &[u8]) -> Result<RecipientRecord, StoreError> {
@@ -76,6 +79,7 @@ pub fn encode(rec: &RecipientRecord) -> Vec<u8> {
         (rec.reason.is_some(), HAS_REASON),
         (rec.wamid.is_some(), HAS_WAMID),
         (rec.latency_ms.is_some(), HAS_LATENCY),
+        (rec.checked_at.is_some(), HAS_CHECKED),
     ] {
         if has {
             flags |= bit;
@@ -109,6 +113,10 @@ pub fn encode(rec: &RecipientRecord) -> Vec<u8> {
     for p in &rec.params.0 {
         out.extend_from_slice(&(p.len() as u32).to_le_bytes());
         out.extend_from_slice(p.as_bytes());
+    }
+    if let Some(t) = rec.checked_at {
+        out.extend_from_slice(&t.timestamp().to_le_bytes());
+        out.extend_from_slice(&t.timestamp_subsec_nanos().to_le_bytes());
     }
     out
 }
@@ -199,6 +207,12 @@ impl Reader<'_> {
         for _ in 0..n {
             params.push(self.text()?);
         }
+        let checked_at = if has(HAS_CHECKED) {
+            let secs = i64::from_le_bytes(self.bytes()?);
+            Some(DateTime::from_timestamp(secs, self.u32()?)?)
+        } else {
+            None
+        };
         if !self.0.is_empty() {
             return None;
         }
@@ -213,6 +227,7 @@ impl Reader<'_> {
             latency_ms,
             updated_at,
             actor,
+            checked_at,
         })
     }
 }
@@ -229,6 +244,7 @@ mod tests {
         full.reason = Some("undeliverable — ü".into());
         full.wamid = Some("wamid.HBgLNDkxNTE=".into());
         full.latency_ms = Some(312);
+        full.checked_at = DateTime::from_timestamp(1_780_000_000, 5);
         full.params = Params(vec!["Jürgen".into(), String::new(), "HERBST20".into()]);
         let mut bare = rec(RecipientState::Skipped);
         bare.phone = None;

@@ -155,6 +155,10 @@ pub struct RecipientRecord {
     pub updated_at: DateTime<Utc>,
     /// Who caused the last change (G13): OS user, `dispatcher`, `webhook`.
     pub actor: String,
+    /// When consent was last checked for this send: right before the
+    /// request left (the DPO proof shows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<DateTime<Utc>>,
 }
 
 /// A delivery status from a webhook.
@@ -244,6 +248,7 @@ pub fn merge_outcome(
             wamid: cur.wamid.clone().or(outcome.wamid),
             attempts: outcome.attempts,
             latency_ms: outcome.latency_ms,
+            checked_at: outcome.checked_at.or(cur.checked_at),
             ..cur.clone()
         }
     } else {
@@ -268,6 +273,7 @@ mod tests {
             latency_ms: None,
             updated_at: Utc::now(),
             actor: "test".into(),
+            checked_at: None,
         }
     }
 
