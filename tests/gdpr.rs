@@ -311,3 +311,137 @@ fn the_proof_shows_the_consent_behind_every_send_and_the_reason_for_every_exclus
         "every export is recorded (the refused overwrite never reached the daemon)"
     );
 }
+
+/// Every file under `dir` that holds `needle`.
+fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if std::fs::read(&p)
+                .unwrap_or_default()
+                .windows(needle.len())
+                .any(|w| w == needle)
+            {
+                hits.push(p.display().to_string());
+            }
+        }
+    }
+    hits
+}
+
+#[test]
+fn access_shows_everything_and_erasure_leaves_no_trace_of_the_number() {
+    let sb = seeded();
+    sb.bote([
+        "campaign",
+        "send",
+        "--template",
+        "herbst_sale",
+        "--topic",
+        "sale",
+        "--yes",
+    ])
+    .expect_code(0);
+    let target = "0171 6600002";
+
+    let access = sb.bote(["consent", "export", target]).expect_code(0).json();
+    assert_eq!(access["phone"], "+491716600002");
+    assert_eq!(access["contact"]["topics"]["sale"]["status"], "confirmed");
+    assert!(!access["history"].as_array().expect("history").is_empty());
+    let campaigns = access["campaigns"].as_array().expect("campaigns");
+    assert_eq!(campaigns.len(), 1, "{access}");
+    assert_eq!(campaigns[0]["campaign"], 1);
+    assert_eq!(campaigns[0]["params"][0], "Kunde2");
+    let reference = access["reference"].as_str().expect("ref").to_string();
+    // An import is one entry for the file: nothing about this number yet.
+    assert_eq!(access["audit"], serde_json::json!([]));
+
+    let refused = sb.bote(["consent", "erase", target]);
+    refused.expect_code(4);
+    let erased = sb.bote(["consent", "erase", target, "--yes"]);
+    erased.expect_code(0);
+    assert!(
+        erased
+            .stdout
+            .contains("1 campaign record(s) made anonymous"),
+        "{}",
+        erased.stdout
+    );
+
+    // Gone from the store, kept as a suppression; the campaign still adds up.
+    let after = sb.bote(["consent", "export", target]).expect_code(0).json();
+    assert_eq!(after["contact"], Value::Null);
+    assert_eq!(after["history"], serde_json::json!([]));
+    assert_eq!(after["campaigns"], serde_json::json!([]));
+    assert_eq!(after["suppression"]["cause"], "erased", "{after}");
+    let about: Vec<String> = actions(after["audit"].as_array().expect("audit"));
+    assert_eq!(
+        about,
+        ["access_export", "erasure"],
+        "the trail keeps what was done, by reference"
+    );
+    let status = sb
+        .bote(["campaign", "status", "1", "--json"])
+        .expect_code(0)
+        .json();
+    let counts = &status["counts"];
+    let total: u64 = [
+        "pending",
+        "in_flight",
+        "accepted",
+        "sent",
+        "delivered",
+        "read",
+        "failed",
+        "skipped",
+        "unknown",
+    ]
+    .iter()
+    .map(|k| counts[k].as_u64().unwrap_or(0))
+    .sum();
+    assert_eq!(total, 5, "{status}");
+    let erasure = entries(&sb, &["--action", "erasure"]);
+    assert_eq!(erasure.len(), 1);
+    assert_eq!(erasure[0]["subject"], reference.as_str());
+
+    // A re-import with the old opt-in is refused as suppressed.
+    let again = sb.import_text(
+        "again.csv",
+        &common::csv(&[
+            common::HEADER,
+            "0171 6600002;2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;de;Kunde2",
+        ]),
+        3,
+    );
+    assert_eq!(again["rejected"], 1, "{again}");
+
+    // The next start rewrites the database; then no file holds the number.
+    sb.stop_daemon();
+    sb.bote(["audit", "verify"]).expect_code(0);
+    sb.stop_daemon();
+    let packed = bote::phone::Phone::parse("+491716600002", "DE")
+        .expect("phone")
+        .key();
+    let store = sb.store();
+    for needle in [
+        &b"1716600002"[..],
+        b"+49 171 6600002",
+        b"0171 6600002",
+        b"Kunde2",
+        &packed[..],
+    ] {
+        assert_eq!(
+            files_holding(&store, needle),
+            Vec::<String>::new(),
+            "{:?} survives",
+            String::from_utf8_lossy(needle)
+        );
+    }
+    // The others are all still there.
+    let list = sb.list();
+    assert_eq!(list.lines().count(), 4, "{list}");
+}

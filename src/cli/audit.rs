@@ -97,12 +97,7 @@ fn export(
     force: bool,
 ) -> Result<Exit> {
     // Refused before the daemon renders (and records) an export nobody gets.
-    if let Some(path) = out.as_deref().filter(|p| !force && p.exists()) {
-        bail!(
-            "{} exists; bote does not overwrite files with personal data (pass --force, remove it or choose another name)",
-            path.display()
-        );
-    }
+    super::gdpr::refuse_existing(out.as_deref(), force)?;
     let p: Proof = block_on(async {
         ctx.client()
             .await?

@@ -53,10 +53,27 @@ pub enum ConsentCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Everything stored about one number, as JSON (G10 access).
+    /// Everything stored about one number, as JSON (G10 access): consent,
+    /// history, invitations, every campaign with outcome, audit entries.
     Export {
         /// The number, any format.
         phone: String,
+        /// Write to this file instead of stdout (created 0600).
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Replace `--out` if it exists.
+        #[arg(long, requires = "out")]
+        force: bool,
+    },
+    /// Erase a number from everything bote stores (G10): contact, history,
+    /// invitations, send index; its campaign records become anonymous; only
+    /// a salted hash stays, on the suppression list. Needs the admin role.
+    Erase {
+        /// The number, any format.
+        phone: String,
+        /// Erasure is final: confirm it without a question.
+        #[arg(long)]
+        yes: bool,
     },
     /// Ask a pending consent to confirm (double opt-in, G3): sends the confirmation template once.
     Invite(super::webhook::InviteArgs),
@@ -85,8 +102,9 @@ pub(super) fn run(ctx: &Context, cmd: ConsentCmd) -> Result<Exit> {
             json,
         } => list(ctx, topic.as_deref(), status.as_deref(), json),
         ConsentCmd::Show { phone, json } => show(ctx, &phone, json),
-        ConsentCmd::Export { phone } => show(ctx, &phone, true),
+        ConsentCmd::Export { phone, out, force } => super::gdpr::access(ctx, &phone, out, force),
         ConsentCmd::Revoke { phone, topic } => revoke(ctx, &phone, topic.as_deref()),
+        ConsentCmd::Erase { phone, yes } => super::gdpr::erase(ctx, &phone, yes),
         ConsentCmd::Invite(args) => super::webhook::invite(ctx, &args),
     }
 }

@@ -30,6 +30,7 @@ mod audit;
 mod campaign;
 mod consent;
 mod daemon;
+mod gdpr;
 pub mod output;
 mod send;
 pub mod sim;

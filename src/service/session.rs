@@ -246,6 +246,10 @@ async fn answer(
         Request::AuditProof { id, format } => {
             blocking(engine, move |e| e.audit_proof(&c, id, format)).await
         }
+        Request::AccessExport { phone } => {
+            blocking(engine, move |e| e.access_export(&c, &phone)).await
+        }
+        Request::Erase { phone } => blocking(engine, move |e| e.erase(&c, &phone)).await,
         Request::Consent { phone } => blocking(engine, move |e| e.consent(&c, &phone)).await,
         Request::Revoke { phone, topic } => {
             blocking(engine, move |e| e.revoke(&c, &phone, topic.as_deref())).await

@@ -188,6 +188,16 @@ pub enum Request {
         /// JSON, CSV or Markdown.
         format: crate::audit::proof::ProofFormat,
     },
+    /// Everything stored about one number (G10 access).
+    AccessExport {
+        /// The number as typed.
+        phone: String,
+    },
+    /// Erase one number from everything bote stores (G10).
+    Erase {
+        /// The number as typed.
+        phone: String,
+    },
     /// Stop the daemon gracefully.
     Shutdown,
 }

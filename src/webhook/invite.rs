@@ -204,6 +204,17 @@ impl Invites {
         Ok(())
     }
 
+    /// Removes every invitation of `phone` (erasure, G10); returns how many.
+    pub fn forget(&self, phone: Phone) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for r in self.tree.scan_prefix(phone.key()) {
+            let (k, _) = r?;
+            self.tree.remove(k)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     fn release(&self, phone: Phone, topic: &str) -> Result<(), StoreError> {
         self.tree.remove(key(phone, topic))?;
         Ok(())

@@ -33,6 +33,7 @@ mod audited;
 mod batch;
 mod claims;
 mod contacts;
+mod erasure;
 mod flusher;
 mod history;
 mod ownership;
@@ -46,6 +47,7 @@ use std::path::{Path, PathBuf};
 pub use batch::Batch;
 pub use claims::RunClaim;
 pub use contacts::{decode_contact, TopicTotals};
+pub use erasure::Erased;
 pub use flusher::Durability;
 pub use ownership::{claim_store_dir, create_private_dir, open_private, PrivateFile, STORE_MARKER};
 pub use revocation::{OptOut, Revocation};
@@ -179,34 +181,13 @@ impl Store {
         };
         claim_store_dir(dir)?;
         let db_dir = dir.join("db");
-        // A store just dropped in this process keeps its lock until sled's
-        // flusher thread lets go of the tree; no owner on record means
-        // nobody else holds it, so wait for that a little.
-        let mut attempts = 0;
-        let db = loop {
-            let opened = sled::Config::new()
-                .path(&db_dir)
-                .cache_capacity(cache_bytes)
-                .open();
-            match opened {
-                Ok(db) => break db,
-                Err(sled::Error::Io(e))
-                    if e.kind() == std::io::ErrorKind::WouldBlock
-                        || e.to_string().contains("lock") =>
-                {
-                    let pid = read_pid(dir);
-                    attempts += 1;
-                    if pid.is_some() || attempts > 50 {
-                        return Err(StoreError::Locked {
-                            path: dir.to_owned(),
-                            pid,
-                        });
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                Err(e) => return Err(e.into()),
-            }
-        };
+        erasure::finish_interrupted(&db_dir)?;
+        let mut db = open_db(dir, &db_dir, cache_bytes)?;
+        if erasure::rewrite_pending(&db)? {
+            db.flush()?;
+            erasure::rewrite(db, &db_dir)?;
+            db = open_db(dir, &db_dir, cache_bytes)?;
+        }
         restrict_tree(&db_dir).map_err(io(&db_dir))?;
         write_pid(dir).map_err(io(dir))?;
         let consent = db.open_tree("consent")?;
@@ -279,6 +260,37 @@ impl Store {
     /// Waits until everything written so far is on disk.
     pub async fn flushed(&self) -> Result<(), StoreError> {
         self.durability.flushed().await
+    }
+}
+
+/// Opens sled in `db_dir`, naming the owner if another process holds it.
+fn open_db(dir: &Path, db_dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
+    // A store just dropped in this process keeps its lock until sled's
+    // flusher thread lets go of the tree; no owner on record means
+    // nobody else holds it, so wait for that a little.
+    let mut attempts = 0;
+    loop {
+        let opened = sled::Config::new()
+            .path(db_dir)
+            .cache_capacity(cache_bytes)
+            .open();
+        match opened {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("lock") =>
+            {
+                let pid = read_pid(dir);
+                attempts += 1;
+                if pid.is_some() || attempts > 50 {
+                    return Err(StoreError::Locked {
+                        path: dir.to_owned(),
+                        pid,
+                    });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 

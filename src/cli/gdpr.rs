@@ -1,0 +1,109 @@
+//! The data subject's rights from the command line: `consent export`
+//! (access) and `consent erase` (erasure), G10.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+
+use super::{block_on, Context, Exit};
+use crate::engine::access::{AccessReport, ErasureReport};
+use crate::service::wire::Request;
+
+/// Refuses an existing `out` unless `force`, before the daemon does the work.
+pub(super) fn refuse_existing(out: Option<&std::path::Path>, force: bool) -> Result<()> {
+    if let Some(path) = out.filter(|p| !force && p.exists()) {
+        bail!(
+            "{} exists; bote does not overwrite files with personal data (pass --force, remove it or choose another name)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// `consent export PHONE`: everything stored about the number, as JSON.
+pub(super) fn access(
+    ctx: &Context,
+    phone: &str,
+    out: Option<PathBuf>,
+    force: bool,
+) -> Result<Exit> {
+    refuse_existing(out.as_deref(), force)?;
+    let report: AccessReport = block_on(async {
+        ctx.client()
+            .await?
+            .call(
+                &Request::AccessExport {
+                    phone: phone.to_string(),
+                },
+                None,
+            )
+            .await
+    })?;
+    let mut text = serde_json::to_string_pretty(&report)?;
+    text.push('\n');
+    match out {
+        Some(path) => {
+            super::write_private(&path, text.as_bytes(), force)?;
+            errln!(
+                "everything stored about {} written to {} ({} campaign(s), {} history event(s), {} audit entr(ies))",
+                report.phone,
+                path.display(),
+                report.campaigns.len(),
+                report.history.len(),
+                report.audit.len()
+            );
+        }
+        None => super::output::stdout().write_all(text.as_bytes())?,
+    }
+    Ok(Exit::Ok)
+}
+
+/// `consent erase PHONE`: final, so it asks in a terminal and needs `--yes` without one.
+pub(super) fn erase(ctx: &Context, phone: &str, yes: bool) -> Result<Exit> {
+    use std::io::{BufRead, IsTerminal};
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(super::Refused(format!(
+                "erasure is final: pass --yes to erase {phone} without a terminal"
+            ))
+            .into());
+        }
+        let mut err = std::io::stderr();
+        write!(
+            err,
+            "Erase {phone} from everything bote stores? This cannot be undone. [y/N] "
+        )?;
+        err.flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes" | "j" | "ja") {
+            return Err(super::Refused("not confirmed; nothing was erased".into()).into());
+        }
+    }
+    let r: ErasureReport = block_on(async {
+        ctx.client()
+            .await?
+            .call(
+                &Request::Erase {
+                    phone: phone.to_string(),
+                },
+                None,
+            )
+            .await
+    })?;
+    let mut out = super::output::stdout();
+    writeln!(out, "Erased {} (audit reference {})", r.phone, r.reference)?;
+    writeln!(
+        out,
+        "  contact {}, {} history record(s), {} send-index entr(ies), {} invitation(s), {} campaign record(s) made anonymous",
+        if r.store.contact { "removed" } else { "was not stored" },
+        r.store.history_records,
+        r.store.send_entries,
+        r.invitations,
+        r.campaign_records
+    )?;
+    writeln!(out, "  kept: the salted hash, on the suppression list (a re-import needs an opt-in newer than now)")?;
+    writeln!(out, "  on disk: {}", r.byte_level)?;
+    Ok(Exit::Ok)
+}
