@@ -45,7 +45,9 @@ impl Default for RetentionConfig {
 }
 
 /// `[roles]`: OS user names per role; `*` matches everyone (G12).
-#[derive(Debug, Clone, Deserialize)]
+/// Without a `[roles]` section only the store's owner may act, as admin
+/// (see [`Config::roles`](super::Config::roles)): safe by default.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RolesConfig {
     /// May do everything, including erasure and restores.
@@ -54,16 +56,6 @@ pub struct RolesConfig {
     pub operator: Vec<String>,
     /// May look.
     pub viewer: Vec<String>,
-}
-
-impl Default for RolesConfig {
-    fn default() -> Self {
-        Self {
-            admin: vec!["*".into()],
-            operator: vec![],
-            viewer: vec!["*".into()],
-        }
-    }
 }
 
 /// What a user may do (G12).
@@ -111,14 +103,17 @@ mod tests {
     #[test]
     fn roles_match_users_and_wildcards() {
         let c = parse(include_str!("../../sample-data/bote.toml")).expect("sample config");
-        assert_eq!(c.roles.role_of("alice"), Some(Role::Admin));
-        assert_eq!(c.roles.role_of("bob"), Some(Role::Operator));
-        assert_eq!(c.roles.role_of("mallory"), Some(Role::Viewer));
+        let roles = c.roles.expect("the sample has [roles]");
+        assert_eq!(roles.role_of("alice"), Some(Role::Admin));
+        assert_eq!(roles.role_of("bob"), Some(Role::Operator));
+        assert_eq!(roles.role_of("mallory"), Some(Role::Viewer));
         let none = RolesConfig {
             admin: vec![],
             operator: vec![],
             viewer: vec![],
         };
         assert_eq!(none.role_of("x"), None);
+        let c = parse("[api]\nmessaging_tier = 1000\n").expect("config");
+        assert!(c.roles.is_none(), "no [roles]: owner only, not everyone");
     }
 }

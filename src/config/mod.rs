@@ -124,7 +124,7 @@ pub struct Config {
     /// `[webhook]`: the receiver.
     pub webhook: WebhookConfig,
     /// `[roles]`: OS users per role (G12).
-    pub roles: RolesConfig,
+    pub roles: Option<RolesConfig>,
     /// `[pricing]`: per-country prices for the dry-run cost estimate.
     pub pricing: PricingConfig,
 }
@@ -238,7 +238,10 @@ mod tests {
             Some("21:00-08:00")
         );
         assert_eq!(c.retention.revoked, Duration::ZERO);
-        assert_eq!(c.roles.admin, vec!["alice".to_string()]);
+        assert_eq!(
+            c.roles.as_ref().map(|r| r.admin.clone()),
+            Some(vec!["alice".to_string()])
+        );
     }
 
     #[test]

@@ -206,7 +206,7 @@ mod tests {
 
     /// Sends herbst_sale to `sale`, confirmed, in `schedule` (None: now).
     fn send(e: &Engine, schedule: Option<Schedule>) -> CampaignMeta {
-        let caller = Caller::named(1000, "tester".into(), &e.config.roles);
+        let caller = Caller::resolve(1000, "tester".into(), e.config.roles.as_ref(), 1000);
         let request = PlanRequest {
             template: "herbst_sale".into(),
             topic: "sale".into(),

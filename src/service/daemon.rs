@@ -94,6 +94,8 @@ pub(super) struct State {
     pub(super) clients: AtomicUsize,
     pub(super) stop: Notify,
     pub(super) own_uid: u32,
+    /// The uid owning the store dir: without `[roles]`, the only one who may act (G12).
+    pub(super) store_owner: u32,
     pub(super) spool: PathBuf,
 }
 
@@ -123,6 +125,15 @@ pub async fn serve(mut ctx: Context, opts: DaemonOptions) -> Result<()> {
     service.run(opts, signals).await
 }
 
+/// The uid that owns the store dir (the one that created it), or this
+/// process's when it cannot be read.
+fn store_owner(store_dir: &Path) -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(store_dir)
+        .map(|m| m.uid())
+        .unwrap_or_else(|_| super::peer::own_uid())
+}
+
 /// The socket of one engine, bound and ready to serve.
 pub struct Service {
     state: Arc<State>,
@@ -147,6 +158,7 @@ impl Service {
             clients: AtomicUsize::new(0),
             stop: Notify::new(),
             own_uid: super::peer::own_uid(),
+            store_owner: store_owner(store_dir),
             spool,
         });
         Ok(Self {

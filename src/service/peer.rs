@@ -16,16 +16,26 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// The caller with uid `uid`, its name looked up in `/etc/passwd`.
-    pub fn from_uid(uid: u32, roles: &RolesConfig) -> Self {
+    /// The caller with uid `uid`, its name looked up in `/etc/passwd`,
+    /// under `roles` — or, without a `[roles]` section, admin if it owns
+    /// the store (`owner`) and nothing otherwise.
+    pub fn from_uid(uid: u32, roles: Option<&RolesConfig>, owner: u32) -> Self {
         let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-        Self::named(uid, user_name(&passwd, uid), roles)
+        Self::resolve(uid, user_name(&passwd, uid), roles, owner)
+    }
+
+    /// [`Caller::from_uid`] with the name known.
+    pub fn resolve(uid: u32, user: String, roles: Option<&RolesConfig>, owner: u32) -> Self {
+        let role = match roles {
+            Some(r) => r.role_of(&user),
+            None => (uid == owner).then_some(Role::Admin),
+        };
+        Self { uid, user, role }
     }
 
     /// The caller `user` (uid `uid`) under `roles`.
     pub fn named(uid: u32, user: String, roles: &RolesConfig) -> Self {
-        let role = roles.role_of(&user);
-        Self { uid, user, role }
+        Self::resolve(uid, user, Some(roles), u32::MAX)
     }
 
     /// Refuses unless the caller has at least `needed`; the message names
@@ -102,5 +112,15 @@ mod tests {
         let bob = Caller::named(1001, user_name(PASSWD, 1001), &roles());
         assert!(bob.require(Role::Operator, "sending").is_ok());
         assert!(bob.require(Role::Admin, "shutting down").is_err());
+    }
+
+    #[test]
+    fn without_roles_only_the_store_owner_acts() {
+        let owner = Caller::resolve(1001, "bob".into(), None, 1001);
+        assert_eq!(owner.role, Some(Role::Admin));
+        let other = Caller::resolve(1002, "mallory".into(), None, 1001);
+        assert_eq!(other.role, None);
+        let e = other.require(Role::Viewer, "looking").expect_err("refused");
+        assert!(e.contains("not listed"), "{e}");
     }
 }

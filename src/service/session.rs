@@ -77,7 +77,7 @@ async fn receive(
 
 pub(super) async fn connection(state: &Arc<State>, stream: UnixStream) -> std::io::Result<()> {
     let uid = stream.peer_cred()?.uid();
-    let caller = Caller::from_uid(uid, &state.engine.config.roles);
+    let caller = Caller::from_uid(uid, state.engine.config.roles.as_ref(), state.store_owner);
     let (r, mut w) = stream.into_split();
     let mut reader = BufReader::new(r);
     let request: Request = match wire::read_line(&mut reader, MAX_LINE).await {

@@ -117,7 +117,10 @@ impl Fixture {
     /// agreement, a phone number id); the messenger is still the fake one.
     pub fn live(consents: bool) -> Self {
         let mut config = Config::default();
-        config.roles.operator = vec!["*".into()];
+        config.roles = Some(crate::config::RolesConfig {
+            operator: vec!["*".into()],
+            ..Default::default()
+        });
         config.compliance.processor = Some("Meta Platforms Ireland".into());
         config.compliance.dpa_signed_at = chrono::NaiveDate::from_ymd_opt(2026, 9, 1);
         config.api.phone_number_id = "1234567890".into();
