@@ -445,3 +445,112 @@ fn access_shows_everything_and_erasure_leaves_no_trace_of_the_number() {
     let list = sb.list();
     assert_eq!(list.lines().count(), 4, "{list}");
 }
+
+#[test]
+fn purge_applies_every_retention_period_and_a_dry_run_changes_nothing() {
+    let config = format!(
+        "{}\n[retention]\nresults = \"0d\"\npending_unconfirmed = \"0d\"\nrevoked = \"0d\"\n",
+        common::CONFIG
+    );
+    let sb = Sandbox::with_config(&config);
+    let mut lines = vec![common::HEADER.to_string()];
+    for i in 0..5 {
+        lines.push(format!(
+            "0171 66{i:05};2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;de;Kunde{i}"
+        ));
+    }
+    lines.push("0171 6600100;2026-03-02T10:00:00Z;fair;;;sale;de;Offen".into());
+    let rows: Vec<&str> = lines.iter().map(String::as_str).collect();
+    sb.import_text("consents.csv", &common::csv(&rows), 0);
+    sb.bote(["consent", "revoke", "0171 6600004"])
+        .expect_code(0);
+    sb.bote([
+        "campaign",
+        "send",
+        "--template",
+        "herbst_sale",
+        "--topic",
+        "sale",
+        "--yes",
+    ])
+    .expect_code(0);
+    let before = sb.list();
+
+    let dry = sb
+        .bote(["purge", "--dry-run", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(dry["campaigns"], 1, "{dry}");
+    assert_eq!(dry["results_anonymised"], 6, "{dry}");
+    assert_eq!(dry["pending_removed"], 1, "{dry}");
+    assert_eq!(dry["contacts_removed"], 1, "{dry}");
+    assert_eq!(dry["revoked_minimised"], 1, "{dry}");
+    assert_eq!(sb.list(), before, "a dry run changes nothing");
+
+    let done = sb.bote(["purge", "--json"]).expect_code(0).json();
+    for k in [
+        "campaigns",
+        "results_anonymised",
+        "pending_removed",
+        "revoked_minimised",
+    ] {
+        assert_eq!(done[k], dry[k], "{k}: {done}");
+    }
+    assert_eq!(sb.contacts().len(), 4);
+    let revoked = sb
+        .bote(["consent", "export", "0171 6600004"])
+        .expect_code(0)
+        .json();
+    assert_eq!(revoked["contact"], Value::Null);
+    assert_eq!(revoked["suppression"]["cause"], "opted_out", "{revoked}");
+    let pending = sb
+        .bote(["consent", "export", "0171 6600100"])
+        .expect_code(0)
+        .json();
+    assert_eq!(pending["contact"], Value::Null);
+    assert_eq!(
+        pending["suppression"],
+        Value::Null,
+        "never confirmed: nothing to suppress"
+    );
+
+    let status = sb
+        .bote(["campaign", "status", "1", "--json"])
+        .expect_code(0)
+        .json();
+    let counts = &status["counts"];
+    let total: u64 = [
+        "pending",
+        "in_flight",
+        "accepted",
+        "sent",
+        "delivered",
+        "read",
+        "failed",
+        "skipped",
+        "unknown",
+    ]
+    .iter()
+    .map(|k| counts[k].as_u64().unwrap_or(0))
+    .sum();
+    assert_eq!(total, 6, "anonymous counts still add up: {status}");
+    let export = sb.bote(["campaign", "export", "1", "--format", "json"]);
+    export.expect_code(0);
+    assert!(!export.stdout.contains("+49171"), "{}", export.stdout);
+
+    let again = sb.bote(["purge", "--json"]).expect_code(0).json();
+    assert_eq!(again["results_anonymised"], 0, "{again}");
+    let purges = entries(&sb, &["--action", "purge"]);
+    assert_eq!(purges.len(), 3);
+    assert_eq!(purges[1]["details"]["revoked_minimised"], 1);
+    assert_eq!(purges[0]["details"]["dry_run"], true);
+}
+
+#[test]
+fn an_unknown_retention_key_is_an_error_naming_it() {
+    let config = format!("{}\n[retention]\nresult = \"30d\"\n", common::CONFIG);
+    let sb = Sandbox::with_config(&config);
+    let out = sb.bote(["purge", "--dry-run"]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("result"), "{}", out.stderr);
+}

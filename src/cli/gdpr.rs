@@ -8,6 +8,7 @@ use anyhow::{bail, Result};
 
 use super::{block_on, Context, Exit};
 use crate::engine::access::{AccessReport, ErasureReport};
+use crate::engine::retention::PurgeReport;
 use crate::service::wire::Request;
 
 /// Refuses an existing `out` unless `force`, before the daemon does the work.
@@ -105,5 +106,57 @@ pub(super) fn erase(ctx: &Context, phone: &str, yes: bool) -> Result<Exit> {
     )?;
     writeln!(out, "  kept: the salted hash, on the suppression list (a re-import needs an opt-in newer than now)")?;
     writeln!(out, "  on disk: {}", r.byte_level)?;
+    Ok(Exit::Ok)
+}
+
+/// `purge [--dry-run]`: the retention periods, applied now.
+pub(super) fn purge(ctx: &Context, dry_run: bool, json: bool) -> Result<Exit> {
+    let r: PurgeReport = block_on(async {
+        ctx.client()
+            .await?
+            .call(&Request::Purge { dry_run }, None)
+            .await
+    })?;
+    let mut out = super::output::stdout();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &r)?;
+        writeln!(out)?;
+        return Ok(Exit::Ok);
+    }
+    let verb = if dry_run { "would be" } else { "were" };
+    writeln!(
+        out,
+        "Retention periods ([retention] in bote.toml){}:",
+        if dry_run { ", dry run" } else { "" }
+    )?;
+    for (n, what) in [
+        (
+            r.results_anonymised,
+            format!(
+                "recipient result(s) in {} campaign(s) {verb} made anonymous (counts kept)",
+                r.campaigns
+            ),
+        ),
+        (
+            r.pending_removed,
+            format!(
+                "unconfirmed consent(s) {verb} removed ({} contact(s) entirely)",
+                r.contacts_removed
+            ),
+        ),
+        (
+            r.revoked_minimised,
+            format!("revoked contact(s) {verb} shrunk to the suppression hash"),
+        ),
+        (
+            r.webhook_records,
+            format!("webhook processing record(s) {verb} dropped"),
+        ),
+    ] {
+        writeln!(out, "  {n:>7}  {what}")?;
+    }
+    if dry_run {
+        writeln!(out, "Nothing was changed (--dry-run).")?;
+    }
     Ok(Exit::Ok)
 }

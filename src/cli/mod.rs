@@ -99,6 +99,15 @@ pub enum Command {
     /// The webhook receiver: delivery statuses, STOP, opt-in confirmations.
     #[command(subcommand)]
     Webhook(webhook::WebhookCmd),
+    /// Apply the [retention] periods now (G9); the daemon also does it daily.
+    Purge {
+        /// Count what would go; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// The audit trail: verify its chain, show entries (G4, G13).
     #[command(subcommand)]
     Audit(audit::AuditCmd),
@@ -416,6 +425,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
     match cli.command {
         Some(Command::Consent(cmd)) => consent::run(&ctx, cmd),
         Some(Command::Audit(cmd)) => audit::run(&ctx, cmd),
+        Some(Command::Purge { dry_run, json }) => gdpr::purge(&ctx, dry_run, json),
         Some(Command::Template(cmd)) => template::run(&ctx, cmd),
         Some(Command::Campaign(cmd)) => campaign::run(&ctx, cmd),
         Some(Command::Sim(args)) => {

@@ -8,6 +8,7 @@ mod consents;
 pub mod gdpr;
 pub mod ops;
 pub mod reads;
+pub mod retention;
 pub mod runs;
 pub mod schedule;
 pub mod trail;

@@ -185,6 +185,12 @@ impl Service {
         state.engine.audit_start().map_err(|e| {
             anyhow::anyhow!("cannot record the daemon's start in the audit trail: {e}")
         })?;
+        // Live, the retention periods are applied at start and daily (G9).
+        // The sandbox's seeded sample data is a fixed demo: there the
+        // periods apply daily and on `bote purge`, not at every auto-start.
+        if !state.engine.is_sandbox() {
+            purge_now(&state.engine).await;
+        }
         let continued = state.engine.continue_interrupted();
         tracing::info!(
             store = %state.engine.store.dir().display(),
@@ -202,6 +208,10 @@ impl Service {
         // time keeps an auto-started daemon alive like a running one.
         let mut schedule = tokio::time::interval(Duration::from_secs(1));
         let mut scheduled = false;
+        let mut retention = tokio::time::interval_at(
+            tokio::time::Instant::now() + RETENTION_EVERY,
+            RETENTION_EVERY,
+        );
         let why = loop {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
@@ -234,6 +244,7 @@ impl Service {
                     .await
                     .unwrap_or(true);
                 }
+                _ = retention.tick() => purge_now(&state.engine).await,
                 _ = tick.tick() => {
                     let busy = state.clients.load(Ordering::SeqCst) > 0
                         || !state.engine.runs().is_empty()
@@ -262,6 +273,27 @@ impl Service {
         state.engine.store.flush().context("flushing the store")?;
         tracing::info!(reason = why, "bote daemon stopped");
         Ok(())
+    }
+}
+
+/// How often the daemon applies the retention periods.
+const RETENTION_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+/// Applies the retention periods off the runtime's threads; a failure is
+/// logged (and the next day tries again), never the end of the daemon.
+async fn purge_now(engine: &Arc<Engine>) {
+    let e = Arc::clone(engine);
+    match tokio::task::spawn_blocking(move || e.purge_scheduled()).await {
+        Ok(Ok(r)) => tracing::info!(
+            campaigns = r.campaigns,
+            results = r.results_anonymised,
+            pending = r.pending_removed,
+            revoked = r.revoked_minimised,
+            webhook_records = r.webhook_records,
+            "retention periods applied"
+        ),
+        Ok(Err(e)) => tracing::error!("applying the retention periods: {e}"),
+        Err(e) => tracing::error!("applying the retention periods: {e}"),
     }
 }
 

@@ -198,6 +198,11 @@ pub enum Request {
         /// The number as typed.
         phone: String,
     },
+    /// Apply the retention periods (G9).
+    Purge {
+        /// Count only.
+        dry_run: bool,
+    },
     /// Stop the daemon gracefully.
     Shutdown,
 }

@@ -233,6 +233,22 @@ impl Inbox {
     pub fn processed_len(&self) -> usize {
         self.done.len()
     }
+
+    /// Drops the processing records of entries processed before `before`
+    /// (retention, G9); with `dry_run` only counts them. Returns how many.
+    pub fn prune_processed(&self, before: DateTime<Utc>, dry_run: bool) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for r in self.processed_all() {
+            let (id, p) = r?;
+            if p.processed_at < before {
+                if !dry_run {
+                    self.done.remove(id.to_be_bytes())?;
+                }
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{corrupt, Batch, Store, StoreError, CONTACT, EVENT};
+use super::{corrupt, Batch, Store, StoreError, Suppression, SuppressionCause, CONTACT, EVENT};
 use crate::phone::Phone;
 
 /// The `meta` key that asks the next open to rewrite the database.
@@ -34,6 +34,17 @@ impl Store {
     /// its salted hash on the suppression list, at once; then asks for the
     /// rewrite that removes the old bytes (see the module docs).
     pub fn erase(&self, phone: Phone, at: DateTime<Utc>) -> Result<Erased, StoreError> {
+        self.remove_contact(phone, at, Some(SuppressionCause::Erased))
+    }
+
+    /// [`Store::erase`] with the suppression's cause, or none (a consent
+    /// that was never confirmed leaves nothing to suppress).
+    pub fn remove_contact(
+        &self,
+        phone: Phone,
+        at: DateTime<Utc>,
+        suppress: Option<SuppressionCause>,
+    ) -> Result<Erased, StoreError> {
         let _writer = self.consent_writer();
         let mut erased = Erased::default();
         let mut batch = Batch::default();
@@ -49,7 +60,9 @@ impl Store {
             erased.history_records += 1;
         }
         batch.writes += 1 + erased.history_records;
-        self.stage_suppress(&mut batch, phone, at);
+        if let Some(cause) = suppress {
+            self.stage_suppression(&mut batch, phone, &Suppression { since: at, cause });
+        }
         self.commit(batch)?;
         erased.send_entries = self.erase_sends(phone)?;
         self.db
