@@ -1,11 +1,12 @@
 //! What an import reports: counts, the first rejects and notes, and the full rejects file.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::ImportError;
-use crate::consent::table::Encoding;
+use crate::consent::table::{Encoding, NewFile, SheetWriter};
 
 /// Rejects and notes kept in the report; `--rejects` gets them all.
 const REPORT_LIMIT: usize = 200;
@@ -51,13 +52,23 @@ pub struct ImportReport {
     pub pending: u64,
     /// Rows rejected.
     pub rejected: u64,
+    /// Rows that could not be read as a record (an unbalanced quote,
+    /// bytes foreign to the file's encoding): reported, never imported.
+    #[serde(default)]
+    pub unreadable: u64,
     /// Rows whose number appeared earlier in the same file (merged).
     pub duplicates: u64,
     /// Columns dropped because they are not declared (G8).
     pub dropped_columns: Vec<String>,
     /// The first rejects (all of them go to `--rejects`).
     pub rejects: Vec<Reject>,
-    /// Merges and deliberately ignored parts of rows.
+    /// The first unreadable rows (all of them go to `--rejects`).
+    #[serde(default)]
+    pub unreadable_rows: Vec<Reject>,
+    /// Topics spelled otherwise in the file (case, padding) → the configured topic.
+    #[serde(default)]
+    pub topic_spellings: BTreeMap<String, String>,
+    /// Merges, warnings and deliberately ignored parts of rows.
     pub notes: Vec<Note>,
 }
 
@@ -74,6 +85,18 @@ impl ImportReport {
         }
     }
 
+    /// Rows that did not get in: rejected or unreadable.
+    pub fn refused_rows(&self) -> u64 {
+        self.rejected + self.unreadable
+    }
+
+    pub(super) fn unreadable(&mut self, line: u64, reason: String) {
+        self.unreadable += 1;
+        if self.unreadable_rows.len() < REPORT_LIMIT {
+            self.unreadable_rows.push(Reject { line, reason });
+        }
+    }
+
     pub(super) fn note(&mut self, line: u64, message: String) {
         if self.notes.len() < REPORT_LIMIT {
             self.notes.push(Note { line, message });
@@ -81,40 +104,54 @@ impl ImportReport {
     }
 }
 
-/// Where rejected rows go: a CSV with `line`, `reason` and the original cells.
+/// Where rejected rows go: a CSV with `line`, `reason` and the original
+/// cells, rows of any length, spreadsheet-safe; written beside its path
+/// and put in place only when the import ends.
 pub struct RejectsFile {
     path: PathBuf,
-    writer: csv::Writer<std::fs::File>,
+    writer: SheetWriter<NewFile>,
 }
 
 impl RejectsFile {
-    /// Creates (truncates) the rejects file, owner-only: it holds numbers.
+    /// Starts the rejects file at `path`, owner-only (it holds numbers);
+    /// an existing file is refused.
     pub fn create(path: &Path) -> Result<Self, ImportError> {
-        let file =
-            crate::consent::store::open_private(path, crate::consent::store::PrivateFile::Replace)
-                .map_err(|e| ImportError::Rejects {
-                    path: path.to_owned(),
-                    message: e.to_string(),
-                })?;
+        Self::create_with(path, false)
+    }
+
+    /// [`RejectsFile::create`], replacing an existing file when `replace`.
+    pub fn create_with(path: &Path, replace: bool) -> Result<Self, ImportError> {
+        let file = NewFile::create(path, replace).map_err(|e| ImportError::Rejects {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
         Ok(Self {
             path: path.to_owned(),
-            writer: csv::WriterBuilder::new().delimiter(b';').from_writer(file),
+            writer: SheetWriter::new(file),
         })
     }
 
-    pub(super) fn write(&mut self, row: &[&str]) -> Result<(), ImportError> {
-        self.writer
-            .write_record(row)
-            .map_err(|e| ImportError::Rejects {
-                path: self.path.clone(),
-                message: e.to_string(),
-            })
+    /// Where the file goes.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
-    pub(super) fn finish(mut self) -> Result<(), ImportError> {
-        self.writer.flush().map_err(|e| ImportError::Rejects {
+    pub(super) fn write<I, S>(&mut self, row: I) -> Result<(), ImportError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.writer.row(row).map_err(|e| ImportError::Rejects {
             path: self.path.clone(),
             message: e.to_string(),
         })
+    }
+
+    pub(super) fn finish(self) -> Result<(), ImportError> {
+        let err = |e: std::io::Error| ImportError::Rejects {
+            path: self.path.clone(),
+            message: e.to_string(),
+        };
+        self.writer.into_inner().map_err(err)?.commit().map_err(err)
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::mpsc::Receiver;
 
-use super::parse::{Handoff, Parsed};
+use super::parse::{Handoff, Parsed, Row, Valid};
 use super::report::{ImportReport, RejectsFile};
 use super::{ImportError, ImportOptions, CHUNK};
 use crate::consent::merge::{merge, ConsentRecord};
@@ -53,21 +53,47 @@ impl Run<'_> {
                     return Err(e.into());
                 }
             };
-            for Parsed {
-                line,
-                consent,
-                cells,
-            } in rows
-            {
+            for Parsed { line, row, cells } in rows {
                 self.report.rows += 1;
-                if let Err(reason) = consent.and_then(|c| self.row(c, line)) {
-                    self.report.reject(line, reason.clone());
-                    if let Some(r) = rejects.as_mut() {
-                        let line_s = line.to_string();
-                        let mut out = vec![line_s.as_str(), reason.as_str()];
-                        out.extend(cells.iter().flat_map(|c| c.iter()));
-                        r.write(&out)?;
+                let refused = match row {
+                    Row::Unreadable(reason) => {
+                        self.report.unreadable(line, reason.clone());
+                        Some(reason)
                     }
+                    Row::Invalid(reason) => {
+                        self.report.reject(line, reason.clone());
+                        Some(reason)
+                    }
+                    Row::Valid(valid) => {
+                        let Valid {
+                            record,
+                            notes,
+                            spellings,
+                        } = *valid;
+                        match self.row(record, line) {
+                            Ok(()) => {
+                                for n in notes {
+                                    self.report.note(line, n);
+                                }
+                                for (spelling, topic) in spellings {
+                                    self.report.topic_spellings.insert(spelling, topic);
+                                }
+                                None
+                            }
+                            Err(reason) => {
+                                self.report.reject(line, reason.clone());
+                                Some(reason)
+                            }
+                        }
+                    }
+                };
+                if let (Some(reason), Some(r)) = (refused, rejects.as_mut()) {
+                    let line = line.to_string();
+                    let head = [line.as_str(), reason.as_str()];
+                    r.write(
+                        head.into_iter()
+                            .chain(cells.iter().flatten().map(String::as_str)),
+                    )?;
                 }
                 in_chunk += 1;
                 if in_chunk == CHUNK {

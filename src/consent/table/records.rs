@@ -433,14 +433,23 @@ mod tests {
 
         // At the end of the file, and closed with text after the quote.
         let got = records(b"h;t\n1;\"open\n2;b\n");
-        assert!(got[1].1.as_ref().is_err_and(|r| r.contains("before the end of the file")));
+        assert!(got[1]
+            .1
+            .as_ref()
+            .is_err_and(|r| r.contains("before the end of the file")));
         assert_eq!(got[2], (3, cells(&["2", "b"])));
         let got = records(b"h;t\n\"1\"x;a\n2;\"b\"\n");
-        assert!(got[1].1.as_ref().is_err_and(|r| r.contains("right after its closing quote")));
+        assert!(got[1]
+            .1
+            .as_ref()
+            .is_err_and(|r| r.contains("right after its closing quote")));
         assert_eq!(got[2], (3, cells(&["2", "b"])));
         let got = records(b"h;t\n\"1;a\n2;\"b\"\n");
         assert!(
-            got[1].1.as_ref().is_err_and(|r| r.contains("closes it on line 3")),
+            got[1]
+                .1
+                .as_ref()
+                .is_err_and(|r| r.contains("closes it on line 3")),
             "{got:?}"
         );
         assert_eq!(got[2], (3, cells(&["2", "b"])));
@@ -452,7 +461,10 @@ mod tests {
         bytes.extend_from_slice(b"\xfcrgen\n4;ok\n");
         let got = records(&bytes);
         assert_eq!(got[1], (2, cells(&["1", "Zoë"])));
-        assert!(got[3].1.as_ref().is_err_and(|r| r.contains("0xfc is not UTF-8")));
+        assert!(got[3]
+            .1
+            .as_ref()
+            .is_err_and(|r| r.contains("0xfc is not UTF-8")));
         assert_eq!(got[3].0, 4);
         assert_eq!(got[4], (5, cells(&["4", "ok"])));
     }
@@ -460,6 +472,9 @@ mod tests {
     #[test]
     fn a_sep_line_is_skipped_but_counted() {
         let got = records(b"sep=,\r\nphone,topics\r\n1,a\r\n");
-        assert_eq!(got, vec![(2, cells(&["phone", "topics"])), (3, cells(&["1", "a"]))]);
+        assert_eq!(
+            got,
+            vec![(2, cells(&["phone", "topics"])), (3, cells(&["1", "a"]))]
+        );
     }
 }

@@ -117,7 +117,10 @@ impl NewFile {
             Ok(()) => std::fs::remove_file(&self.tmp),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
-                format!("{} appeared while bote wrote it; nothing was replaced", self.dest.display()),
+                format!(
+                    "{} appeared while bote wrote it; nothing was replaced",
+                    self.dest.display()
+                ),
             )),
             // File systems without hard links.
             Err(_) if std::fs::symlink_metadata(&self.dest).is_err() => {
@@ -182,7 +185,8 @@ mod tests {
         let mut w = SheetWriter::new(Vec::new());
         w.row(["line", "reason", "a", "b"]).expect("row");
         w.row(["3", "=cmd|' /C calc'!A0", "@SUM(1)"]).expect("row");
-        w.row(["4", "x", "+49", "-1", "extra", "more"]).expect("row");
+        w.row(["4", "x", "+49", "-1", "extra", "more"])
+            .expect("row");
         let text = String::from_utf8(w.into_inner().expect("flush")).expect("utf-8");
         assert_eq!(
             text,
@@ -198,7 +202,11 @@ mod tests {
         f.write_all(b"half").expect("write");
         assert!(!dest.exists(), "visible before commit");
         drop(f);
-        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0, "temp left behind");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).expect("dir").count(),
+            0,
+            "temp left behind"
+        );
 
         let mut f = NewFile::create(&dest, false).expect("create");
         f.write_all(b"one").expect("write");
