@@ -30,6 +30,9 @@ mod parse;
 mod report;
 mod writer;
 
+#[cfg(test)]
+mod properties;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
