@@ -155,3 +155,123 @@ impl RejectsFile {
         self.writer.into_inner().map_err(err)?.commit().map_err(err)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::config::Config;
+    use crate::consent::import::{import, ImportOptions};
+    use crate::consent::Store;
+
+    fn opts(now: chrono::DateTime<Utc>) -> ImportOptions {
+        ImportOptions {
+            source: None,
+            dry_run: false,
+            actor: "tester".into(),
+            now,
+        }
+    }
+
+    const HEAD: &str = "phone;opted_in_at;opt_in_source;topics\n";
+
+    /// Before, `RejectsFile::create` truncated whatever was there, the
+    /// input included, before the import had read a byte.
+    #[test]
+    fn the_rejects_file_is_checked_before_anything_is_read_or_written() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(&dir.path().join("store")).expect("store");
+        let input = dir.path().join("in.csv");
+        let text = format!("{HEAD}+491711234567;2025-03-01;web;sale\n12345;2025-03-01;web;sale\n");
+        std::fs::write(&input, &text).expect("write");
+
+        let existing = RejectsFile::create(&input);
+        assert!(existing.is_err(), "an existing file was opened for writing");
+        assert_eq!(std::fs::read_to_string(&input).expect("kept"), text);
+
+        let via = dir.path().join(".").join("in.csv");
+        let r = RejectsFile::create_with(&via, true).expect("replace allowed");
+        let e = import(
+            &store,
+            &Config::default(),
+            &input,
+            &opts(Utc::now()),
+            Some(r),
+            &|_, _| {},
+        )
+        .expect_err("rejects = input");
+        assert!(matches!(e, ImportError::RejectsIsInput { .. }), "{e}");
+        assert_eq!(std::fs::read_to_string(&input).expect("kept"), text);
+        assert_eq!(store.contact_count(), 0);
+
+        // A refused file leaves no rejects file, and no temp file either.
+        let binary = dir.path().join("binary.csv");
+        std::fs::write(&binary, b"phone\n\x00\x01").expect("write");
+        let out = dir.path().join("rejects.csv");
+        let r = RejectsFile::create(&out).expect("create");
+        import(
+            &store,
+            &Config::default(),
+            &binary,
+            &opts(Utc::now()),
+            Some(r),
+            &|_, _| {},
+        )
+        .expect_err("binary");
+        assert!(!out.exists());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names.len(), 3, "{names:?}");
+
+        let r = RejectsFile::create(&out).expect("create");
+        let report = import(
+            &store,
+            &Config::default(),
+            &input,
+            &opts(Utc::now()),
+            Some(r),
+            &|_, _| {},
+        )
+        .expect("import");
+        assert_eq!((report.imported, report.rejected), (1, 1));
+        let written = std::fs::read_to_string(&out).expect("rejects");
+        assert!(written.starts_with("line;reason;phone;"), "{written}");
+        assert!(written.contains("\n3;"), "{written}");
+    }
+
+    /// "In the future" is the engine's clock, not the machine's.
+    #[test]
+    fn the_future_is_the_clock_passed_in() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(dir.path()).expect("store");
+        let input = dir.path().join("in.csv");
+        std::fs::write(
+            &input,
+            format!("{HEAD}+491711234567;2025-03-01;web;sale\n+491711234568;2025-06-01;web;sale\n"),
+        )
+        .expect("write");
+        let now = Utc
+            .with_ymd_and_hms(2025, 4, 1, 0, 0, 0)
+            .single()
+            .expect("now");
+        let report = import(
+            &store,
+            &Config::default(),
+            &input,
+            &opts(now),
+            None,
+            &|_, _| {},
+        )
+        .expect("import");
+        assert_eq!(report.imported, 1);
+        assert_eq!(report.rejects[0].line, 3);
+        assert!(
+            report.rejects[0].reason.contains("lies in the future"),
+            "{:?}",
+            report.rejects
+        );
+    }
+}
