@@ -14,6 +14,10 @@ use super::Journal;
 use crate::consent::table::SheetWriter;
 use crate::consent::StoreError;
 
+/// The one formula escaping, for callers that still write cells themselves
+/// (new code writes through [`SheetWriter`]).
+pub use crate::consent::table::escape_formula;
+
 /// One exported row.
 #[derive(Debug, Serialize)]
 struct Row<'a> {
