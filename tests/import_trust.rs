@@ -195,6 +195,24 @@ fn a_garbled_required_header_refuses_the_file() {
     assert!(out.stderr.contains("garbled"), "{}", out.stderr);
     assert!(out.stderr.contains("Bestätigt am"), "{}", out.stderr);
     assert_eq!(sb.list(), "");
+
+    // A header holding a byte that is not UTF-8, in a file that is UTF-8
+    // everywhere else: refused, not read with that column dropped.
+    let mut bytes =
+        b"Telefon;Einwilligung am;Quelle;Best\xe4tigt am;Best\xe4tigungsart;Themen;Vorname\n"
+            .to_vec();
+    for i in 0..3 {
+        bytes.extend_from_slice(
+            format!("0171 234567{i};01.03.2025;web-form;02.03.2025;link;sale;Zoë Jürgen Öz\n")
+                .as_bytes(),
+        );
+    }
+    let f = sb.file("mixed-header.csv", &bytes);
+    let out = sb.import_json(&f, &[]);
+    out.expect_code(1);
+    assert!(out.stderr.contains("line 1"), "{}", out.stderr);
+    assert!(out.stderr.contains("not UTF-8"), "{}", out.stderr);
+    assert_eq!(sb.list(), "");
 }
 
 /// Before: `--rejects in.csv` could destroy the input, and an existing
