@@ -233,7 +233,15 @@ fn print_import(out: &mut impl Write, banner: &str, r: &ImportReport) -> Result<
         ("unchanged", r.unchanged, ""),
         ("pending", r.pending, "no marketing until confirmed (G3)"),
         ("rejected", r.rejected, ""),
-        ("unreadable", r.unreadable, "not a readable row: see below"),
+        (
+            "unreadable",
+            r.unreadable,
+            if r.unreadable > 0 {
+                "not readable as a row: see below"
+            } else {
+                ""
+            },
+        ),
         ("duplicates", r.duplicates, "merged, latest event wins"),
     ] {
         writeln!(out, "  {}", format!("{label:<11}{n:>8}  {note}").trim_end())?;
@@ -244,6 +252,14 @@ fn print_import(out: &mut impl Write, banner: &str, r: &ImportReport) -> Result<
             "  dropped columns: {} (not declared in [consent] attributes, G8)",
             r.dropped_columns.join(", ")
         )?;
+    }
+    if !r.topic_spellings.is_empty() {
+        let mapped: Vec<String> = r
+            .topic_spellings
+            .iter()
+            .map(|(spelling, topic)| format!("{spelling:?} → {topic}"))
+            .collect();
+        writeln!(out, "  topics spelled otherwise: {}", mapped.join(", "))?;
     }
     if !r.rejects.is_empty() {
         writeln!(out, "Rejected rows:")?;
@@ -270,14 +286,6 @@ fn print_import(out: &mut impl Write, banner: &str, r: &ImportReport) -> Result<
                 r.unreadable as usize - r.unreadable_rows.len()
             )?;
         }
-    }
-    if !r.topic_spellings.is_empty() {
-        let mapped: Vec<String> = r
-            .topic_spellings
-            .iter()
-            .map(|(spelling, topic)| format!("{spelling:?} → {topic}"))
-            .collect();
-        writeln!(out, "  topics spelled otherwise: {}", mapped.join(", "))?;
     }
     if !r.notes.is_empty() {
         writeln!(out, "Notes:")?;

@@ -204,6 +204,7 @@ pub fn import(
         batch: Batch::default(),
         seen: HashMap::new(),
         writer: None,
+        method_without_date: None,
         report: ImportReport {
             file: path.display().to_string(),
             encoding: Some(sniffed.encoding),

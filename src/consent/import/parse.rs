@@ -30,8 +30,9 @@ pub(super) struct RowParser<'a> {
 /// A row that validated, with what the operator should hear about it.
 pub(super) struct Valid {
     pub(super) record: ConsentRecord,
-    /// Warnings that did not reject the row.
-    pub(super) notes: Vec<String>,
+    /// A confirmation method came without a confirmation date (dropped:
+    /// the consent is pending).
+    pub(super) method_without_date: bool,
     /// Topic spellings mapped to a configured topic (spelling, topic).
     pub(super) spellings: Vec<(String, String)>,
 }
@@ -115,7 +116,7 @@ impl RowParser<'_> {
         let mut method = None;
         let mut topics: Vec<String> = Vec::new();
         let mut spellings = Vec::new();
-        let mut notes = Vec::new();
+        let mut method_without_date = false;
         let mut locale = None;
         let mut text_version = None;
         let mut revoked_at = None;
@@ -189,10 +190,8 @@ impl RowParser<'_> {
             }
             // Form exports fill a default method for every row; without a
             // date nothing was confirmed, so the consent stays pending.
-            (None, Some(m)) => {
-                notes.push(format!(
-                    "confirmation_method {m} without confirmed_at: kept as pending (no marketing until confirmed)"
-                ));
+            (None, Some(_)) => {
+                method_without_date = true;
                 method = None;
             }
             _ => {}
@@ -213,7 +212,7 @@ impl RowParser<'_> {
                 revoked_at,
                 attributes,
             },
-            notes,
+            method_without_date,
             spellings,
         })
     }

@@ -29,6 +29,8 @@ pub(super) struct Run<'a> {
     /// Number → first line it appeared on.
     pub(super) seen: HashMap<Phone, u64>,
     pub(super) report: ImportReport,
+    /// Accepted rows with a confirmation method but no date: (first line, count).
+    pub(super) method_without_date: Option<(u64, u64)>,
     /// The store's consent writer, held from the chunk's first read to its
     /// commit: a revocation landing meanwhile waits instead of being
     /// overwritten by the chunk (it goes between chunks).
@@ -67,13 +69,13 @@ impl Run<'_> {
                     Row::Valid(valid) => {
                         let Valid {
                             record,
-                            notes,
+                            method_without_date,
                             spellings,
                         } = *valid;
                         match self.row(record, line) {
                             Ok(()) => {
-                                for n in notes {
-                                    self.report.note(line, n);
+                                if method_without_date {
+                                    self.method_without_date.get_or_insert((line, 0)).1 += 1;
                                 }
                                 for (spelling, topic) in spellings {
                                     self.report.topic_spellings.insert(spelling, topic);
@@ -104,6 +106,21 @@ impl Run<'_> {
             }
         }
         self.flush()?;
+        // One note, not one per row: form exports fill the method column
+        // on every row.
+        if let Some((first, n)) = self.method_without_date {
+            let rows = if n == 1 {
+                "1 row".to_string()
+            } else {
+                format!("{n} rows, the first here")
+            };
+            self.report.note(
+                first,
+                format!(
+                    "confirmation_method without confirmed_at: kept as pending (no marketing until confirmed); {rows}"
+                ),
+            );
+        }
         if let Some(r) = rejects {
             r.finish()?;
         }

@@ -20,7 +20,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use decode::{open, Counting, Lines};
-pub use records::{excerpt, Record, Records, Unreadable, MAX_RECORD_LINES};
+pub use records::{Record, Records, Unreadable, MAX_RECORD_LINES};
 pub use sheet::{escape_formula, same_file, NewFile, SheetWriter};
 pub use sniff::sniff;
 
