@@ -1,7 +1,7 @@
 //! Property test of the importer over mutated valid files (issue 16):
-//! stray quotes, ragged rows, bad bytes, BOMs, mixed and CR-only line
-//! endings, truncation, in UTF-8 and Windows-1252, `;` and `,`. For every
-//! case: no panic; a refused file leaves every store tree byte-identical;
+//! stray quotes, ragged rows, a swapped delimiter, bad bytes, BOMs, mixed
+//! and CR-only line endings, truncation, in UTF-8 and Windows-1252, with
+//! `;` and `,`. For every case: no panic; a refused file leaves every store tree byte-identical;
 //! otherwise every data line is one row and every row is imported, merged,
 //! rejected or unreadable (none lost), the untouched rows all get in, and
 //! importing the same file again changes nothing.
@@ -138,6 +138,17 @@ fn generate(g: &mut Gen) -> Case {
                 let byte = *g.pick(&[0x80u8, 0xC3, 0xFF, 0xE4, 0x00, 0x1F, 0x81]);
                 line.insert(at, byte);
                 log.push(format!("byte {byte:#x} row {row}"));
+            }
+            // The other delimiter in place of one of this row's.
+            3 if g.chance(50) => {
+                let other = if delim == ';' { b',' } else { b';' };
+                let at: Vec<usize> = (0..line.len())
+                    .filter(|&i| line[i] == delim as u8)
+                    .collect();
+                if let Some(&i) = at.get(g.below(at.len())) {
+                    line[i] = other;
+                }
+                log.push(format!("delimiter row {row}"));
             }
             // A BOM in the middle of a line.
             3 => {
