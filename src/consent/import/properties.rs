@@ -1,10 +1,11 @@
 //! Property test of the importer over mutated valid files (issue 16):
 //! stray quotes, ragged rows, a swapped delimiter, bad bytes, BOMs, mixed
 //! and CR-only line endings, truncation, in UTF-8 and Windows-1252, with
-//! `;` and `,`. For every case: no panic; a refused file leaves every store tree byte-identical;
-//! otherwise every data line is one row and every row is imported, merged,
-//! rejected or unreadable (none lost), the untouched rows all get in, and
-//! importing the same file again changes nothing.
+//! `;` and `,`. For every case: no panic; a refused file leaves every
+//! store tree byte-identical; otherwise every data line is one row and
+//! every row is imported, merged, rejected or unreadable (none lost), the
+//! untouched rows all get in, and importing the same file again changes
+//! nothing.
 
 use chrono::{TimeZone, Utc};
 
