@@ -249,6 +249,14 @@ fn the_rejects_file_never_is_the_input_never_replaces_unasked_and_is_private() {
         assert_eq!(std::fs::read_to_string(&input).expect("input"), text);
     }
 
+    // A rejects file that cannot be written refuses the run before the
+    // store changes, not after it.
+    let nowhere = sb.path().join("no-such-dir").join("rejects.csv");
+    let out = sb.import_json(&input, &["--rejects", nowhere.to_str().expect("utf-8")]);
+    out.expect_code(1);
+    assert!(out.stderr.contains("no-such-dir"), "{}", out.stderr);
+    assert_eq!(sb.list(), "");
+
     let rejects = sb.file("rejects.csv", "keep me\n");
     let out = sb.import_json(&input, &["--rejects", rejects.to_str().expect("utf-8")]);
     out.expect_code(1);

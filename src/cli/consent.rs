@@ -167,6 +167,15 @@ fn run_import(
             );
         }
     }
+    // Started before the import, so that a directory bote cannot write
+    // refuses the run before the store changes, not after.
+    let mut rejects_out = match &rejects {
+        Some((path, force)) => Some(
+            NewFile::create(path, *force)
+                .with_context(|| format!("--rejects {}", path.display()))?,
+        ),
+        None => None,
+    };
     let regular = std::fs::metadata(file)
         .with_context(|| format!("{}", file.display()))?
         .is_file();
@@ -194,9 +203,8 @@ fn run_import(
         anyhow::Ok((c.hello.banner.clone(), r))
     })?;
     drop(spooled);
-    if let (Some((path, force)), Some(csv)) = (&rejects, &result.rejects_csv) {
-        let mut out = NewFile::create(path, *force)
-            .with_context(|| format!("--rejects {}", path.display()))?;
+    if let (Some(mut out), Some(csv)) = (rejects_out.take(), &result.rejects_csv) {
+        let path = out.dest().to_owned();
         out.write_all(csv.as_bytes())
             .and_then(|()| out.commit())
             .with_context(|| format!("writing --rejects {}", path.display()))?;
