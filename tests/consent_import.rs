@@ -106,8 +106,8 @@ fn rejection_fixture(eol: &str) -> String {
 }
 
 #[test]
-fn each_rejection_rule_reports_its_physical_line_lf_and_crlf() {
-    for (eol, name) in [("\n", "lf.csv"), ("\r\n", "crlf.csv")] {
+fn each_rejection_rule_reports_its_physical_line_lf_crlf_and_cr() {
+    for (eol, name) in [("\n", "lf.csv"), ("\r\n", "crlf.csv"), ("\r", "cr.csv")] {
         let sb = Sandbox::new();
         let report = sb.import_text(name, &rejection_fixture(eol), 3);
         let expected: &[(u64, &[&str])] = &[

@@ -1,8 +1,9 @@
 //! Per-recipient results as CSV or JSON (`bote campaign export`).
 //!
-//! CSV cells that a spreadsheet would run as a formula (starting with
-//! `= + - @`, tab or CR) are prefixed with `'` — OWASP's defence against
-//! CSV injection — since exports are opened in Excel by people who trust them.
+//! The CSV goes through [`SheetWriter`], bote's one spreadsheet-safe writer:
+//! cells a spreadsheet would run as a formula (starting with `= + - @`, tab
+//! or CR) are prefixed with `'`, since exports are opened in Excel by
+//! people who trust them.
 
 use std::io::Write;
 
@@ -10,7 +11,12 @@ use serde::Serialize;
 
 use super::journal::RecipientRecord;
 use super::Journal;
+use crate::consent::table::SheetWriter;
 use crate::consent::StoreError;
+
+/// The one formula escaping, for callers that still write cells themselves
+/// (new code writes through [`SheetWriter`]).
+pub use crate::consent::table::escape_formula;
 
 /// One exported row.
 #[derive(Debug, Serialize)]
@@ -39,15 +45,6 @@ fn row(index: u32, r: &RecipientRecord) -> Row<'_> {
         latency_ms: r.latency_ms,
         updated_at: r.updated_at.to_rfc3339(),
         actor: &r.actor,
-    }
-}
-
-/// Neutralises a cell a spreadsheet would evaluate.
-pub fn escape_formula(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cell}").into()
-    } else {
-        cell.into()
     }
 }
 
@@ -91,8 +88,8 @@ pub fn export(journal: &Journal, format: Format, out: &mut dyn Write) -> Result<
             }
         }
         Format::Csv => {
-            let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(out);
-            w.write_record([
+            let mut w = SheetWriter::new(out);
+            w.row([
                 "index",
                 "phone",
                 "state",
@@ -103,8 +100,7 @@ pub fn export(journal: &Journal, format: Format, out: &mut dyn Write) -> Result<
                 "latency_ms",
                 "updated_at",
                 "actor",
-            ])
-            .map_err(|e| ExportError::Encode(e.to_string()))?;
+            ])?;
             for r in journal.iter() {
                 let (idx, rec) = r?;
                 let x = row(idx, &rec);
@@ -120,26 +116,11 @@ pub fn export(journal: &Journal, format: Format, out: &mut dyn Write) -> Result<
                     x.updated_at,
                     x.actor.to_string(),
                 ];
-                w.write_record(cells.iter().map(|c| escape_formula(c).into_owned()))
-                    .map_err(|e| ExportError::Encode(e.to_string()))?;
+                w.row(&cells)?;
                 n += 1;
             }
-            w.flush()?;
+            w.into_inner()?;
         }
     }
     Ok(n)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formulas_are_neutralised() {
-        assert_eq!(escape_formula("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(escape_formula("+4917123"), "'+4917123");
-        assert_eq!(escape_formula("-1"), "'-1");
-        assert_eq!(escape_formula("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(escape_formula("accepted"), "accepted");
-    }
 }

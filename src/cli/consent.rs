@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context as _, Result};
 use clap::Subcommand;
 
 use super::{block_on, Context, Exit};
@@ -26,9 +26,12 @@ pub enum ConsentCmd {
         /// Validate and report only; write nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Write rejected rows (with line and reason) to this CSV.
+        /// Write rejected and unreadable rows (with line and reason) to this CSV.
         #[arg(long, value_name = "OUT")]
         rejects: Option<PathBuf>,
+        /// Replace an existing --rejects file.
+        #[arg(long, requires = "rejects")]
+        force: bool,
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
@@ -94,8 +97,16 @@ pub(super) fn run(ctx: &Context, cmd: ConsentCmd) -> Result<Exit> {
             source,
             dry_run,
             rejects,
+            force,
             json,
-        } => run_import(ctx, &file, source, dry_run, rejects, json),
+        } => run_import(
+            ctx,
+            &file,
+            source,
+            dry_run,
+            rejects.map(|r| (r, force)),
+            json,
+        ),
         ConsentCmd::List {
             topic,
             status,
@@ -109,23 +120,91 @@ pub(super) fn run(ctx: &Context, cmd: ConsentCmd) -> Result<Exit> {
     }
 }
 
+/// A pipe's bytes saved to a private file first: the daemon is sent a
+/// length, and the import reads the file twice. Removed on drop.
+struct SpooledInput {
+    dir: PathBuf,
+    file: PathBuf,
+}
+
+impl SpooledInput {
+    fn from(src: &std::path::Path) -> Result<Self> {
+        use crate::consent::store::{create_private_dir, open_private, PrivateFile};
+        use std::io::Read;
+        let dir = std::env::temp_dir().join(format!("bote-import-{:016x}", rand::random::<u64>()));
+        create_private_dir(&dir).with_context(|| format!("spooling {}", src.display()))?;
+        let spooled = Self {
+            file: dir.join("input.csv"),
+            dir,
+        };
+        let mut out = open_private(&spooled.file, PrivateFile::New)
+            .with_context(|| format!("spooling {}", src.display()))?;
+        let input = std::fs::File::open(src).with_context(|| format!("{}", src.display()))?;
+        let limit = crate::service::wire::MAX_ATTACHMENT;
+        let n = std::io::copy(&mut input.take(limit + 1), &mut out)
+            .with_context(|| format!("reading {}", src.display()))?;
+        if n > limit {
+            bail!(
+                "{}: more than {limit} bytes; the daemon takes at most that",
+                src.display()
+            );
+        }
+        Ok(spooled)
+    }
+}
+
+impl Drop for SpooledInput {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.file);
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
 fn run_import(
     ctx: &Context,
     file: &std::path::Path,
     source: Option<String>,
     dry_run: bool,
-    rejects: Option<PathBuf>,
+    rejects: Option<(PathBuf, bool)>,
     json: bool,
 ) -> Result<Exit> {
-    if let Some(out) = &rejects {
-        if out.exists() {
+    use crate::consent::table::{same_file, NewFile};
+    // Checked before anything is read: the rejects file must never be
+    // the input (by any path), nor replace a file unasked.
+    if let Some((out, force)) = &rejects {
+        if same_file(out, file) {
             bail!(
-                "--rejects {}: the file exists; bote does not overwrite it (remove it or choose another name)",
+                "--rejects {} is the file being imported; choose another name",
+                out.display()
+            );
+        }
+        if !force && std::fs::symlink_metadata(out).is_ok() {
+            bail!(
+                "--rejects {}: the file exists; bote does not overwrite it (pass --force, remove it or choose another name)",
                 out.display()
             );
         }
     }
-    let (attachment, upload) = Attachment::open(file)?;
+    // Started before the import, so that a directory bote cannot write
+    // refuses the run before the store changes, not after.
+    let mut rejects_out = match &rejects {
+        Some((path, force)) => Some(
+            NewFile::create(path, *force)
+                .with_context(|| format!("--rejects {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let regular = std::fs::metadata(file)
+        .with_context(|| format!("{}", file.display()))?
+        .is_file();
+    let spooled = if regular {
+        None
+    } else {
+        Some(SpooledInput::from(file)?)
+    };
+    let (attachment, mut upload) =
+        Attachment::open(spooled.as_ref().map_or(file, |s| s.file.as_path()))?;
+    upload.name = file.display().to_string();
     let (banner, result) = block_on(async {
         let c = ctx.client().await?;
         let r: ImportResult = c
@@ -141,8 +220,12 @@ fn run_import(
             .await?;
         anyhow::Ok((c.hello.banner.clone(), r))
     })?;
-    if let (Some(path), Some(csv)) = (&rejects, &result.rejects_csv) {
-        super::write_private_new(path, csv.as_bytes())?;
+    drop(spooled);
+    if let (Some(mut out), Some(csv)) = (rejects_out.take(), &result.rejects_csv) {
+        let path = out.dest().to_owned();
+        out.write_all(csv.as_bytes())
+            .and_then(|()| out.commit())
+            .with_context(|| format!("writing --rejects {}", path.display()))?;
     }
     let report = result.report;
     let mut out = super::output::stdout();
@@ -152,7 +235,7 @@ fn run_import(
     } else {
         print_import(&mut out, &banner, &report)?;
     }
-    Ok(if report.rejected > 0 {
+    Ok(if report.refused_rows() > 0 {
         Exit::Partial
     } else {
         Exit::Ok
@@ -176,6 +259,15 @@ fn print_import(out: &mut impl Write, banner: &str, r: &ImportReport) -> Result<
         ("unchanged", r.unchanged, ""),
         ("pending", r.pending, "no marketing until confirmed (G3)"),
         ("rejected", r.rejected, ""),
+        (
+            "unreadable",
+            r.unreadable,
+            if r.unreadable > 0 {
+                "not readable as a row: see below"
+            } else {
+                ""
+            },
+        ),
         ("duplicates", r.duplicates, "merged, latest event wins"),
     ] {
         writeln!(out, "  {}", format!("{label:<11}{n:>8}  {note}").trim_end())?;
@@ -187,6 +279,14 @@ fn print_import(out: &mut impl Write, banner: &str, r: &ImportReport) -> Result<
             r.dropped_columns.join(", ")
         )?;
     }
+    if !r.topic_spellings.is_empty() {
+        let mapped: Vec<String> = r
+            .topic_spellings
+            .iter()
+            .map(|(spelling, topic)| format!("{spelling:?} → {topic}"))
+            .collect();
+        writeln!(out, "  topics spelled otherwise: {}", mapped.join(", "))?;
+    }
     if !r.rejects.is_empty() {
         writeln!(out, "Rejected rows:")?;
         for rej in &r.rejects {
@@ -197,6 +297,19 @@ fn print_import(out: &mut impl Write, banner: &str, r: &ImportReport) -> Result<
                 out,
                 "  … {} more (use --rejects OUT)",
                 r.rejected as usize - r.rejects.len()
+            )?;
+        }
+    }
+    if !r.unreadable_rows.is_empty() {
+        writeln!(out, "Unreadable rows (not imported):")?;
+        for rej in &r.unreadable_rows {
+            writeln!(out, "  line {}: {}", rej.line, rej.reason)?;
+        }
+        if r.unreadable as usize > r.unreadable_rows.len() {
+            writeln!(
+                out,
+                "  … {} more (use --rejects OUT)",
+                r.unreadable as usize - r.unreadable_rows.len()
             )?;
         }
     }

@@ -368,14 +368,9 @@ pub(crate) fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Re
     tokio::runtime::Runtime::new()?.block_on(f)
 }
 
-/// Writes a new file with personal data: owner-only (0600), never over an
-/// existing one.
-pub(crate) fn write_private_new(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    write_private(path, bytes, false)
-}
-
-/// [`write_private_new`], or replacing an existing file when the operator
-/// said `--force` (made owner-only too: it now holds personal data).
+/// Writes a file with personal data: owner-only (0600), never over an
+/// existing one unless the operator said `--force` (made owner-only too:
+/// it now holds personal data).
 pub(crate) fn write_private(path: &std::path::Path, bytes: &[u8], overwrite: bool) -> Result<()> {
     use crate::consent::store::PrivateFile;
     use std::io::Write;

@@ -73,9 +73,25 @@ pub fn is_phone_header(cell: &str) -> bool {
     Column::from_header(cell, &[]) == Column::Phone
 }
 
+/// Headers with letters beyond ASCII: the ones a wrong decoding garbles
+/// (`Bestätigt am` read as Windows-1252 is `BestÃ¤tigt am`).
+const NON_ASCII_HEADERS: &[(&str, &str)] = &[
+    ("Bestätigt am", "confirmed_at"),
+    ("Bestätigungsart", "confirmation_method"),
+];
+
+/// A header's letters and digits without any beyond ASCII: what survives
+/// of it whichever way its umlauts were garbled.
+fn skeleton(h: &str) -> String {
+    table::normalise_header(h)
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect()
+}
+
 pub(super) fn map_columns(
     path: &Path,
-    headers: &csv::StringRecord,
+    headers: &[String],
     config: &Config,
     has_default_source: bool,
 ) -> Result<Vec<Column>, ImportError> {
@@ -85,6 +101,22 @@ pub(super) fn map_columns(
         .collect();
     for (i, c) in columns.iter().enumerate() {
         if *c == Column::Dropped {
+            // Dropping a garbled `Bestätigt am` would store every consent
+            // as pending: refuse instead.
+            let declared = config.consent.attributes.iter().filter(|a| !a.is_ascii());
+            let garbled = NON_ASCII_HEADERS
+                .iter()
+                .copied()
+                .chain(declared.map(|a| (a.as_str(), a.as_str())))
+                .find(|(alias, _)| skeleton(alias) == skeleton(&headers[i]));
+            if let Some((alias, column)) = garbled {
+                return Err(ImportError::GarbledHeader {
+                    path: path.to_owned(),
+                    cell: headers[i].chars().take(40).collect(),
+                    alias: alias.to_string(),
+                    column: column.to_string(),
+                });
+            }
             continue;
         }
         if let Some(j) = columns[..i].iter().position(|d| d == c) {
@@ -109,7 +141,10 @@ pub(super) fn map_columns(
         return Err(ImportError::MissingColumns {
             path: path.to_owned(),
             missing,
-            found: headers.iter().map(String::from).collect(),
+            found: headers
+                .iter()
+                .map(|h| h.chars().take(40).collect())
+                .collect(),
         });
     }
     Ok(columns)
@@ -140,5 +175,23 @@ mod tests {
             Column::from_header("Geburtstag", &declared),
             Column::Dropped
         );
+    }
+
+    #[test]
+    fn a_garbled_umlaut_header_refuses_the_file() {
+        let config = Config::default();
+        let head = |h: &str| {
+            ["phone", "opted_in_at", "opt_in_source", "topics", h]
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+        };
+        for garbled in ["BestÃ¤tigt am", "Best\u{fffd}tigt am", "Best?tigungsart"] {
+            let e =
+                map_columns(Path::new("x.csv"), &head(garbled), &config, false).expect_err(garbled);
+            assert!(matches!(e, ImportError::GarbledHeader { .. }), "{e}");
+        }
+        assert!(map_columns(Path::new("x.csv"), &head("Bestätigt am"), &config, false).is_ok());
+        assert!(map_columns(Path::new("x.csv"), &head("Geburtstag"), &config, false).is_ok());
     }
 }

@@ -1,10 +1,16 @@
 //! Import of consent-verified CSV lists (`bote consent import`).
 //!
 //! Two passes: [`table::sniff`] refuses unreadable files before anything is
-//! written; then rows stream through validation and [`merge`] into atomic
-//! batches of [`CHUNK`] rows. A row that fails validation is rejected with
-//! its physical line and reason, never half-applied. Memory holds one chunk
-//! plus a set of the numbers seen (to report duplicates), not the file.
+//! written; then records ([`table::Records`]) stream through validation and
+//! [`merge`] into atomic batches of [`CHUNK`] rows. A row that fails
+//! validation is rejected with its physical line and reason, never
+//! half-applied; a record that cannot be read at all (an unbalanced quote,
+//! bytes foreign to the file's encoding) is counted as unreadable and
+//! reported with its line, and reading goes on with the next line. Every
+//! data row ends up imported, merged, rejected or unreadable. Memory holds
+//! one chunk plus a set of the numbers seen (to report duplicates), not the
+//! file. The file must be a regular file (it is read twice); the CLI spools
+//! a pipe first.
 //!
 //! The second pass is a two-stage pipeline: a parse thread decodes the CSV
 //! and validates each row (phone numbers, dates, topics: the CPU-heavy part,
@@ -24,6 +30,9 @@ mod parse;
 mod report;
 mod writer;
 
+#[cfg(test)]
+mod properties;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,7 +42,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::store::{Batch, Store, StoreError};
-use super::table::{self, TableError};
+use super::table::{self, Record, Records, TableError};
 use crate::config::Config;
 use columns::{map_columns, Column};
 use parse::RowParser;
@@ -83,6 +92,27 @@ pub enum ImportError {
     /// the import is safe).
     #[error("store failed during import: {0}")]
     Store(#[from] StoreError),
+    /// A header cell is a known column with its umlauts garbled by a
+    /// wrong encoding; dropping it would change what every row means.
+    #[error("{path}: header {cell:?} looks like {alias:?} ({column}) garbled by a wrong encoding; bote refuses the file rather than drop that column (save it again as UTF-8, or as Excel's \"CSV (Trennzeichen-getrennt)\", and retry)")]
+    GarbledHeader {
+        /// The file.
+        path: PathBuf,
+        /// The header cell as read (bounded).
+        cell: String,
+        /// The header it resembles.
+        alias: String,
+        /// Canonical name.
+        column: String,
+    },
+    /// `--rejects` names the file being imported.
+    #[error("--rejects {rejects} is the file being imported ({input}); choose another name")]
+    RejectsIsInput {
+        /// The rejects path.
+        rejects: PathBuf,
+        /// The input.
+        input: PathBuf,
+    },
     /// The rejects file could not be written.
     #[error("cannot write rejects file {path}: {message}")]
     Rejects {
@@ -115,13 +145,31 @@ pub fn import(
     mut rejects: Option<RejectsFile>,
     progress: &dyn Fn(u64, u64),
 ) -> Result<ImportReport, ImportError> {
+    if let Some(r) = &rejects {
+        if table::same_file(r.path(), path) {
+            return Err(ImportError::RejectsIsInput {
+                rejects: r.path().to_owned(),
+                input: path.to_owned(),
+            });
+        }
+    }
     let sniffed = table::sniff(path)?;
-    let headers = {
-        let (mut reader, _) = table::open(path, &sniffed, Arc::default())?;
-        reader
-            .headers()
-            .map_err(|e| table::csv_error(path, &e))?
-            .clone()
+    let read = Arc::new(AtomicU64::new(0));
+    let mut records = Records::open(path, &sniffed, read.clone())?;
+    let headers = match records.next_record()? {
+        None => return Err(TableError::Empty(path.to_owned()).into()),
+        Some(Record {
+            line,
+            cells: Err(u),
+        }) => {
+            return Err(TableError::Csv {
+                path: path.to_owned(),
+                line,
+                message: format!("the header row cannot be read: {}", u.reason),
+            }
+            .into())
+        }
+        Some(Record { cells: Ok(h), .. }) => h,
     };
     let columns = map_columns(path, &headers, config, opts.source.is_some())?;
     let region = config
@@ -134,9 +182,11 @@ pub fn import(
             message: "invalid default region".into(),
         })?;
     if let Some(r) = rejects.as_mut() {
-        let mut head = vec!["line", "reason"];
-        head.extend(headers.iter());
-        r.write(&head)?;
+        r.write(
+            ["line", "reason"]
+                .into_iter()
+                .chain(headers.iter().map(String::as_str)),
+        )?;
     }
     // What the run decides at its start (an empty store, suppressions)
     // must stay true while it lasts: one import at a time.
@@ -154,6 +204,7 @@ pub fn import(
         batch: Batch::default(),
         seen: HashMap::new(),
         writer: None,
+        method_without_date: None,
         report: ImportReport {
             file: path.display().to_string(),
             encoding: Some(sniffed.encoding),
@@ -168,6 +219,15 @@ pub fn import(
             ..ImportReport::default()
         },
     };
+    if sniffed.sep_line {
+        run.report.note(
+            1,
+            format!(
+                "Excel's sep={} line: read as the delimiter, not as the header",
+                sniffed.delimiter as char
+            ),
+        );
+    }
     let parser = RowParser {
         columns: &columns,
         config,
@@ -175,14 +235,12 @@ pub fn import(
         region,
         keep_cells: rejects.is_some(),
     };
-    let read = Arc::new(AtomicU64::new(0));
     let (tx, rx) = mpsc::sync_channel(IN_FLIGHT);
     std::thread::scope(|scope| {
-        let counter = read.clone();
         let parser = &parser;
         std::thread::Builder::new()
             .name("bote-import-parse".into())
-            .spawn_scoped(scope, move || parser.read_all(path, &sniffed, counter, tx))
+            .spawn_scoped(scope, move || parser.read_all(records, tx))
             .map_err(|e| TableError::Io {
                 path: path.to_owned(),
                 source: e,

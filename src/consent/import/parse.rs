@@ -1,10 +1,8 @@
-//! The parse thread's half of the pipeline: CSV rows decoded and validated into consent records.
+//! The parse thread's half of the pipeline: records read and validated into consent records.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::sync::atomic::AtomicU64;
 use std::sync::mpsc::SyncSender;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -12,12 +10,12 @@ use super::columns::Column;
 use super::{ImportOptions, HANDOFF};
 use crate::config::Config;
 use crate::consent::merge::ConsentRecord;
-use crate::consent::table::{self, TableError};
+use crate::consent::table::{Records, TableError};
 use crate::consent::{dates, ConfirmationMethod};
 use crate::phone::Phone;
 
-/// Clock skew tolerated before a date counts as "in the future".
-const SKEW_SECS: i64 = 300;
+/// Longest reason kept: a reason quotes cells, and a cell may be long.
+const MAX_REASON: usize = 300;
 
 /// Validates rows: the parse thread's half of the pipeline.
 pub(super) struct RowParser<'a> {
@@ -29,62 +27,74 @@ pub(super) struct RowParser<'a> {
     pub(super) keep_cells: bool,
 }
 
+/// A row that validated, with what the operator should hear about it.
+pub(super) struct Valid {
+    pub(super) record: ConsentRecord,
+    /// A confirmation method came without a confirmation date (dropped:
+    /// the consent is pending).
+    pub(super) method_without_date: bool,
+    /// Topic spellings mapped to a configured topic (spelling, topic).
+    pub(super) spellings: Vec<(String, String)>,
+}
+
+/// What became of one data row on the parse thread.
+pub(super) enum Row {
+    Valid(Box<Valid>),
+    /// Read, but not a valid consent: the reason.
+    Invalid(String),
+    /// Not readable as a record at all (unbalanced quote, foreign bytes).
+    Unreadable(String),
+}
+
 /// A data row after validation, with its physical line.
 pub(super) struct Parsed {
     pub(super) line: u64,
-    pub(super) consent: Result<ConsentRecord, String>,
-    /// The row as read, when a rejects file wants it.
-    pub(super) cells: Option<csv::StringRecord>,
+    pub(super) row: Row,
+    /// The row as read (an unreadable one: its line as one cell), when a
+    /// rejects file wants it.
+    pub(super) cells: Option<Vec<String>>,
 }
 
 /// What the parse thread hands over.
 pub(super) enum Handoff {
     Rows(Vec<Parsed>),
-    /// The CSV broke at this point; rows before it were sent.
+    /// The file could not be read on; rows before it were sent.
     Failed(TableError),
 }
 
 impl RowParser<'_> {
-    /// Reads the data rows of `path` (the header was checked by the caller)
-    /// and sends them in order, until the end, a broken CSV, or the
-    /// receiver hanging up.
-    pub(super) fn read_all(
-        &self,
-        path: &Path,
-        sniffed: &table::Sniffed,
-        read: Arc<AtomicU64>,
-        tx: SyncSender<Handoff>,
-    ) {
-        let (mut reader, lines) = match table::open(path, sniffed, read) {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = tx.send(Handoff::Failed(e));
-                return;
-            }
-        };
-        let mut record = csv::StringRecord::new();
+    /// Reads the data rows (the header was read by the caller) and sends
+    /// them in order, until the end, a read error, or the receiver hanging up.
+    pub(super) fn read_all(&self, mut records: Records, tx: SyncSender<Handoff>) {
         let mut rows = Vec::with_capacity(HANDOFF);
         loop {
-            match reader.read_record(&mut record) {
-                Ok(true) => {}
-                Ok(false) => break,
+            let record = match records.next_record() {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
                 Err(e) => {
                     if !rows.is_empty() && tx.send(Handoff::Rows(rows)).is_err() {
                         return;
                     }
-                    let _ = tx.send(Handoff::Failed(table::csv_error(path, &e)));
+                    let _ = tx.send(Handoff::Failed(e));
                     return;
                 }
-            }
-            let line = lines.of(&record);
-            if record.iter().all(str::is_empty) {
-                continue;
-            }
-            rows.push(Parsed {
-                line,
-                consent: self.parse(&record),
-                cells: self.keep_cells.then(|| record.clone()),
-            });
+            };
+            let parsed = match record.cells {
+                Ok(cells) => Parsed {
+                    line: record.line,
+                    row: match self.parse(&cells) {
+                        Ok(v) => Row::Valid(Box::new(v)),
+                        Err(reason) => Row::Invalid(bounded(reason)),
+                    },
+                    cells: self.keep_cells.then_some(cells),
+                },
+                Err(u) => Parsed {
+                    line: record.line,
+                    row: Row::Unreadable(u.reason),
+                    cells: self.keep_cells.then(|| vec![u.text]),
+                },
+            };
+            rows.push(parsed);
             if rows.len() == HANDOFF {
                 let full = std::mem::replace(&mut rows, Vec::with_capacity(HANDOFF));
                 if tx.send(Handoff::Rows(full)).is_err() {
@@ -98,30 +108,34 @@ impl RowParser<'_> {
     }
 
     /// Turns a row into a validated consent record, or the reason it is not one.
-    fn parse(&self, record: &csv::StringRecord) -> Result<ConsentRecord, String> {
+    fn parse(&self, cells: &[String]) -> Result<Valid, String> {
         let mut phone = None;
         let mut opted_in_at = None;
         let mut source = None;
         let mut confirmed_at = None;
         let mut method = None;
-        let mut topics = Vec::new();
+        let mut topics: Vec<String> = Vec::new();
+        let mut spellings = Vec::new();
+        let mut method_without_date = false;
         let mut locale = None;
         let mut text_version = None;
         let mut revoked_at = None;
         let mut attributes = BTreeMap::new();
         let date = |name: &str, v: &str| -> Result<DateTime<Utc>, String> {
             let d = dates::parse(v).map_err(|e| format!("{name}: {e}"))?;
-            if (d - self.opts.now).num_seconds() > SKEW_SECS {
-                return Err(format!("{name} {v:?} lies in the future"));
-            }
-            Ok(d)
+            dates::check_consent_date(d, self.opts.now, name, v)
         };
-        for (col, value) in self.columns.iter().zip(record.iter()) {
+        for (col, raw) in self.columns.iter().zip(cells) {
+            let value = spreadsheet_value(raw);
+            let value = value.as_ref();
             if value.is_empty() {
                 continue;
             }
             match col {
                 Column::Phone => {
+                    if let Some(why) = scientific_notation(value) {
+                        return Err(why);
+                    }
                     phone = Some(
                         Phone::parse_in(value, self.region).map_err(|e| format!("phone: {e}"))?,
                     )
@@ -136,14 +150,12 @@ impl RowParser<'_> {
                 }
                 Column::Topics => {
                     for t in value.split('|').map(str::trim).filter(|t| !t.is_empty()) {
-                        if !self.config.has_topic(t) {
-                            return Err(format!(
-                                "unknown topic {t:?} (configured: {})",
-                                self.config.consent.topics.join(", ")
-                            ));
+                        let topic = self.topic(t)?;
+                        if topic != t {
+                            spellings.push((t.to_string(), topic.to_string()));
                         }
-                        if !topics.iter().any(|x| x == t) {
-                            topics.push(t.to_string());
+                        if !topics.iter().any(|x| x == topic) {
+                            topics.push(topic.to_string());
                         }
                     }
                 }
@@ -176,25 +188,94 @@ impl RowParser<'_> {
             (Some(_), None) => {
                 return Err("confirmation_method is missing (required with confirmed_at)".into())
             }
-            (None, Some(_)) => return Err("confirmation_method given without confirmed_at".into()),
+            // Form exports fill a default method for every row; without a
+            // date nothing was confirmed, so the consent stays pending.
+            (None, Some(_)) => {
+                method_without_date = true;
+                method = None;
+            }
             _ => {}
         }
         if revoked_at.is_some_and(|r| r < opted_in_at) {
             return Err("revoked_at precedes opted_in_at".into());
         }
-        Ok(ConsentRecord {
-            phone,
-            opted_in_at,
-            source,
-            confirmed_at,
-            method,
-            topics,
-            locale,
-            text_version,
-            revoked_at,
-            attributes,
+        Ok(Valid {
+            record: ConsentRecord {
+                phone,
+                opted_in_at,
+                source,
+                confirmed_at,
+                method,
+                topics,
+                locale,
+                text_version,
+                revoked_at,
+                attributes,
+            },
+            method_without_date,
+            spellings,
         })
     }
+
+    /// The configured topic `t` names, in any case.
+    fn topic<'t>(&'t self, t: &str) -> Result<&'t str, String> {
+        let topics = &self.config.consent.topics;
+        topics
+            .iter()
+            .find(|c| *c == t)
+            .or_else(|| topics.iter().find(|c| c.to_lowercase() == t.to_lowercase()))
+            .map(String::as_str)
+            .ok_or_else(|| {
+                format!(
+                    "unknown topic {t:?} (configured: {})",
+                    self.config.consent.topics.join(", ")
+                )
+            })
+    }
+}
+
+/// A cell as the spreadsheet meant it: without the apostrophe Excel (and
+/// bote's own formula escaping) puts before a number or formula-like text,
+/// and with no-break spaces as plain spaces.
+fn spreadsheet_value(raw: &str) -> Cow<'_, str> {
+    let v = match raw.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit() || "+-=@(".contains(c)) => rest,
+        _ => raw,
+    };
+    if v.contains(['\u{a0}', '\u{2007}', '\u{202f}']) {
+        v.replace(['\u{a0}', '\u{2007}', '\u{202f}'], " ").into()
+    } else {
+        v.into()
+    }
+}
+
+/// Why a phone cell in Excel's scientific notation (`4,91713E+11`) cannot
+/// be a number: the spreadsheet rounded it and its last digits are gone.
+fn scientific_notation(v: &str) -> Option<String> {
+    let (mantissa, exponent) = v.split_once(['E', 'e'])?;
+    let exponent = exponent.strip_prefix('+').unwrap_or(exponent);
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once([',', '.']) {
+        Some((a, b)) => digits(a) && digits(b),
+        None => digits(mantissa),
+    };
+    (mantissa_ok && digits(exponent)).then(|| {
+        format!(
+            "phone {v:?} is in scientific notation: the spreadsheet stored the number as a rounded \
+             value and its last digits are lost; format the column as Text (or the numbers with a \
+             leading + or 0) and export again"
+        )
+    })
+}
+
+/// At most [`MAX_REASON`] characters.
+fn bounded(reason: String) -> String {
+    if reason.chars().count() <= MAX_REASON {
+        return reason;
+    }
+    let mut cut: String = reason.chars().take(MAX_REASON).collect();
+    cut.push('…');
+    cut
 }
 
 /// `de`, `de_AT`, `de-at` → `de` / `de_AT`.
@@ -226,5 +307,30 @@ mod tests {
         assert_eq!(normalise_locale("de").as_deref(), Ok("de"));
         assert_eq!(normalise_locale("de-at").as_deref(), Ok("de_AT"));
         assert!(normalise_locale("deutsch").is_err());
+    }
+
+    #[test]
+    fn spreadsheet_habits() {
+        assert_eq!(spreadsheet_value("'0171 2345678"), "0171 2345678");
+        assert_eq!(spreadsheet_value("'+49171"), "+49171");
+        assert_eq!(spreadsheet_value("'=x"), "=x");
+        assert_eq!(spreadsheet_value("'Tis"), "'Tis");
+        assert_eq!(spreadsheet_value("0171\u{a0}2345678"), "0171 2345678");
+        for sci in ["4,91713E+11", "4.91713E+11", "4.9E11", "49171e+9"] {
+            let why = scientific_notation(sci).expect(sci);
+            assert!(
+                why.contains("scientific notation") && why.contains("as Text"),
+                "{why}"
+            );
+        }
+        for not in ["+49 171 2345678", "0171E", "E+11", "4,9E+x"] {
+            assert_eq!(scientific_notation(not), None, "{not}");
+        }
+    }
+
+    #[test]
+    fn reasons_are_bounded() {
+        let long = bounded("x".repeat(100_000));
+        assert_eq!(long.chars().count(), MAX_REASON + 1);
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::mpsc::Receiver;
 
-use super::parse::{Handoff, Parsed};
+use super::parse::{Handoff, Parsed, Row, Valid};
 use super::report::{ImportReport, RejectsFile};
 use super::{ImportError, ImportOptions, CHUNK};
 use crate::consent::merge::{merge, ConsentRecord};
@@ -29,6 +29,8 @@ pub(super) struct Run<'a> {
     /// Number → first line it appeared on.
     pub(super) seen: HashMap<Phone, u64>,
     pub(super) report: ImportReport,
+    /// Accepted rows with a confirmation method but no date: (first line, count).
+    pub(super) method_without_date: Option<(u64, u64)>,
     /// The store's consent writer, held from the chunk's first read to its
     /// commit: a revocation landing meanwhile waits instead of being
     /// overwritten by the chunk (it goes between chunks).
@@ -53,21 +55,47 @@ impl Run<'_> {
                     return Err(e.into());
                 }
             };
-            for Parsed {
-                line,
-                consent,
-                cells,
-            } in rows
-            {
+            for Parsed { line, row, cells } in rows {
                 self.report.rows += 1;
-                if let Err(reason) = consent.and_then(|c| self.row(c, line)) {
-                    self.report.reject(line, reason.clone());
-                    if let Some(r) = rejects.as_mut() {
-                        let line_s = line.to_string();
-                        let mut out = vec![line_s.as_str(), reason.as_str()];
-                        out.extend(cells.iter().flat_map(|c| c.iter()));
-                        r.write(&out)?;
+                let refused = match row {
+                    Row::Unreadable(reason) => {
+                        self.report.unreadable(line, reason.clone());
+                        Some(reason)
                     }
+                    Row::Invalid(reason) => {
+                        self.report.reject(line, reason.clone());
+                        Some(reason)
+                    }
+                    Row::Valid(valid) => {
+                        let Valid {
+                            record,
+                            method_without_date,
+                            spellings,
+                        } = *valid;
+                        match self.row(record, line) {
+                            Ok(()) => {
+                                if method_without_date {
+                                    self.method_without_date.get_or_insert((line, 0)).1 += 1;
+                                }
+                                for (spelling, topic) in spellings {
+                                    self.report.topic_spellings.insert(spelling, topic);
+                                }
+                                None
+                            }
+                            Err(reason) => {
+                                self.report.reject(line, reason.clone());
+                                Some(reason)
+                            }
+                        }
+                    }
+                };
+                if let (Some(reason), Some(r)) = (refused, rejects.as_mut()) {
+                    let line = line.to_string();
+                    let head = [line.as_str(), reason.as_str()];
+                    r.write(
+                        head.into_iter()
+                            .chain(cells.iter().flatten().map(String::as_str)),
+                    )?;
                 }
                 in_chunk += 1;
                 if in_chunk == CHUNK {
@@ -78,6 +106,21 @@ impl Run<'_> {
             }
         }
         self.flush()?;
+        // One note, not one per row: form exports fill the method column
+        // on every row.
+        if let Some((first, n)) = self.method_without_date {
+            let rows = if n == 1 {
+                "1 row".to_string()
+            } else {
+                format!("{n} rows, the first here")
+            };
+            self.report.note(
+                first,
+                format!(
+                    "confirmation_method without confirmed_at: kept as pending (no marketing until confirmed); {rows}"
+                ),
+            );
+        }
         if let Some(r) = rejects {
             r.finish()?;
         }

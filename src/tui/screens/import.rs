@@ -1,5 +1,5 @@
 //! Importing a consent CSV from the TUI: a path, then the same report
-//! `bote consent import` prints — counts, every rejected row with its line
+//! `bote consent import` prints — counts, every rejected or unreadable row with its line
 //! and reason, dropped undeclared columns (G8) and merge notes.
 
 use std::path::{Path, PathBuf};
@@ -103,6 +103,13 @@ pub fn report_lines(r: &ImportReport, app: &App) -> Vec<Line<'static>> {
             fmt::count(r.rows)
         )),
     ])];
+    // Shown only when there are any, so a clean import reads as before.
+    if r.unreadable > 0 {
+        lines[0].spans.push(Span::styled(
+            format!(" · unreadable {}", fmt::count(r.unreadable)),
+            t.error(),
+        ));
+    }
     if !r.dropped_columns.is_empty() {
         lines.push(Line::styled(
             format!(
@@ -129,6 +136,16 @@ pub fn report_lines(r: &ImportReport, app: &App) -> Vec<Line<'static>> {
                 ),
                 t.dim(),
             ));
+        }
+    }
+    if !r.unreadable_rows.is_empty() {
+        lines.push(Line::default());
+        lines.push(Line::styled("Unreadable rows (not imported)", t.title()));
+        for x in &r.unreadable_rows {
+            lines.push(Line::from(vec![
+                Span::styled(format!("line {:>5}  ", x.line), t.error()),
+                Span::raw(x.reason.clone()),
+            ]));
         }
     }
     if !r.notes.is_empty() {
