@@ -335,16 +335,12 @@ fn cells(r: &ProofRow) -> [String; 15] {
 
 /// Writes the proof as CSV (`;`, spreadsheet-safe), one row per recipient.
 pub fn write_csv(out: &mut dyn Write, rows: &[ProofRow]) -> std::io::Result<()> {
-    let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(out);
-    w.write_record(CSV_HEAD)?;
+    let mut w = crate::consent::table::SheetWriter::new(out);
+    w.row(CSV_HEAD)?;
     for r in rows {
-        w.write_record(
-            cells(r)
-                .iter()
-                .map(|c| crate::campaign::export::escape_formula(c).into_owned()),
-        )?;
+        w.row(cells(r))?;
     }
-    w.flush()
+    w.into_inner().map(drop)
 }
 
 /// Writes the proof as Markdown: the summary, then one table row per recipient.

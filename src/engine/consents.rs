@@ -145,6 +145,7 @@ impl Engine {
                 "unchanged": report.unchanged,
                 "pending": report.pending,
                 "rejected": report.rejected,
+                "unreadable": report.unreadable,
                 "duplicates": report.duplicates,
                 "dropped_columns": report.dropped_columns,
             }),
