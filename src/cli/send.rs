@@ -253,7 +253,7 @@ enum End {
 
 /// Follows a campaign in the daemon until it stops running there; Ctrl-C
 /// only detaches this view.
-async fn watch(client: &Client, id: CampaignId, json: bool) -> Result<Exit> {
+pub(super) async fn watch(client: &Client, id: CampaignId, json: bool) -> Result<Exit> {
     // The bar counts the send's own recipients, as the TUI does: the
     // campaign's audience and eligible tell them from the plan's exclusions.
     let first: CampaignStatus = client.call(&Request::Status { id }, None).await?;

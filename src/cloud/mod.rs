@@ -22,4 +22,4 @@ pub use classify::{
 pub use client::{Client, CloudError};
 pub use routing::{CategoryNotice, Endpoint, LatestCategory, TemplateCategories};
 pub use token::{ApiToken, TokenError};
-pub use types::{GraphError, MessageStatus};
+pub use types::{parameter_allowed, GraphError, MessageStatus};

@@ -82,6 +82,18 @@ pub enum CategoryError {
     Corrupt(#[from] serde_json::Error),
 }
 
+impl From<CategoryError> for crate::consent::StoreError {
+    fn from(e: CategoryError) -> Self {
+        match e {
+            CategoryError::Db(e) => Self::Db(e),
+            CategoryError::Corrupt(e) => Self::Corrupt {
+                key: TREE.into(),
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
 /// The template → latest category map (cheap to clone; clones share the tree).
 #[derive(Debug, Clone)]
 pub struct TemplateCategories {

@@ -53,6 +53,7 @@ use crate::phone::Phone;
 use crate::template::{Params, Template};
 use limiter::Limiter;
 use progress::{Progress, Snapshot};
+pub use worker::DEFERRED_REASON;
 
 /// What the API answered, as far as the engine must act on it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use crate::consent::{ConsentStatus, StoreError};
 use crate::phone::Phone;
 
 /// Why a recipient is deferred (131049): what `campaign status` shows.
-pub(crate) const DEFERRED_REASON: &str =
+pub const DEFERRED_REASON: &str =
     "Meta's per-user marketing cap (131049): deferred, `campaign resend ID --deferred` after 24 h";
 
 /// Longest single back-off between retries.
@@ -225,7 +225,10 @@ async fn process(shared: &Shared, job: Job) -> Outcome {
             }
             Reply::Deferred { code } => {
                 attempt.record.code = Some(code);
-                return attempt.outcome(RecipientState::Deferred, Some(DEFERRED_REASON.into()));
+                let mut o = attempt.outcome(RecipientState::Deferred, Some(DEFERRED_REASON.into()));
+                // The 24 h before a resend count from here, by the engine's clock.
+                o.record.updated_at = shared.config.clock.now();
+                return o;
             }
             Reply::Stop { code, message } => {
                 attempt.record.code = Some(code);

@@ -165,6 +165,9 @@ async fn answer(
         Request::Resume { id, resend_unknown } => {
             blocking(engine, move |e| e.resume(&c, id, resend_unknown)).await
         }
+        Request::ResendDeferred { id } => {
+            blocking(engine, move |e| e.resend_deferred(&c, id)).await
+        }
         Request::Pause { id } => blocking(engine, move |e| e.pause(&c, id)).await,
         Request::Cancel { id } => blocking(engine, move |e| e.cancel_by(&c, id)).await,
         Request::Watch { id } => {

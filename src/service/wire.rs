@@ -67,6 +67,11 @@ pub enum Request {
         /// Also re-send unknown outcomes (asked for explicitly).
         resend_unknown: bool,
     },
+    /// Send again the recipients deferred (131049) at least 24 h ago.
+    ResendDeferred {
+        /// Campaign.
+        id: CampaignId,
+    },
     /// Stop sending until resumed.
     Pause {
         /// Campaign.
