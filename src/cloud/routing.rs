@@ -60,8 +60,10 @@ pub struct CategoryNotice {
 /// A template's latest category and where bote learnt it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LatestCategory {
-    /// The category sends are routed by.
-    pub category: Category,
+    /// The category sends are routed by; `None` when bote has only heard
+    /// of an impending change (then the template's own category routes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
     /// When bote learnt it.
     pub since: DateTime<Utc>,
     /// `sync` (template list) or `webhook` (template_category_update).
@@ -134,7 +136,7 @@ impl TemplateCategories {
     /// the template's own when bote has learnt none (or cannot read it).
     pub fn route_category(&self, template: &Template) -> Category {
         match self.latest(&template.name, &template.language) {
-            Ok(Some(l)) => l.category,
+            Ok(Some(l)) => l.category.unwrap_or(template.category),
             Ok(None) => template.category,
             Err(e) => {
                 tracing::warn!(template = %template.name, error = %e, "reading the latest category; using the template's");
@@ -160,7 +162,10 @@ impl TemplateCategories {
         let mut changed = 0;
         for t in templates {
             let before = self.latest(&t.name, &t.language)?;
-            if before.as_ref().is_some_and(|b| b.category == t.category) {
+            if before
+                .as_ref()
+                .is_some_and(|b| b.category == Some(t.category))
+            {
                 continue;
             }
             let impending = before
@@ -170,7 +175,7 @@ impl TemplateCategories {
                 &t.name,
                 &t.language,
                 &LatestCategory {
-                    category: t.category,
+                    category: Some(t.category),
                     since: at,
                     source: "sync".into(),
                     impending,
@@ -192,12 +197,12 @@ impl TemplateCategories {
         at: DateTime<Utc>,
     ) -> Result<Option<Category>, CategoryError> {
         let before = self.latest(name, language)?;
-        let was = before.as_ref().map(|b| b.category).or(previous);
+        let was = before.as_ref().and_then(|b| b.category).or(previous);
         self.put(
             name,
             language,
             &LatestCategory {
-                category: new,
+                category: Some(new),
                 since: at,
                 source: "webhook".into(),
                 impending: None,
@@ -207,43 +212,27 @@ impl TemplateCategories {
     }
 
     /// An announced re-categorisation: kept for the operator, not routed on.
-    /// `current` is what routing uses until the change completes, when bote
-    /// has no category for the template yet.
     pub fn record_impending(
         &self,
         name: &str,
         language: &str,
-        current: Option<Category>,
         notice: CategoryNotice,
         at: DateTime<Utc>,
-    ) -> Result<bool, CategoryError> {
+    ) -> Result<(), CategoryError> {
         let before = self.latest(name, language)?;
-        let Some(category) = before.as_ref().map(|b| b.category).or(current) else {
-            // Nothing to route by yet: the next sync fills it; the notice
-            // is still worth showing, so it is kept under what it will be.
-            self.put(
-                name,
-                language,
-                &LatestCategory {
-                    category: notice.correct_category,
-                    since: at,
-                    source: "webhook (impending, unknown current category)".into(),
-                    impending: Some(notice),
-                },
-            )?;
-            return Ok(true);
-        };
-        self.put(
-            name,
-            language,
-            &LatestCategory {
-                category,
-                since: before.as_ref().map_or(at, |b| b.since),
-                source: before.map_or_else(|| "catalog".into(), |b| b.source),
+        let value = match before {
+            Some(b) => LatestCategory {
+                impending: Some(notice),
+                ..b
+            },
+            None => LatestCategory {
+                category: None,
+                since: at,
+                source: "webhook (announced only)".into(),
                 impending: Some(notice),
             },
-        )?;
-        Ok(true)
+        };
+        self.put(name, language, &value)
     }
 
     /// Every template bote has a category for: (name, language, latest).
@@ -294,6 +283,23 @@ mod tests {
     }
 
     #[test]
+    fn a_notice_about_a_template_bote_has_no_category_for_routes_by_its_own() {
+        let m = map();
+        let catalog = Catalog::embedded().expect("catalog");
+        let t = Template {
+            category: Category::Utility,
+            ..(*catalog.list().first().expect("a template")).clone()
+        };
+        let notice = CategoryNotice {
+            correct_category: Category::Marketing,
+            effective_at: None,
+        };
+        m.record_impending(&t.name, &t.language, notice, at(0))
+            .expect("impending");
+        assert_eq!(m.route_category(&t), Category::Utility);
+    }
+
+    #[test]
     fn only_a_completed_notice_switches_the_route() {
         let m = map();
         let catalog = Catalog::embedded().expect("catalog");
@@ -313,10 +319,15 @@ mod tests {
             correct_category: Category::Marketing,
             effective_at: Some(at(86_400)),
         };
-        m.record_impending(&t.name, &t.language, None, notice.clone(), at(1))
+        m.record_impending(&t.name, &t.language, notice.clone(), at(1))
             .expect("impending");
         let l = m.latest(&t.name, &t.language).expect("read").expect("some");
-        assert_eq!(l.category, Category::Utility, "impending is not routed on");
+        assert_eq!(
+            l.category,
+            Some(Category::Utility),
+            "impending is not routed on"
+        );
+        assert_eq!(m.route_category(&utility), Category::Utility);
         assert_eq!(
             l.impending,
             Some(notice.clone()),

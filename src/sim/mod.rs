@@ -336,6 +336,12 @@ impl SimHandle {
         d.post(&body).await
     }
 
+    /// Changes a template's category without a webhook (a WABA that does
+    /// not subscribe to `template_category_update`); false if unknown.
+    pub fn set_template_category(&self, name: &str, language: &str, category: Category) -> bool {
+        self.state.table.set_category(name, language, category)
+    }
+
     /// Re-categorises a template as Meta does, effective now: sends to the
     /// Marketing Messages API follow the new category, the list shows it,
     /// and a completed `template_category_update` webhook is posted (when

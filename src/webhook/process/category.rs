@@ -48,7 +48,6 @@ impl Processor {
             self.categories.record_impending(
                 name,
                 language,
-                previous,
                 CategoryNotice {
                     correct_category: to_come,
                     effective_at: v.category_update_timestamp,
