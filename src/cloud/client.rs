@@ -368,7 +368,10 @@ impl Client {
             let Some(next) = page.paging.and_then(|p| p.next) else {
                 // The list is Meta's current truth about categories too.
                 if let Some(c) = &self.categories {
-                    if let Err(e) = c.record_listed(&out, chrono::Utc::now()) {
+                    let listed = out
+                        .iter()
+                        .map(|t| (t.name.as_str(), t.language.as_str(), t.category));
+                    if let Err(e) = c.record_listed(listed, chrono::Utc::now()) {
                         tracing::warn!(error = %e, "recording the listed template categories");
                     }
                 }

@@ -151,31 +151,32 @@ impl TemplateCategories {
         Ok(())
     }
 
-    /// Records the categories of a template list: the list is Meta's
-    /// current truth, so it replaces what a webhook said before. An
-    /// impending notice stays until the list shows it done.
-    pub fn record_listed(
+    /// Records the categories of a template list, (name, language,
+    /// category) each: the list is Meta's current truth, so it replaces what
+    /// a webhook said before. An impending notice stays until the list
+    /// shows it done.
+    pub fn record_listed<'a>(
         &self,
-        templates: &[Template],
+        listed: impl IntoIterator<Item = (&'a str, &'a str, Category)>,
         at: DateTime<Utc>,
     ) -> Result<usize, CategoryError> {
         let mut changed = 0;
-        for t in templates {
-            let before = self.latest(&t.name, &t.language)?;
+        for (name, language, category) in listed {
+            let before = self.latest(name, language)?;
             if before
                 .as_ref()
-                .is_some_and(|b| b.category == Some(t.category))
+                .is_some_and(|b| b.category == Some(category))
             {
                 continue;
             }
             let impending = before
                 .and_then(|b| b.impending)
-                .filter(|n| n.correct_category != t.category);
+                .filter(|n| n.correct_category != category);
             self.put(
-                &t.name,
-                &t.language,
+                name,
+                language,
                 &LatestCategory {
-                    category: Some(t.category),
+                    category: Some(category),
                     since: at,
                     source: "sync".into(),
                     impending,
@@ -313,8 +314,11 @@ mod tests {
             Category::Utility,
             "nothing learnt: its own"
         );
-        m.record_listed(std::slice::from_ref(&utility), at(0))
-            .expect("sync");
+        m.record_listed(
+            [(t.name.as_str(), t.language.as_str(), Category::Utility)],
+            at(0),
+        )
+        .expect("sync");
         let notice = CategoryNotice {
             correct_category: Category::Marketing,
             effective_at: Some(at(86_400)),
@@ -334,8 +338,11 @@ mod tests {
             "but kept for the operator"
         );
         // A sync that still shows UTILITY keeps the notice visible.
-        m.record_listed(std::slice::from_ref(&utility), at(2))
-            .expect("sync");
+        m.record_listed(
+            [(t.name.as_str(), t.language.as_str(), Category::Utility)],
+            at(2),
+        )
+        .expect("sync");
         let l = m.latest(&t.name, &t.language).expect("read").expect("some");
         assert_eq!(l.impending, Some(notice));
         let was = m

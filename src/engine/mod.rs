@@ -3,6 +3,7 @@
 //! in the sandbox) and the dispatcher. The TUI and the headless CLI call the
 //! same methods and watch the same [`Progress`](crate::dispatch::progress::Progress) events.
 
+pub mod categories;
 pub mod deferred;
 pub mod ops;
 pub mod reads;
