@@ -24,6 +24,12 @@ async fn the_marketing_cap_defers_and_a_resend_waits_24_simulated_hours() {
     let c = r.counts(meta.id);
     assert_eq!((c.deferred, c.failed), (2, 0), "{c:?}");
     assert_eq!(c.taken(), 8);
+    let progress = bote::campaign::progress::SendProgress::of(&c, meta.audience, meta.eligible);
+    assert_eq!(
+        (progress.percent(), progress.deferred),
+        (100, 2),
+        "deferred is decided for this run"
+    );
     for p in capped {
         assert!(r.sends_to(p).is_empty(), "131049 is not a send");
     }

@@ -368,6 +368,13 @@ fn print_end(status: &CampaignStatus, json: bool, reason: Option<&str>) -> Resul
             status.counts.unknown
         )?;
     }
+    if status.counts.deferred > 0 {
+        writeln!(
+            out,
+            "{} deferred by Meta's per-user marketing cap (131049): `bote campaign resend {id} --deferred` sends them again, 24 h after their deferral at the earliest",
+            status.counts.deferred
+        )?;
+    }
     Ok(())
 }
 
