@@ -154,3 +154,23 @@ async fn parameters_meta_would_refuse_with_132018_are_excluded_by_the_plan() {
     );
     assert_eq!(r.counts(meta.id).taken(), 8);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_during_a_throughput_upgrade_are_retried_and_everyone_is_sent_once() {
+    let r = rig(
+        Setup {
+            contacts: 4,
+            ..Setup::default()
+        },
+        |_| {},
+    )
+    .await;
+    r.sim().throughput_upgrade(2);
+    let (meta, handle) = r.launch("herbst_sale");
+    assert_eq!(ends(handle).await, CampaignState::Finished);
+    let c = r.counts(meta.id);
+    assert_eq!((c.taken(), c.failed), (4, 0), "{c:?}");
+    let stats = r.sim().stats();
+    assert_eq!(stats.rejected.get(&131057), Some(&2));
+    assert_eq!((stats.accepted, stats.duplicates), (4, 0));
+}

@@ -138,6 +138,18 @@ async fn a_campaign_recategorised_utility_to_marketing_mid_way_is_paused_to_plan
         "nothing went out as marketing without marketing consent"
     );
     assert!(r.counts(meta.id).pending > 0);
+
+    // Planned again, the campaign is what the template is now: MARKETING,
+    // judged and sent as marketing, on the Marketing Messages API.
+    let sent_before = r.sim().records().len();
+    let (again, handle) = r.launch(UTILITY);
+    assert_eq!(again.template.category, Category::Marketing);
+    assert_eq!(ends(handle).await, CampaignState::Finished);
+    let records = r.sim().records();
+    assert!(records[sent_before..]
+        .iter()
+        .all(|m| m.endpoint == "marketing_messages"));
+    assert_eq!(records.len() - sent_before, 40);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

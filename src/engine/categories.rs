@@ -11,7 +11,7 @@ use crate::cloud::{LatestCategory, TemplateCategories};
 use crate::config::Role;
 use crate::service::peer::Caller;
 use crate::service::wire::Failure;
-use crate::template::Category;
+use crate::template::{Catalog, Category};
 
 /// One template's latest category, for views.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +36,39 @@ pub struct ListedCategory {
 }
 
 impl Engine {
+    /// The catalog with each template's latest category (what sends are
+    /// routed by): a plan made again after a re-categorisation is judged,
+    /// frozen and sent as what the template is now.
+    pub fn routed_catalog(&self) -> std::borrow::Cow<'_, Catalog> {
+        let Ok(categories) = TemplateCategories::open(self.store.db()) else {
+            return std::borrow::Cow::Borrowed(&self.catalog);
+        };
+        let mut changed = false;
+        let templates: Vec<_> = self
+            .catalog
+            .list()
+            .into_iter()
+            .map(|t| {
+                let category = categories.route_category(t);
+                changed |= category != t.category;
+                crate::template::Template {
+                    category,
+                    ..t.clone()
+                }
+            })
+            .collect();
+        if !changed {
+            return std::borrow::Cow::Borrowed(&self.catalog);
+        }
+        match Catalog::new(templates) {
+            Ok(c) => std::borrow::Cow::Owned(c),
+            Err(e) => {
+                tracing::warn!(error = %e, "applying the latest categories to the catalog");
+                std::borrow::Cow::Borrowed(&self.catalog)
+            }
+        }
+    }
+
     fn categories(&self) -> Result<TemplateCategories, Failure> {
         TemplateCategories::open(self.store.db()).map_err(error)
     }

@@ -136,7 +136,7 @@ impl Engine {
         audience::plan(
             &self.store,
             &self.config,
-            &self.catalog,
+            &self.routed_catalog(),
             request,
             self.now(),
         )

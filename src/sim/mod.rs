@@ -185,6 +185,7 @@ impl Sim {
             delivery,
             stop: stop.clone(),
             nonce: rand::random(),
+            upgrading: std::sync::atomic::AtomicU32::new(0),
         });
         let tcp = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -404,6 +405,12 @@ impl SimHandle {
             }
             None => false,
         }
+    }
+
+    /// The next `sends` are refused with 131057 (maintenance mode), as
+    /// while Meta upgrades the number's throughput.
+    pub fn throughput_upgrade(&self, sends: u32) {
+        self.state.upgrading.store(sends, Relaxed);
     }
 
     /// Posts an inbound text from a user known only by their BSUID.

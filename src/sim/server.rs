@@ -49,6 +49,9 @@ pub(crate) struct SimState {
     pub(crate) delivery: Option<Arc<Delivery>>,
     pub(crate) stop: CancellationToken,
     pub(crate) nonce: u64,
+    /// Sends still answered "maintenance mode" (131057), as during a
+    /// throughput upgrade.
+    pub(crate) upgrading: std::sync::atomic::AtomicU32,
 }
 
 /// The router over `state`.
@@ -157,6 +160,20 @@ impl SimState {
         let req: SendRequest = serde_json::from_slice(body)
             .map_err(|e| Reject::new(100, format!("request body is not valid JSON: {e}")))?;
         let valid = check(&req, &self.table)?;
+        let upgrading = self
+            .upgrading
+            .fetch_update(
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+                |n| n.checked_sub(1),
+            )
+            .is_ok();
+        if upgrading {
+            return Err(Reject::new(
+                131057,
+                "Business account is in maintenance mode: the number's throughput is being upgraded.",
+            ));
+        }
         if marketing_api {
             marketing_api_check(valid.spec)?;
         }

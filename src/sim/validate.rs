@@ -53,6 +53,7 @@ pub(crate) fn message(code: i64) -> &'static str {
         131042 => "(#131042) Business eligibility payment issue",
         131049 => "(#131049) This message was not delivered to maintain healthy ecosystem engagement.",
         131055 => "(#131055) Method not allowed",
+        131057 => "(#131057) Business Account is in maintenance mode",
         _ => "(#100) Invalid parameter",
     }
 }
