@@ -140,6 +140,25 @@ impl Store {
         Ok(true)
     }
 
+    /// Queues the removal of every BSUID link to `phone` (an erasure, G10:
+    /// nothing about the number may stay); returns how many.
+    pub fn stage_forget_user_ids(
+        &self,
+        batch: &mut super::Batch,
+        phone: Phone,
+    ) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for r in self.consent.scan_prefix([LINK]) {
+            let (k, v) = r?;
+            if *v == phone.key() {
+                batch.inner.remove(k);
+                batch.writes += 1;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// An opt-out signal naming only a BSUID: the linked contact's consents
     /// are revoked ([`Store::opt_out`]), else the BSUID is suppressed (the
     /// newest suppression is kept) until bote learns whose it is.
@@ -254,6 +273,35 @@ mod tests {
         assert_eq!(
             store.find_contact(by_phone).expect("find").map(|c| c.phone),
             Some(p)
+        );
+    }
+
+    #[test]
+    fn an_erasure_can_forget_every_bsuid_of_a_number() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(dir.path()).expect("open");
+        let (p, q) = (phone("0171 2345678"), phone("0171 7654321"));
+        store
+            .write(&contact(p, ConsentStatus::Confirmed), &[])
+            .expect("write");
+        store
+            .write(&contact(q, ConsentStatus::Confirmed), &[])
+            .expect("write");
+        store.learn_user_id(BSUID, p).expect("learn");
+        store.learn_user_id("DE.2", p).expect("learn");
+        store.learn_user_id("DE.3", q).expect("learn");
+        let mut batch = crate::consent::store::Batch::default();
+        assert_eq!(
+            store.stage_forget_user_ids(&mut batch, p).expect("stage"),
+            2
+        );
+        store.commit(batch).expect("commit");
+        assert_eq!(store.phone_of_user(BSUID).expect("read"), None);
+        assert_eq!(store.phone_of_user("DE.2").expect("read"), None);
+        assert_eq!(
+            store.phone_of_user("DE.3").expect("read"),
+            Some(q),
+            "others stay"
         );
     }
 
