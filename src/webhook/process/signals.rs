@@ -346,13 +346,6 @@ impl Processor {
             });
         };
         match value.as_str() {
-            "stop" => self.opt_out(
-                phone,
-                at,
-                format!("webhook:user_preferences:{entry}"),
-                "user_preferences",
-                "the user stopped marketing messages in WhatsApp (user_preferences)",
-            ),
             // Allowing marketing again in WhatsApp is not a consent (G3, G5).
             "resume" => {
                 tracing::info!(phone = %masked(phone), "marketing resumed in WhatsApp; consent unchanged");
