@@ -272,7 +272,7 @@ async fn every_fault_at_once_nobody_twice_nobody_missing_unknowns_reconciled() {
                 );
                 unknown_never_sent += 1;
             }
-            RecipientState::Failed | RecipientState::Skipped => {
+            RecipientState::Failed | RecipientState::Skipped | RecipientState::Deferred => {
                 assert!(
                     !reached,
                     "record {index} is {:?} but the sim took it",

@@ -401,7 +401,9 @@ async fn malformed_and_huge_bodies_are_refused_and_nothing_is_stored() {
         b"null".to_vec(),
         br#"{"object":"whatsapp_business_account"}"#.to_vec(),
         br#"{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"statuses":[{"id":"w","status":"read","timestamp":"later"}]}}]}]}"#.to_vec(),
-        br#"{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"messages":[{"id":"w","timestamp":"1","type":"text"}]}}]}]}"#.to_vec(),
+        // No message id (a sender without `from` is valid since BSUIDs: a
+        // username user's number may be withheld).
+        br#"{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"messages":[{"from":"491711","timestamp":"1","type":"text"}]}}]}]}"#.to_vec(),
         vec![0xff, 0xfe, b'{', b'}'],
     ];
     for b in bodies {

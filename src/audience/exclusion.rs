@@ -41,6 +41,12 @@ pub enum Exclusion {
         /// The attribute that is missing.
         attribute: String,
     },
+    /// A parameter value Meta refuses (132018): a newline, a tab or more
+    /// than 4 consecutive spaces.
+    ParameterNotAllowed {
+        /// The parameter's position, from 1 (header, body, buttons).
+        position: usize,
+    },
     /// The template may not be sent.
     TemplateNotApproved {
         /// Its status.
@@ -61,6 +67,7 @@ impl Exclusion {
             Self::Pending => "pending",
             Self::FrequencyCap { .. } => "frequency_cap",
             Self::MissingParameter { .. } => "missing_parameter",
+            Self::ParameterNotAllowed { .. } => "parameter_not_allowed",
             Self::TemplateNotApproved { .. } => "template_not_approved",
         }
     }
@@ -83,6 +90,9 @@ impl Exclusion {
             Self::MissingParameter { attribute } => {
                 format!("missing template parameter: no {attribute}")
             }
+            Self::ParameterNotAllowed { position } => format!(
+                "parameter {position} holds a newline, a tab or more than 4 consecutive spaces: Meta refuses it (132018)"
+            ),
             Self::TemplateNotApproved { status } => format!("template is {status}, not APPROVED"),
         }
     }

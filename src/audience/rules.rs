@@ -83,6 +83,19 @@ impl Rules<'_> {
                 return;
             }
         };
+        // 132018 would refuse the send: better excluded now, with the reason.
+        if let Some(i) = params
+            .0
+            .iter()
+            .position(|v| !crate::cloud::parameter_allowed(v))
+        {
+            out.exclude(
+                Some(phone),
+                line,
+                Exclusion::ParameterNotAllowed { position: i + 1 },
+            );
+            return;
+        }
         if self.template.status != Status::Approved {
             out.exclude(
                 Some(phone),

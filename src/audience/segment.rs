@@ -268,10 +268,20 @@ mod tests {
                 match reason {
                     Some(r) => want_excluded.push((c.phone, r)),
                     None => match plan.template.resolve(&c.attributes, &BTreeMap::new()) {
-                        Ok(params) => want_eligible.push(Recipient {
-                            phone: c.phone,
-                            params,
-                        }),
+                        Ok(params) => match params
+                            .0
+                            .iter()
+                            .position(|v| !crate::cloud::parameter_allowed(v))
+                        {
+                            Some(i) => want_excluded.push((
+                                c.phone,
+                                Exclusion::ParameterNotAllowed { position: i + 1 },
+                            )),
+                            None => want_eligible.push(Recipient {
+                                phone: c.phone,
+                                params,
+                            }),
+                        },
                         Err(m) => want_excluded.push((
                             c.phone,
                             Exclusion::MissingParameter {

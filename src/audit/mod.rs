@@ -52,6 +52,10 @@ pub enum Action {
     CampaignFinished,
     /// Unknown outcomes were queued to be sent again.
     UnknownRequeued,
+    /// Recipients deferred by Meta (131049) were queued to be sent again.
+    DeferredRequeued,
+    /// A template's category changed (a `template_category_update`).
+    TemplateCategoryChanged,
     /// Per-recipient results were exported.
     CampaignExport,
     /// A DPO proof was exported.

@@ -43,25 +43,29 @@ impl Journal {
     /// After a crash: records left `in_flight` become `unknown` — their
     /// request may have reached the API, so they are never silently re-sent.
     pub fn repair(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.transition(RecipientState::InFlight, |rec| RecipientRecord {
-            state: RecipientState::Unknown,
-            reason: Some("in flight when bote stopped; the send may have happened".into()),
-            updated_at: now,
-            actor: "recovery".into(),
-            ..rec
+        self.transition(RecipientState::InFlight, |rec| {
+            Some(RecipientRecord {
+                state: RecipientState::Unknown,
+                reason: Some("in flight when bote stopped; the send may have happened".into()),
+                updated_at: now,
+                actor: "recovery".into(),
+                ..rec
+            })
         })
     }
 
     /// The operator's explicit choice: send the unknown ones again.
     pub fn requeue_unknown(&self, now: DateTime<Utc>, actor: &str) -> Result<u64, StoreError> {
-        self.transition(RecipientState::Unknown, |rec| RecipientRecord {
-            state: RecipientState::Pending,
-            reason: Some(format!(
-                "re-send of an unknown outcome requested by {actor}"
-            )),
-            updated_at: now,
-            actor: actor.into(),
-            ..rec
+        self.transition(RecipientState::Unknown, |rec| {
+            Some(RecipientRecord {
+                state: RecipientState::Pending,
+                reason: Some(format!(
+                    "re-send of an unknown outcome requested by {actor}"
+                )),
+                updated_at: now,
+                actor: actor.into(),
+                ..rec
+            })
         })
     }
 
@@ -72,21 +76,23 @@ impl Journal {
         reason: &str,
         actor: &str,
     ) -> Result<u64, StoreError> {
-        self.transition(RecipientState::Pending, |rec| RecipientRecord {
-            state: RecipientState::Skipped,
-            reason: Some(reason.into()),
-            updated_at: now,
-            actor: actor.into(),
-            ..rec
+        self.transition(RecipientState::Pending, |rec| {
+            Some(RecipientRecord {
+                state: RecipientState::Skipped,
+                reason: Some(reason.into()),
+                updated_at: now,
+                actor: actor.into(),
+                ..rec
+            })
         })
     }
 
-    /// Moves every record in state `from` through `f`, block by block,
-    /// each atomically against concurrent writers.
-    fn transition(
+    /// Moves every record in state `from` that `f` moves (`Some`), block by
+    /// block, each atomically against concurrent writers.
+    pub(super) fn transition(
         &self,
         from: RecipientState,
-        f: impl Fn(RecipientRecord) -> RecipientRecord,
+        f: impl Fn(RecipientRecord) -> Option<RecipientRecord>,
     ) -> Result<u64, StoreError> {
         let mut total = 0u64;
         for r in self.tree.iter() {
@@ -105,8 +111,11 @@ impl Journal {
                         if journal::decode_state(&index, bytes)? != from {
                             return Ok(None);
                         }
+                        let Some(next) = f(decode(&index, bytes)?) else {
+                            return Ok(None);
+                        };
                         moved += 1;
-                        Ok(Some(encode(&f(decode(&index, bytes)?))))
+                        Ok(Some(encode(&next)))
                     },
                     0,
                 )?;

@@ -22,6 +22,7 @@ pub mod journal;
 pub mod progress;
 
 mod callback;
+mod deferral;
 mod lifecycle;
 mod meta;
 mod migration;
@@ -35,6 +36,7 @@ use std::fmt;
 use crate::consent::StoreError;
 
 pub use callback::{callback_data, parse_callback_data};
+pub use deferral::{DeferredRequeue, DEFERRAL};
 pub use meta::{CampaignId, CampaignMeta, CampaignState, Schedule, SendSettings};
 pub use recipients::Journal;
 pub use registry::Campaigns;

@@ -3,7 +3,7 @@
 //! read, so no two views disagree about what "done" means.
 //!
 //! Done means decided for good: taken by the API (accepted or further
-//! along), failed, unknown, or skipped during the run (a cancel, a consent
+//! along), failed, unknown, deferred (131049, for a later run), or skipped during the run (a cancel, a consent
 //! revoked mid-run). A recipient in flight is not done — its request may
 //! still come back with anything — and the plan's exclusions, which are
 //! skipped in the journal from the start, are not part of the send at all.
@@ -33,6 +33,8 @@ pub struct SendProgress {
     pub failed: u64,
     /// Outcome unknown (a lost response, a crash).
     pub unknown: u64,
+    /// Deferred by Meta's per-user marketing cap (131049), for a later run.
+    pub deferred: u64,
     /// Skipped during the run: cancelled or consent revoked (not the plan's exclusions).
     pub skipped: u64,
 }
@@ -47,12 +49,13 @@ impl SendProgress {
         let taken = counts.taken();
         Self {
             eligible,
-            done: taken + counts.failed + counts.unknown + skipped,
+            done: taken + counts.failed + counts.unknown + counts.deferred + skipped,
             in_flight: counts.in_flight,
             pending: counts.pending,
             taken,
             failed: counts.failed,
             unknown: counts.unknown,
+            deferred: counts.deferred,
             skipped,
         }
     }
@@ -62,9 +65,9 @@ impl SendProgress {
         self.pending + self.in_flight
     }
 
-    /// Recipients a request was made for: taken, failed or unknown.
+    /// Recipients a request was made for: taken, failed, unknown or deferred.
     pub fn attempted(&self) -> u64 {
-        self.taken + self.failed + self.unknown
+        self.taken + self.failed + self.unknown + self.deferred
     }
 
     /// Whole percent done, rounded down: 100 only when nobody is left

@@ -26,6 +26,8 @@ pub enum CampaignCmd {
     Send(super::send::SendArgs),
     /// Continue a paused or interrupted campaign (never re-sends unknowns unless asked).
     Resume(super::send::ResumeArgs),
+    /// Send again, in a new run, recipients deferred by Meta's marketing cap (131049) ≥ 24 h ago.
+    Resend(super::resend::ResendArgs),
     /// Campaigns with their state and counts.
     List {
         /// As JSON.
@@ -137,6 +139,7 @@ pub(super) fn run(ctx: &Context, cmd: CampaignCmd) -> Result<Exit> {
         CampaignCmd::Plan(args) => plan(ctx, &args),
         CampaignCmd::Send(args) => super::send::send(ctx, &args),
         CampaignCmd::Resume(args) => super::send::resume(ctx, &args),
+        CampaignCmd::Resend(args) => super::resend::resend(ctx, &args),
         CampaignCmd::Watch { id, json } => super::send::watch_cmd(ctx, id, json),
         CampaignCmd::List { json } => list(ctx, json),
         CampaignCmd::Status { id, json } => status(ctx, id, json),

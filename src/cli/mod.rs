@@ -32,6 +32,7 @@ mod consent;
 mod daemon;
 mod gdpr;
 pub mod output;
+mod resend;
 mod send;
 pub mod sim;
 mod template;
@@ -284,6 +285,8 @@ impl Context {
             }
             None => self.connect(&catalog).await?,
         };
+        // Sends route by the latest category the store knows (sync, webhooks).
+        let client = client.with_categories(crate::cloud::TemplateCategories::open(store.db())?);
         Ok(Engine::shared(
             store,
             self.config.clone(),
@@ -333,6 +336,8 @@ impl Context {
                 let sim = Sim::start(sim).await?;
                 let api = ApiConfig {
                     messaging_tier: self.config.api.messaging_tier,
+                    marketing_endpoint: self.config.api.marketing_endpoint,
+                    version: self.config.api.version.clone(),
                     ..sim.api_config()
                 };
                 let client = Client::new(&api, &self.config.send, token)?;

@@ -253,7 +253,7 @@ enum End {
 
 /// Follows a campaign in the daemon until it stops running there; Ctrl-C
 /// only detaches this view.
-async fn watch(client: &Client, id: CampaignId, json: bool) -> Result<Exit> {
+pub(super) async fn watch(client: &Client, id: CampaignId, json: bool) -> Result<Exit> {
     // The bar counts the send's own recipients, as the TUI does: the
     // campaign's audience and eligible tell them from the plan's exclusions.
     let first: CampaignStatus = client.call(&Request::Status { id }, None).await?;
@@ -366,6 +366,13 @@ fn print_end(status: &CampaignStatus, json: bool, reason: Option<&str>) -> Resul
             out,
             "{} unknown: status webhooks may still reconcile them; `bote campaign resume {id} --resend-unknown` sends them again",
             status.counts.unknown
+        )?;
+    }
+    if status.counts.deferred > 0 {
+        writeln!(
+            out,
+            "{} deferred by Meta's per-user marketing cap (131049): `bote campaign resend {id} --deferred` sends them again, 24 h after their deferral at the earliest",
+            status.counts.deferred
         )?;
     }
     Ok(())

@@ -7,6 +7,7 @@ use anyhow::Result;
 use clap::Subcommand;
 
 use super::{block_on, Context, Exit};
+use crate::engine::categories::{ListedCategory, TemplateCategory};
 use crate::engine::reads::Setup;
 use crate::service::wire::Request;
 use crate::template::{Binding, Catalog, Lint, Template};
@@ -38,14 +39,34 @@ pub enum TemplateCmd {
 }
 
 pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
+    let mut listed = Vec::new();
     if let TemplateCmd::List { sync: true, .. } = cmd {
         // Writes the template files; the daemon reads them when it starts.
         let mut catalog = ctx.catalog()?;
-        let changed = sync_statuses(ctx, &mut catalog)?;
+        let (changed, remote) = sync_statuses(ctx, &mut catalog)?;
         errln!(
             "synced template statuses: {changed} changed (a running daemon uses them after its next start)"
         );
+        listed = remote
+            .iter()
+            .map(|t| ListedCategory {
+                name: t.name.clone(),
+                language: t.language.clone(),
+                category: t.category,
+            })
+            .collect();
     }
+    // The latest categories the daemon routes by (the sync's go there at once).
+    let categories: Vec<TemplateCategory> = block_on(async {
+        let c = ctx.client().await?;
+        c.call(&Request::TemplateCategories { listed }, None).await
+    })?;
+    let latest = |t: &Template| {
+        categories
+            .iter()
+            .find(|c| c.name == t.name && c.language == t.language)
+            .map(|c| &c.latest)
+    };
     // The catalog and findings as the daemon that sends has them.
     let setup: Setup = block_on(async {
         let c = ctx.client().await?;
@@ -59,8 +80,11 @@ pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
                 let list: Vec<serde_json::Value> = templates
                     .iter()
                     .map(|(t, lints)| {
+                        let l = latest(t);
                         serde_json::json!({
-                            "name": t.name, "language": t.language, "category": t.category,
+                            "name": t.name, "language": t.language,
+                            "category": l.and_then(|l| l.category).unwrap_or(t.category),
+                            "impending_category": l.and_then(|l| l.impending.as_ref()),
                             "status": t.status, "lints": lints,
                         })
                     })
@@ -74,14 +98,30 @@ pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
                     "NAME", "LANG", "CATEGORY", "STATUS"
                 )?;
                 for (t, lints) in &templates {
+                    let l = latest(t);
+                    let category = l.and_then(|l| l.category).unwrap_or(t.category);
+                    // An announced re-categorisation comes first: it changes
+                    // price and consent rules within about a day.
+                    let note = match l.and_then(|l| l.impending.as_ref()) {
+                        Some(n) => format!(
+                            "Meta will re-categorise it {}{}",
+                            n.correct_category,
+                            n.effective_at
+                                .map(|a| format!(
+                                    " at {}",
+                                    a.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M")
+                                ))
+                                .unwrap_or_default()
+                        ),
+                        None => lints.first().map(|l| l.message.clone()).unwrap_or_default(),
+                    };
                     writeln!(
                         out,
-                        "{:<24} {:<6} {:<14} {:<10} {}",
+                        "{:<24} {:<6} {:<14} {:<10} {note}",
                         t.name,
                         t.language,
-                        t.category.to_string(),
+                        category.to_string(),
                         t.status.to_string(),
-                        lints.first().map(|l| l.message.as_str()).unwrap_or("")
                     )?;
                 }
             }
@@ -123,7 +163,7 @@ pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
 
 /// Refreshes statuses from the API and writes changed ones back to the
 /// template files (only the `status` line changes; comments stay).
-fn sync_statuses(ctx: &Context, catalog: &mut Catalog) -> Result<usize> {
+fn sync_statuses(ctx: &Context, catalog: &mut Catalog) -> Result<(usize, Vec<Template>)> {
     let rt = tokio::runtime::Runtime::new()?;
     let remote = rt.block_on(async {
         let (client, _backend) = ctx.connect(catalog).await?;
@@ -132,7 +172,7 @@ fn sync_statuses(ctx: &Context, catalog: &mut Catalog) -> Result<usize> {
     let before: Vec<Template> = catalog.list().into_iter().cloned().collect();
     let changed = catalog.apply_remote(&remote);
     if changed == 0 || !ctx.templates_dir.is_dir() {
-        return Ok(changed);
+        return Ok((changed, remote));
     }
     for t in catalog.list() {
         let old = before
@@ -142,7 +182,7 @@ fn sync_statuses(ctx: &Context, catalog: &mut Catalog) -> Result<usize> {
             write_status(&ctx.templates_dir, t)?;
         }
     }
-    Ok(changed)
+    Ok((changed, remote))
 }
 
 fn write_status(dir: &std::path::Path, t: &Template) -> Result<()> {

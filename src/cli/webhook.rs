@@ -144,6 +144,28 @@ fn print_outcome(o: &Outcome, json: bool) -> Result<()> {
         Outcome::Resumed { phone, .. } => {
             format!("{phone} allowed marketing again in WhatsApp; consent unchanged")
         }
+        Outcome::UserSuppressed {
+            user_id, signal, ..
+        } => format!("suppressed user id {user_id}: {signal} naming only a user id no contact has"),
+        Outcome::IdentityChanged {
+            phone,
+            what,
+            topics_revoked,
+        } => format!("{phone}: {what} recorded, {topics_revoked} topic(s) revoked"),
+        Outcome::TemplateCategory {
+            template,
+            language,
+            category,
+            previous,
+            impending,
+        } => {
+            let was = previous.map(|p| format!("{p} → ")).unwrap_or_default();
+            if *impending {
+                format!("template {template} ({language}) will be re-categorised {was}{category} (announced; not routed on yet)")
+            } else {
+                format!("template {template} ({language}) re-categorised {was}{category}")
+            }
+        }
         Outcome::Ignored { what } => format!("ignored: {what}"),
     };
     errln!("{line}");

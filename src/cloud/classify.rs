@@ -55,6 +55,15 @@ pub enum SendOutcome {
         /// Meta's explanation.
         message: String,
     },
+    /// Not taken because of Meta's per-user marketing cap (131049), which
+    /// is not the recipient's doing: recorded as deferred, and sent again
+    /// only when the operator asks, at least 24 h later.
+    Deferred {
+        /// The Graph code.
+        code: Option<i64>,
+        /// Meta's explanation.
+        message: String,
+    },
     /// Not taken, and no other recipient will fare better: pause the
     /// campaign and tell the operator.
     StopCampaign {
@@ -77,6 +86,7 @@ impl SendOutcome {
         match self {
             Self::Retry { code, .. }
             | Self::FinalForRecipient { code, .. }
+            | Self::Deferred { code, .. }
             | Self::StopCampaign { code, .. } => *code,
             Self::Accepted { .. } | Self::Unknown { .. } => None,
         }
@@ -91,6 +101,26 @@ pub const PAIR_RATE_BACKOFF: Duration = Duration::from_secs(6);
 pub const APP_RATE_BACKOFF: Duration = Duration::from_secs(5 * 60);
 /// First wait after a transient server error (1, 2, 131000, 131016, a 5xx with a Graph body).
 pub const TRANSIENT_BACKOFF: Duration = Duration::from_millis(500);
+/// First wait after the Marketing Messages API refused a template it has
+/// not synced yet (new or long unused): Meta says up to 10 minutes.
+pub const TEMPLATE_SYNC_BACKOFF: Duration = Duration::from_secs(120);
+/// First wait after the number answered that it is being upgraded (131057,
+/// maintenance mode during a throughput upgrade, ≤ 1 minute).
+pub const UPGRADE_BACKOFF: Duration = Duration::from_secs(5);
+/// The per-user marketing cap, counted across all businesses.
+pub const MARKETING_CAP: i64 = 131_049;
+/// "Parameter value is not valid" — on the Marketing Messages API also
+/// what a template not yet synced there is refused with.
+pub const TEMPLATE_NOT_SYNCED: i64 = 131_009;
+/// A parameter holds a newline, a tab or more than 4 consecutive spaces.
+pub const PARAMETER_NOT_ALLOWED: i64 = 132_018;
+/// A payment problem on the account.
+pub const PAYMENT_PROBLEM: i64 = 131_042;
+/// The Marketing Messages API refused a template that is not MARKETING:
+/// the category bote routed by is stale (sync the templates).
+pub const MARKETING_ONLY: i64 = 131_055;
+/// The number is in maintenance mode (a throughput upgrade).
+pub const THROUGHPUT_UPGRADE: i64 = 131_057;
 /// First wait after the API could not be reached at all.
 pub const UNREACHABLE_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -103,24 +133,36 @@ enum Reaction {
     Transient,
     Final,
     FinalRevoke,
+    Defer,
     Stop,
 }
 
 fn reaction(code: i64) -> Option<Reaction> {
     use Reaction::*;
     Some(match code {
-        130429 => Throughput,
+        130429 | THROUGHPUT_UPGRADE => Throughput,
         131056 => PairRate,
         4 | 80007 => AppRate,
         1 | 2 | 131000 | 131016 => Transient,
         131050 => FinalRevoke,
-        131049 | 130472 | 131026 | 131047 | 131051 | 131052 | 131053 | 132005 | 135000 => Final,
+        MARKETING_CAP => Defer,
+        130472
+        | 131026
+        | 131047
+        | 131051
+        | 131052
+        | 131053
+        | 132005
+        | PARAMETER_NOT_ALLOWED
+        | 135000 => Final,
         0
         | 190
         | 3
         | 10
         | 200..=299
         | 131048
+        | PAYMENT_PROBLEM
+        | MARKETING_ONLY
         | 132000
         | 132001
         | 132007
@@ -148,7 +190,11 @@ pub fn classify(http_status: u16, error: Option<&GraphError>) -> SendOutcome {
         scope,
     };
     match reaction(error.code) {
+        Some(Reaction::Throughput) if error.code == THROUGHPUT_UPGRADE => {
+            retry(UPGRADE_BACKOFF, RetryScope::Number)
+        }
         Some(Reaction::Throughput) => retry(THROUGHPUT_BACKOFF, RetryScope::Number),
+        Some(Reaction::Defer) => SendOutcome::Deferred { code, message },
         Some(Reaction::PairRate) => retry(PAIR_RATE_BACKOFF, RetryScope::Recipient),
         Some(Reaction::AppRate) => retry(APP_RATE_BACKOFF, RetryScope::App),
         Some(Reaction::Transient) => retry(TRANSIENT_BACKOFF, RetryScope::Recipient),
@@ -182,6 +228,20 @@ pub fn classify(http_status: u16, error: Option<&GraphError>) -> SendOutcome {
                 error.code
             ),
         },
+    }
+}
+
+/// As [`classify`], for an answer of the Marketing Messages API: there a
+/// "parameter value not valid" (131009) is also how a template that is not
+/// synced yet is refused, so it is retried later rather than final.
+pub fn classify_marketing(http_status: u16, error: Option<&GraphError>) -> SendOutcome {
+    match error {
+        Some(e) if e.code == TEMPLATE_NOT_SYNCED => SendOutcome::Retry {
+            code: Some(e.code),
+            backoff: TEMPLATE_SYNC_BACKOFF,
+            scope: RetryScope::App,
+        },
+        _ => classify(http_status, error),
     }
 }
 
@@ -237,6 +297,7 @@ mod tests {
         Retry(RetryScope),
         Final,
         Revoke,
+        Defer,
         Stop,
     }
 
@@ -252,6 +313,7 @@ mod tests {
                 ..
             } => Want::Revoke,
             SendOutcome::StopCampaign { .. } => Want::Stop,
+            SendOutcome::Deferred { .. } => Want::Defer,
             _ => return None,
         })
     }
@@ -272,7 +334,11 @@ mod tests {
             (130429, Retry(Number)),
             (131056, Retry(Recipient)),
             (131048, Stop),
-            (131049, Final),
+            (131049, Defer),
+            (131042, Stop),
+            (132018, Final),
+            (131057, Retry(Number)),
+            (131055, Stop),
             (130472, Final),
             (131050, Revoke),
             (131026, Final),
@@ -325,6 +391,28 @@ mod tests {
             "seconds for pair rate"
         );
         assert!(backoff(130429) < backoff(4));
+    }
+
+    #[test]
+    fn an_unsynced_template_on_the_marketing_api_is_retried_later() {
+        let o = classify_marketing(400, Some(&err(TEMPLATE_NOT_SYNCED)));
+        assert!(
+            matches!(o, SendOutcome::Retry { backoff, scope: RetryScope::App, .. } if backoff >= Duration::from_secs(60)),
+            "{o:?}"
+        );
+        // On /messages the same code is an ordinary bad parameter.
+        assert_eq!(
+            kind(&classify(400, Some(&err(TEMPLATE_NOT_SYNCED)))),
+            Some(Want::Final)
+        );
+        // Everything else is classified the same on both endpoints.
+        for code in [131049, 131050, 130429, 132015, 131042] {
+            assert_eq!(
+                kind(&classify_marketing(400, Some(&err(code)))),
+                kind(&classify(400, Some(&err(code)))),
+                "{code}"
+            );
+        }
     }
 
     #[test]

@@ -14,10 +14,11 @@ use reqwest::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use reqwest::Url;
 use tracing::debug;
 
-use super::classify::{classify, RetryScope, SendOutcome, UNREACHABLE_BACKOFF};
+use super::classify::{classify, classify_marketing, RetryScope, SendOutcome, UNREACHABLE_BACKOFF};
+use super::routing::{Endpoint, TemplateCategories};
 use super::token::{ApiToken, TokenError};
 use super::types::{GraphError, SendRequest, SendResponse, TemplatePage, MAX_CALLBACK_DATA};
-use crate::config::{ApiConfig, SendConfig};
+use crate::config::{ApiConfig, MarketingEndpoint, SendConfig};
 use crate::phone::Phone;
 use crate::template::{Params, Template};
 
@@ -82,6 +83,11 @@ pub enum CloudError {
 pub struct Client {
     http: reqwest::Client,
     messages_url: Url,
+    marketing_url: Url,
+    /// Where MARKETING templates go (`[api] marketing_endpoint`).
+    marketing_endpoint: MarketingEndpoint,
+    /// The latest category per template; without it, a template's own.
+    categories: Option<TemplateCategories>,
     templates_url: Url,
     auth_name: HeaderName,
     /// Behind a lock so a token rewritten after an expiry (190) is picked
@@ -162,6 +168,10 @@ impl Client {
             "api.phone_number_id",
             format!("{}/messages", api.phone_number_id),
         )?;
+        let marketing_url = url(
+            "api.phone_number_id",
+            format!("{}/marketing_messages", api.phone_number_id),
+        )?;
         let templates_url = url("api.waba_id", format!("{}/message_templates", api.waba_id))?;
         let auth_name =
             HeaderName::from_bytes(api.auth_header.as_bytes()).map_err(|_| CloudError::Config {
@@ -185,6 +195,9 @@ impl Client {
         Ok(Self {
             http,
             messages_url,
+            marketing_url,
+            marketing_endpoint: api.marketing_endpoint,
+            categories: None,
             templates_url,
             auth_name,
             auth_value: Arc::new(RwLock::new(auth_value)),
@@ -199,15 +212,32 @@ impl Client {
         self
     }
 
-    /// Sends through the Marketing Messages API (`…/marketing_messages`,
-    /// same body, optimised delivery) instead of the plain endpoint.
+    /// Sends MARKETING templates through the Marketing Messages API
+    /// (`…/marketing_messages`, same body), whatever the config said.
     pub fn with_marketing_messages(mut self) -> Self {
-        let path = self.messages_url.path().to_string();
-        if let Some(stem) = path.strip_suffix("/messages") {
-            self.messages_url
-                .set_path(&format!("{stem}/marketing_messages"));
-        }
+        self.marketing_endpoint = MarketingEndpoint::MarketingMessages;
         self
+    }
+
+    /// Routes by the latest category in `categories` (and records the
+    /// categories of every template list there).
+    pub fn with_categories(mut self, categories: TemplateCategories) -> Self {
+        self.categories = Some(categories);
+        self
+    }
+
+    /// The latest-category map this client routes by, if any.
+    pub fn categories(&self) -> Option<&TemplateCategories> {
+        self.categories.as_ref()
+    }
+
+    /// Where a send of `template` goes now: by its latest category.
+    pub fn endpoint_for(&self, template: &Template) -> Endpoint {
+        let category = match &self.categories {
+            Some(c) => c.route_category(template),
+            None => template.category,
+        };
+        Endpoint::for_category(category, self.marketing_endpoint)
     }
 
     /// Sends one template message. Never retries by itself.
@@ -234,17 +264,22 @@ impl Client {
                     }
                 }
             };
-        let outcome = self.post_message(&request).await;
+        let endpoint = self.endpoint_for(template);
+        let outcome = self.post_message(&request, endpoint).await;
         match &outcome {
             SendOutcome::Accepted { wamid, status, .. } => {
-                debug!(to = %to.masked(4), %wamid, ?status, "accepted");
+                debug!(to = %to.masked(4), %wamid, ?status, endpoint = endpoint.as_str(), "accepted");
             }
             other => debug!(to = %to.masked(4), outcome = ?other, "not accepted"),
         }
         outcome
     }
 
-    async fn post_message(&self, request: &SendRequest) -> SendOutcome {
+    async fn post_message(&self, request: &SendRequest, endpoint: Endpoint) -> SendOutcome {
+        let url = match endpoint {
+            Endpoint::Messages => &self.messages_url,
+            Endpoint::MarketingMessages => &self.marketing_url,
+        };
         let body = match serde_json::to_vec(request) {
             Ok(b) => b,
             Err(e) => {
@@ -256,7 +291,7 @@ impl Client {
         };
         let sent = self
             .http
-            .post(self.messages_url.clone())
+            .post(url.clone())
             .header(self.auth_name.clone(), self.auth())
             .header(CONTENT_TYPE, "application/json")
             .body(body)
@@ -277,7 +312,10 @@ impl Client {
             return accepted(status.as_u16(), &bytes);
         }
         let error = bytes.ok().and_then(|b| GraphError::parse(&b));
-        classify(status.as_u16(), error.as_ref())
+        match endpoint {
+            Endpoint::Messages => classify(status.as_u16(), error.as_ref()),
+            Endpoint::MarketingMessages => classify_marketing(status.as_u16(), error.as_ref()),
+        }
     }
 
     /// Reads every template of the WABA, following `paging.next`. Items that
@@ -328,6 +366,15 @@ impl Client {
                 }
             }
             let Some(next) = page.paging.and_then(|p| p.next) else {
+                // The list is Meta's current truth about categories too.
+                if let Some(c) = &self.categories {
+                    let listed = out
+                        .iter()
+                        .map(|t| (t.name.as_str(), t.language.as_str(), t.category));
+                    if let Err(e) = c.record_listed(listed, chrono::Utc::now()) {
+                        tracing::warn!(error = %e, "recording the listed template categories");
+                    }
+                }
                 return Ok(out);
             };
             url = self.same_origin(&next)?;

@@ -9,13 +9,17 @@
 
 mod classify;
 mod client;
+pub mod routing;
 mod token;
 pub mod types;
 
 pub use classify::{
-    classify, RetryScope, SendOutcome, APP_RATE_BACKOFF, PAIR_RATE_BACKOFF, THROUGHPUT_BACKOFF,
-    TRANSIENT_BACKOFF, UNREACHABLE_BACKOFF,
+    classify, classify_marketing, RetryScope, SendOutcome, APP_RATE_BACKOFF, MARKETING_CAP,
+    PAIR_RATE_BACKOFF, PARAMETER_NOT_ALLOWED, PAYMENT_PROBLEM, TEMPLATE_NOT_SYNCED,
+    TEMPLATE_SYNC_BACKOFF, THROUGHPUT_BACKOFF, THROUGHPUT_UPGRADE, TRANSIENT_BACKOFF,
+    UNREACHABLE_BACKOFF, UPGRADE_BACKOFF,
 };
 pub use client::{Client, CloudError};
+pub use routing::{CategoryNotice, Endpoint, LatestCategory, TemplateCategories};
 pub use token::{ApiToken, TokenError};
-pub use types::{GraphError, MessageStatus};
+pub use types::{parameter_allowed, GraphError, MessageStatus};

@@ -130,6 +130,12 @@ impl Parameter {
     }
 }
 
+/// Whether Meta takes `value` as a text parameter: a newline, a tab or
+/// more than 4 consecutive spaces is refused with 132018.
+pub fn parameter_allowed(value: &str) -> bool {
+    !value.contains(['\n', '\r', '\t']) && !value.contains("     ")
+}
+
 fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -377,6 +383,16 @@ mod tests {
             comps[0].parameters[0].parameter_name.as_deref(),
             Some("first_name")
         );
+    }
+
+    #[test]
+    fn parameters_meta_refuses_with_132018() {
+        for bad in ["a\nb", "a\r\nb", "a\tb", "a     b", "     "] {
+            assert!(!parameter_allowed(bad), "{bad:?}");
+        }
+        for ok in ["a b", "a    b", "Grüße, Anna!", ""] {
+            assert!(parameter_allowed(ok), "{ok:?}");
+        }
     }
 
     #[test]

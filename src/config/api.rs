@@ -26,7 +26,25 @@ pub struct ApiConfig {
     pub auth_header: String,
     /// Unique users per rolling 24 h the business may message.
     pub messaging_tier: u64,
+    /// Where MARKETING templates are sent: Meta's Marketing Messages API
+    /// (the default) or the plain `/messages` endpoint Meta is retiring.
+    pub marketing_endpoint: MarketingEndpoint,
 }
+
+/// `[api] marketing_endpoint`: the endpoint MARKETING templates go to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MarketingEndpoint {
+    /// `/{phone-number-id}/marketing_messages`, what Meta asks for.
+    #[default]
+    MarketingMessages,
+    /// `/{phone-number-id}/messages`, still accepted by Meta for now.
+    Messages,
+}
+
+/// Graph API versions bote is tested against: v25.0 (the default,
+/// available until July 2028), v26.0 (July 2026) and v27.0 (November 2026).
+pub const SUPPORTED_VERSIONS: &[&str] = &["v25.0", "v26.0", "v27.0"];
 
 impl Default for ApiConfig {
     fn default() -> Self {
@@ -39,6 +57,7 @@ impl Default for ApiConfig {
             token_file: None,
             auth_header: "Authorization".into(),
             messaging_tier: 250,
+            marketing_endpoint: MarketingEndpoint::default(),
         }
     }
 }
@@ -71,6 +90,18 @@ impl ApiConfig {
             return Err(Problem::new(
                 "api.base_url",
                 format!("{:?} is not an http(s) URL", self.base_url),
+            ));
+        }
+        // Another version may move or rename what bote relies on (the
+        // marketing endpoint, BSUID fields): refuse it instead of guessing.
+        if !SUPPORTED_VERSIONS.contains(&self.version.as_str()) {
+            return Err(Problem::new(
+                "api.version",
+                format!(
+                    "{:?} is not a Graph API version bote supports: use one of {} (default v25.0)",
+                    self.version,
+                    SUPPORTED_VERSIONS.join(", ")
+                ),
             ));
         }
         // A tier of 0 holds every campaign for capacity that never frees.
@@ -125,4 +156,41 @@ fn env_name(key: &str, name: &str) -> Result<(), Problem> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_v25_to_v27_are_accepted_and_others_refused() {
+        assert_eq!(ApiConfig::default().version, "v25.0");
+        for v in ["v25.0", "v26.0", "v27.0"] {
+            let c = ApiConfig {
+                version: v.into(),
+                ..ApiConfig::default()
+            };
+            assert!(c.check().is_ok(), "{v}");
+        }
+        for v in ["v24.0", "v28.0", "25.0", "v25", "", "v25.0 "] {
+            let c = ApiConfig {
+                version: v.into(),
+                ..ApiConfig::default()
+            };
+            let p = c.check().expect_err(v);
+            assert_eq!(p.key, "api.version");
+            assert!(p.message.contains("v25.0, v26.0, v27.0"), "{}", p.message);
+        }
+    }
+
+    #[test]
+    fn marketing_endpoint_defaults_to_the_marketing_messages_api() {
+        assert_eq!(
+            ApiConfig::default().marketing_endpoint,
+            MarketingEndpoint::MarketingMessages
+        );
+        let c: ApiConfig = toml::from_str("marketing_endpoint = \"messages\"").expect("parses");
+        assert_eq!(c.marketing_endpoint, MarketingEndpoint::Messages);
+        assert!(toml::from_str::<ApiConfig>("marketing_endpoint = \"mm_lite\"").is_err());
+    }
 }

@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use api::{ApiConfig, WebhookConfig};
+pub use api::{ApiConfig, MarketingEndpoint, WebhookConfig, SUPPORTED_VERSIONS};
 pub use compliance::{ComplianceConfig, RetentionConfig, Role, RolesConfig};
 pub use consent::{ConsentConfig, FrequencyCap};
 pub use period::{format_period, parse_period};

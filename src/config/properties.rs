@@ -63,7 +63,16 @@ const SECTIONS: &[(&str, &[Key])] = &[
                 &["\"https://graph.facebook.com\"", "\"http://127.0.0.1:9\""],
                 &["\"ftp://x\"", "\"\"", "3"],
             ),
-            key("version", &["\"v25.0\""], &["1"]),
+            key(
+                "version",
+                &["\"v25.0\"", "\"v26.0\"", "\"v27.0\""],
+                &["1", "\"v24.0\"", "\"v28.0\"", "\"25.0\""],
+            ),
+            key(
+                "marketing_endpoint",
+                &["\"marketing_messages\"", "\"messages\""],
+                &["\"mm\"", "1"],
+            ),
             key("phone_number_id", &["\"1234567890\"", "\"\""], &["[]"]),
             key("token_env", ENV_SANE, ENV_WRONG),
             key("token_file", &["\"/run/secrets/t\""], &["\"\"", "\" \""]),

@@ -20,7 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::phone::Phone;
 
-pub use store::{OptOut, Revocation, Store, StoreError, Suppression, SuppressionCause};
+pub use store::{
+    is_bsuid, Identity, OptOut, Revocation, Store, StoreError, Suppression, SuppressionCause,
+    UserOptOut,
+};
 
 /// Where a consent stands for one topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -213,6 +216,19 @@ pub enum Change {
     OptOutLifted {
         /// When the number had opted out.
         opted_out_at: DateTime<Utc>,
+    },
+    /// Meta reported that the person's WhatsApp identity changed: a new
+    /// number (`user_changed_number`) or a new business-scoped user id
+    /// (`user_changed_user_id`).
+    IdentityChanged {
+        /// `user_changed_number` or `user_changed_user_id`.
+        what: String,
+        /// The new BSUID, when Meta named one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_id: Option<String>,
+        /// The new number (E.164), for `user_changed_number`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        new_phone: Option<String>,
     },
 }
 

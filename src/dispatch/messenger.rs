@@ -7,7 +7,7 @@ use futures::FutureExt;
 use super::{Messenger, Reply};
 use crate::cloud::{Client, RetryScope, SendOutcome};
 use crate::phone::Phone;
-use crate::template::{Params, Template};
+use crate::template::{Category, Params, Template};
 
 /// Code stored for failures that came without a Graph code (bare HTTP errors).
 const NO_CODE: u32 = 0;
@@ -38,6 +38,7 @@ pub fn reply(outcome: SendOutcome) -> Reply {
             code: code(c),
             revoke: revoke_consent,
         },
+        SendOutcome::Deferred { code: c, .. } => Reply::Deferred { code: code(c) },
         SendOutcome::StopCampaign { code: c, message } => Reply::Stop {
             code: code(c),
             message,
@@ -61,5 +62,9 @@ impl Messenger for Client {
 
     fn renew_credentials(&self) -> Result<bool, crate::cloud::CloudError> {
         self.reload_token()
+    }
+
+    fn latest_category(&self, template: &Template) -> Option<Category> {
+        self.categories().map(|c| c.route_category(template))
     }
 }

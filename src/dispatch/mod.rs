@@ -53,6 +53,7 @@ use crate::phone::Phone;
 use crate::template::{Params, Template};
 use limiter::Limiter;
 use progress::{Progress, Snapshot};
+pub use worker::DEFERRED_REASON;
 
 /// Why a run is paused when an operator paused it (bote's own pauses name their cause).
 pub const OPERATOR_PAUSE: &str = "paused by the operator";
@@ -82,6 +83,12 @@ pub enum Reply {
         code: u32,
         /// 131050: the person stopped marketing (G5): revoke their consent.
         revoke: bool,
+    },
+    /// Meta's per-user marketing cap (131049): deferred, not failed; the
+    /// operator may send it again in a later run, ≥ 24 h on.
+    Deferred {
+        /// Error code.
+        code: u32,
     },
     /// Retrying cannot help; pause the campaign and tell the operator.
     Stop {
@@ -113,6 +120,12 @@ pub trait Messenger: Send + Sync + 'static {
     /// rewritten after an expiry); true if they changed.
     fn renew_credentials(&self) -> Result<bool, crate::cloud::CloudError> {
         Ok(false)
+    }
+
+    /// The category a send of `template` is routed by now, when the
+    /// messenger knows a newer one than the template's (re-categorised).
+    fn latest_category(&self, _template: &Template) -> Option<crate::template::Category> {
+        None
     }
 }
 

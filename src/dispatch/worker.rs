@@ -14,6 +14,10 @@ use crate::campaign::journal::{RecipientRecord, RecipientState};
 use crate::consent::{ConsentStatus, StoreError};
 use crate::phone::Phone;
 
+/// Why a recipient is deferred (131049): what `campaign status` shows.
+pub const DEFERRED_REASON: &str =
+    "Meta's per-user marketing cap (131049): deferred, `campaign resend ID --deferred` after 24 h";
+
 /// Longest single back-off between retries.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
@@ -112,6 +116,21 @@ fn consent_block(shared: &Shared, phone: Phone) -> Result<Option<String>, StoreE
     Ok(reason)
 }
 
+/// Why the campaign may not go on, if Meta re-categorised its template as
+/// MARKETING since it was planned: its audience was judged for another
+/// category, and now needs marketing consent (a new plan).
+fn recategorised(shared: &Shared) -> Option<String> {
+    use crate::template::Category;
+    let t = &shared.meta.template;
+    let latest = shared.messenger.latest_category(t)?;
+    (t.category != Category::Marketing && latest == Category::Marketing).then(|| {
+        format!(
+            "template {} ({}) was re-categorised {} → MARKETING by Meta: its audience now needs marketing consent; plan the campaign again",
+            t.name, t.language, t.category
+        )
+    })
+}
+
 fn with_state(
     mut rec: RecipientRecord,
     state: RecipientState,
@@ -151,6 +170,9 @@ async fn process(shared: &Shared, job: Job) -> Outcome {
         shared.limiter.pace().await;
         if *control.borrow_and_update() != RunState::Running {
             return attempt.outcome(RecipientState::Pending, None);
+        }
+        if let Some(reason) = recategorised(shared) {
+            return stop(shared, attempt, reason);
         }
         match consent_block(shared, phone) {
             Ok(None) => {}
@@ -202,6 +224,13 @@ async fn process(shared: &Shared, job: Job) -> Outcome {
             }
             Reply::Unknown { reason } => {
                 return attempt.outcome(RecipientState::Unknown, Some(reason));
+            }
+            Reply::Deferred { code } => {
+                attempt.record.code = Some(code);
+                let mut o = attempt.outcome(RecipientState::Deferred, Some(DEFERRED_REASON.into()));
+                // The 24 h before a resend count from here, by the engine's clock.
+                o.record.updated_at = shared.config.clock.now();
+                return o;
             }
             Reply::Stop { code, message } => {
                 attempt.record.code = Some(code);

@@ -4,7 +4,9 @@
 //! same methods and watch the same [`Progress`](crate::dispatch::progress::Progress) events.
 
 pub mod access;
+pub mod categories;
 mod consents;
+pub mod deferred;
 pub mod gdpr;
 pub mod ops;
 pub mod reads;
@@ -139,7 +141,7 @@ impl Engine {
         audience::plan(
             &self.store,
             &self.config,
-            &self.catalog,
+            &self.routed_catalog(),
             request,
             self.now(),
         )

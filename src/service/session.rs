@@ -165,6 +165,18 @@ async fn answer(
         Request::Resume { id, resend_unknown } => {
             blocking(engine, move |e| e.resume(&c, id, resend_unknown)).await
         }
+        Request::TemplateCategories { listed } => {
+            blocking(engine, move |e| {
+                if !listed.is_empty() {
+                    e.record_listed_categories(&c, &listed)?;
+                }
+                e.template_categories(&c)
+            })
+            .await
+        }
+        Request::ResendDeferred { id } => {
+            blocking(engine, move |e| e.resend_deferred(&c, id)).await
+        }
         Request::Pause { id } => blocking(engine, move |e| e.pause(&c, id)).await,
         Request::Cancel { id } => blocking(engine, move |e| e.cancel_by(&c, id)).await,
         Request::Watch { id } => {

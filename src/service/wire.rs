@@ -67,6 +67,18 @@ pub enum Request {
         /// Also re-send unknown outcomes (asked for explicitly).
         resend_unknown: bool,
     },
+    /// Records the categories a client's template list showed (if any),
+    /// then answers every template's latest category.
+    TemplateCategories {
+        /// What the API listed.
+        #[serde(default)]
+        listed: Vec<crate::engine::categories::ListedCategory>,
+    },
+    /// Send again the recipients deferred (131049) at least 24 h ago.
+    ResendDeferred {
+        /// Campaign.
+        id: CampaignId,
+    },
     /// Stop sending until resumed.
     Pause {
         /// Campaign.

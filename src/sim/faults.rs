@@ -21,6 +21,11 @@ pub enum Mark {
     Undeliverable,
     /// Stopped marketing messages from this business (131050).
     OptedOut,
+    /// Reached Meta's per-user marketing cap across all businesses (131049).
+    MarketingCap,
+    /// The business account has a payment problem (131042); marked on a
+    /// number so a test can make it appear mid-campaign.
+    PaymentProblem,
 }
 
 impl Mark {
@@ -29,6 +34,8 @@ impl Mark {
         match self {
             Self::Undeliverable => 131026,
             Self::OptedOut => 131050,
+            Self::MarketingCap => 131049,
+            Self::PaymentProblem => 131042,
         }
     }
 }

@@ -38,7 +38,7 @@ pub use record::{AcceptedMessage, SimStats};
 use crate::cloud::ApiToken;
 use crate::config::ApiConfig;
 use crate::phone::Phone;
-use crate::template::{Catalog, Status};
+use crate::template::{Catalog, Category, Status};
 use delivery::Delivery;
 use limits::Limits;
 use record::Recorder;
@@ -185,6 +185,7 @@ impl Sim {
             delivery,
             stop: stop.clone(),
             nonce: rand::random(),
+            upgrading: std::sync::atomic::AtomicU32::new(0),
         });
         let tcp = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -334,6 +335,155 @@ impl SimHandle {
         let now = chrono::Utc::now().timestamp();
         let body = webhooks::user_preferences_payload(&d.meta, &wa_id.digits(), value, now);
         d.post(&body).await
+    }
+
+    /// Changes a template's category without a webhook (a WABA that does
+    /// not subscribe to `template_category_update`); false if unknown.
+    pub fn set_template_category(&self, name: &str, language: &str, category: Category) -> bool {
+        self.state.table.set_category(name, language, category)
+    }
+
+    /// Re-categorises a template as Meta does, effective now: sends to the
+    /// Marketing Messages API follow the new category, the list shows it,
+    /// and a completed `template_category_update` webhook is posted (when
+    /// a receiver is configured; else `Ok(None)`).
+    pub async fn recategorise(
+        &self,
+        name: &str,
+        language: &str,
+        new: Category,
+    ) -> Result<Option<u16>, SimError> {
+        let previous = self
+            .state
+            .table
+            .spec(name, language)
+            .map(|s| s.category())
+            .ok_or_else(|| SimError::Config(format!("no template {name} ({language})")))?;
+        self.state.table.set_category(name, language, new);
+        let Some(d) = &self.state.delivery else {
+            return Ok(None);
+        };
+        let body = webhooks::template_category_payload(
+            &d.meta,
+            name,
+            language,
+            &previous.to_string(),
+            &new.to_string(),
+            None,
+        );
+        d.post(&body).await.map(Some)
+    }
+
+    /// Posts the impending notice of a re-categorisation at `effective_at`
+    /// (unix seconds); the template keeps its category until then.
+    pub async fn announce_recategorisation(
+        &self,
+        name: &str,
+        language: &str,
+        new: Category,
+        effective_at: i64,
+    ) -> Result<u16, SimError> {
+        let d = self.state.delivery.as_ref().ok_or(SimError::NoWebhook)?;
+        let body = webhooks::template_category_payload(
+            &d.meta,
+            name,
+            language,
+            "",
+            &new.to_string(),
+            Some(effective_at),
+        );
+        d.post(&body).await
+    }
+
+    /// The next `sends` of a template to the Marketing Messages API are
+    /// refused as not yet synced (131009), as for a new or dormant template.
+    pub fn set_template_unsynced(&self, name: &str, language: &str, sends: u32) -> bool {
+        match self.state.table.spec(name, language) {
+            Some(spec) => {
+                spec.unsynced.store(sends, Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The next `sends` are refused with 131057 (maintenance mode), as
+    /// while Meta upgrades the number's throughput.
+    pub fn throughput_upgrade(&self, sends: u32) {
+        self.state.upgrading.store(sends, Relaxed);
+    }
+
+    /// Posts an inbound text from a user known only by their BSUID.
+    pub async fn inject_text_from_user(&self, user_id: &str, body: &str) -> Result<u16, SimError> {
+        let d = self.state.delivery.as_ref().ok_or(SimError::NoWebhook)?;
+        let now = chrono::Utc::now().timestamp();
+        let wamid = format!("wamid.SIMIN{:016X}", rand::random::<u64>());
+        d.post(&webhooks::inbound_text_from_user(
+            &d.meta, user_id, &wamid, body, now,
+        ))
+        .await
+    }
+
+    /// Posts a quick-reply tap from a user known only by their BSUID.
+    pub async fn inject_button_from_user(
+        &self,
+        user_id: &str,
+        payload: &str,
+        text: &str,
+    ) -> Result<u16, SimError> {
+        let d = self.state.delivery.as_ref().ok_or(SimError::NoWebhook)?;
+        let now = chrono::Utc::now().timestamp();
+        let wamid = format!("wamid.SIMIN{:016X}", rand::random::<u64>());
+        d.post(&webhooks::button_from_user(
+            &d.meta, user_id, &wamid, payload, text, now,
+        ))
+        .await
+    }
+
+    /// Posts a `user_preferences` change naming only a BSUID.
+    pub async fn inject_user_preference_from_user(
+        &self,
+        user_id: &str,
+        value: &str,
+    ) -> Result<u16, SimError> {
+        let d = self.state.delivery.as_ref().ok_or(SimError::NoWebhook)?;
+        let now = chrono::Utc::now().timestamp();
+        d.post(&webhooks::user_preferences_from_user(
+            &d.meta, user_id, value, now,
+        ))
+        .await
+    }
+
+    /// Posts a failed status with `code` that names only a BSUID.
+    pub async fn inject_failed_status_from_user(
+        &self,
+        user_id: &str,
+        code: i64,
+    ) -> Result<u16, SimError> {
+        let d = self.state.delivery.as_ref().ok_or(SimError::NoWebhook)?;
+        let now = chrono::Utc::now().timestamp();
+        let wamid = format!("wamid.SIMX{:016X}", rand::random::<u64>());
+        d.post(&webhooks::failed_status_from_user(
+            &d.meta, &wamid, user_id, code, now,
+        ))
+        .await
+    }
+
+    /// Posts a system message about a user's identity (see
+    /// [`webhooks::SystemMessage`]); its message id is made here.
+    pub async fn inject_system(&self, m: webhooks::SystemMessage<'_>) -> Result<u16, SimError> {
+        let d = self.state.delivery.as_ref().ok_or(SimError::NoWebhook)?;
+        let wamid = format!("wamid.SIMSYS{:016X}", rand::random::<u64>());
+        let m = webhooks::SystemMessage {
+            wamid: &wamid,
+            timestamp: if m.timestamp == 0 {
+                chrono::Utc::now().timestamp()
+            } else {
+                m.timestamp
+            },
+            ..m
+        };
+        d.post(&webhooks::system_payload(&d.meta, &m)).await
     }
 
     /// Stops serving (open requests are answered or cut), waits for the

@@ -21,9 +21,9 @@ const SHARDS: usize = 16;
 const CHUNK: usize = 4096;
 
 /// Codes the simulator answers with; counted without a lock.
-const CODES: [i64; 14] = [
-    100, 190, 130429, 131000, 131026, 131047, 131050, 131051, 131056, 132000, 132001, 132012,
-    132015, 132016,
+const CODES: [i64; 20] = [
+    100, 190, 130429, 131000, 131009, 131026, 131042, 131047, 131049, 131050, 131051, 131055,
+    131056, 131057, 132000, 132001, 132012, 132015, 132016, 132018,
 ];
 
 /// One message the simulator accepted.
@@ -47,6 +47,13 @@ pub struct AcceptedMessage {
     pub at_ms: u64,
     /// Whether the response was deliberately lost.
     pub response_dropped: bool,
+    /// The endpoint the send arrived at: `messages` or `marketing_messages`.
+    #[serde(default = "default_endpoint")]
+    pub endpoint: String,
+}
+
+fn default_endpoint() -> String {
+    "messages".into()
 }
 
 /// Counters of a running simulator.
@@ -270,6 +277,7 @@ mod tests {
             template: "t".into(),
             language: "de".into(),
             params: vec![],
+            endpoint: "messages".into(),
             callback_data: cb.map(str::to_string),
             at_ms,
             response_dropped: false,

@@ -49,6 +49,9 @@ pub(crate) struct SimState {
     pub(crate) delivery: Option<Arc<Delivery>>,
     pub(crate) stop: CancellationToken,
     pub(crate) nonce: u64,
+    /// Sends still answered "maintenance mode" (131057), as during a
+    /// throughput upgrade.
+    pub(crate) upgrading: std::sync::atomic::AtomicU32,
 }
 
 /// The router over `state`.
@@ -84,12 +87,14 @@ async fn send(
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         return s.refuse(&Reject::new(100, "request body is unreadable or too large"));
     };
-    // The route is /{version}/{id}/messages: the id is the third segment.
+    // The route is /{version}/{id}/messages: the id is the third segment,
+    // the endpoint the last.
     let id = parts.uri.path().split('/').nth(2).unwrap_or_default();
+    let marketing_api = parts.uri.path().ends_with("/marketing_messages");
     // Decided on arrival, answered after the latency: the API counts a
     // request against its limits when it receives it, so the simulated
     // processing time must not shift requests between rate windows.
-    let decided = s.process(id, &parts.headers, &body);
+    let decided = s.process(id, marketing_api, &parts.headers, &body);
     if let Some(d) = s.faults.delay() {
         tokio::time::sleep(d).await;
     }
@@ -139,7 +144,13 @@ impl SimState {
         }
     }
 
-    fn process(&self, id: &str, headers: &HeaderMap, body: &[u8]) -> Result<Done, Reject> {
+    fn process(
+        &self,
+        id: &str,
+        marketing_api: bool,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Done, Reject> {
         if !self.authorized(headers) {
             return Err(Reject::new(190, "the access token is missing or invalid"));
         }
@@ -149,6 +160,23 @@ impl SimState {
         let req: SendRequest = serde_json::from_slice(body)
             .map_err(|e| Reject::new(100, format!("request body is not valid JSON: {e}")))?;
         let valid = check(&req, &self.table)?;
+        let upgrading = self
+            .upgrading
+            .fetch_update(
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+                |n| n.checked_sub(1),
+            )
+            .is_ok();
+        if upgrading {
+            return Err(Reject::new(
+                131057,
+                "Business account is in maintenance mode: the number's throughput is being upgraded.",
+            ));
+        }
+        if marketing_api {
+            marketing_api_check(valid.spec)?;
+        }
         if !self.limits.admit(id) {
             return Err(Reject::new(
                 130429,
@@ -198,6 +226,12 @@ impl SimState {
             callback_data: req.biz_opaque_callback_data.clone(),
             at_ms: self.started.elapsed().as_millis() as u64,
             response_dropped: dropped.is_some(),
+            endpoint: if marketing_api {
+                "marketing_messages"
+            } else {
+                "messages"
+            }
+            .into(),
         });
         if let Some(d) = &self.delivery {
             d.spawn_statuses(Accepted {
@@ -245,6 +279,34 @@ impl SimState {
         let status = StatusCode::from_u16(rej.http).unwrap_or(StatusCode::BAD_REQUEST);
         json(status, body)
     }
+}
+
+/// What the Marketing Messages API adds to the checks: it sends MARKETING
+/// templates only (by their current category), and refuses a template its
+/// ad sync has not caught up with yet (new or long unused) with 131009.
+fn marketing_api_check(spec: &super::spec::Spec) -> Result<(), Reject> {
+    use std::sync::atomic::Ordering::Relaxed;
+    if spec.category() != crate::template::Category::Marketing {
+        return Err(Reject::new(
+            131055,
+            format!(
+                "Not allowed to send messages using MM API: template {} is {}, only MARKETING templates can be sent here",
+                spec.template.name,
+                spec.category()
+            ),
+        ));
+    }
+    let refused = spec
+        .unsynced
+        .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
+        .is_ok();
+    if refused {
+        return Err(Reject::new(
+            131009,
+            "Ad syncing may be incomplete for this template. Wait 10 minutes and try again.",
+        ));
+    }
+    Ok(())
 }
 
 fn no_such_object(id: &str) -> Reject {

@@ -11,7 +11,17 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::template::{placeholders, Catalog, Component, Status, Template};
+use crate::template::{placeholders, Catalog, Category, Component, Status, Template};
+
+const CATEGORIES: [Category; 3] = [
+    Category::Marketing,
+    Category::Utility,
+    Category::Authentication,
+];
+
+fn category_index(c: Category) -> u8 {
+    CATEGORIES.iter().position(|x| *x == c).unwrap_or(0) as u8
+}
 
 const STATUSES: [Status; 7] = [
     Status::Approved,
@@ -54,6 +64,10 @@ impl Expect {
 pub(crate) struct Spec {
     pub(crate) template: Template,
     status: AtomicU8,
+    /// Meta may re-categorise an approved template.
+    category: AtomicU8,
+    /// Sends the Marketing Messages API still refuses as not yet synced.
+    pub(crate) unsynced: std::sync::atomic::AtomicU32,
     pub(crate) header: Expect,
     pub(crate) body: Expect,
     pub(crate) buttons: BTreeMap<String, Expect>,
@@ -90,6 +104,8 @@ impl Spec {
         }
         Self {
             status: AtomicU8::new(status_index(template.status)),
+            category: AtomicU8::new(category_index(template.category)),
+            unsynced: std::sync::atomic::AtomicU32::new(0),
             body: Expect::from_text(template.body()),
             header,
             buttons,
@@ -104,12 +120,23 @@ impl Spec {
             .unwrap_or(Status::Approved)
     }
 
+    pub(crate) fn category(&self) -> Category {
+        CATEGORIES
+            .get(self.category.load(Relaxed) as usize)
+            .copied()
+            .unwrap_or(Category::Marketing)
+    }
+
     /// The template as the list endpoint shows it: Meta's fields only.
     pub(crate) fn listing(&self, index: usize) -> Value {
         let mut v = serde_json::to_value(&self.template).unwrap_or(Value::Null);
         if let Some(o) = v.as_object_mut() {
             o.remove("bindings");
             o.insert("status".into(), Value::String(self.status().to_string()));
+            o.insert(
+                "category".into(),
+                Value::String(self.category().to_string()),
+            );
             if !o.contains_key("id") {
                 o.insert("id".into(), Value::String(format!("{}", 1_000_000 + index)));
             }
@@ -138,6 +165,21 @@ impl TemplateTable {
             table.ordered.push(spec);
         }
         table
+    }
+
+    pub(crate) fn spec(&self, name: &str, language: &str) -> Option<&Arc<Spec>> {
+        self.by_name.get(name).and_then(|m| m.get(language))
+    }
+
+    /// Changes a template's category; false when there is no such template.
+    pub(crate) fn set_category(&self, name: &str, language: &str, category: Category) -> bool {
+        match self.spec(name, language) {
+            Some(spec) => {
+                spec.category.store(category_index(category), Relaxed);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Changes a template's status; false when there is no such template.

@@ -48,6 +48,12 @@ pub(crate) fn message(code: i64) -> &'static str {
         132012 => "(#132012) Parameter format does not match format in the created template",
         132015 => "(#132015) Template is paused",
         132016 => "(#132016) Template is disabled",
+        132018 => "(#132018) There was an issue with the parameters in your template.",
+        131009 => "(#131009) Parameter value is not valid",
+        131042 => "(#131042) Business eligibility payment issue",
+        131049 => "(#131049) This message was not delivered to maintain healthy ecosystem engagement.",
+        131055 => "(#131055) Method not allowed",
+        131057 => "(#131057) Business Account is in maintenance mode",
         _ => "(#100) Invalid parameter",
     }
 }
@@ -210,6 +216,16 @@ fn check_kinds(name: &str, e: &Expect, c: &RequestComponent) -> Result<(), Rejec
                 format!("{name} parameter {} must be non-empty text", i + 1),
             ));
         }
+        // Meta refuses these in a parameter value (132018).
+        if p.text.as_deref().is_some_and(|t| !parameter_allowed(t)) {
+            return Err(Reject::new(
+                132018,
+                format!(
+                    "{name} parameter {}: Param text cannot have new-line/tab characters or more than 4 consecutive spaces",
+                    i + 1
+                ),
+            ));
+        }
         if e.media && p.kind == "text" {
             return Err(Reject::new(
                 132012,
@@ -233,6 +249,12 @@ fn check_kinds(name: &str, e: &Expect, c: &RequestComponent) -> Result<(), Rejec
         }
     }
     Ok(())
+}
+
+/// Whether Meta takes `text` as a parameter value: no newline, no tab, no
+/// more than 4 consecutive spaces (else 132018).
+pub(crate) fn parameter_allowed(text: &str) -> bool {
+    !text.contains(['\n', '\r', '\t']) && !text.contains("     ")
 }
 
 #[cfg(test)]
@@ -290,6 +312,25 @@ mod tests {
         assert_eq!(
             code(check(&request(sale, &["Anna", "HERBST20"]), &table)),
             132016
+        );
+    }
+
+    #[test]
+    fn newlines_tabs_and_five_spaces_are_refused_with_132018() {
+        let catalog = Catalog::embedded().expect("catalog");
+        let table = TemplateTable::new(&catalog);
+        let sale = catalog.get("herbst_sale", None).expect("exists");
+        for bad in ["An\nna", "An\tna", "A     nna"] {
+            assert_eq!(
+                code(check(&request(sale, &[bad, "HERBST20"]), &table)),
+                132018,
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            code(check(&request(sale, &["A    nna", "HERBST20"]), &table)),
+            0,
+            "4 spaces pass"
         );
     }
 

@@ -86,11 +86,13 @@ pub fn envelope(meta: &Metadata, field: &str, mut value: Value) -> Value {
 
 /// A status webhook (`statuses`).
 pub fn status_payload(meta: &Metadata, ev: &StatusEvent) -> Value {
+    // Statuses of a business's own sends carry both ids (since April 2026).
     let mut status = json!({
         "id": ev.wamid,
         "status": ev.status.as_str(),
         "timestamp": ev.timestamp.to_string(),
         "recipient_id": ev.recipient_id,
+        "recipient_user_id": bsuid(&ev.recipient_id),
     });
     if let Some(s) = status.as_object_mut() {
         if let Some(cb) = &ev.callback_data {
@@ -157,10 +159,207 @@ fn inbound(meta: &Metadata, from: &str, message: Value) -> Value {
         meta,
         "messages",
         json!({
-            "contacts": [ { "profile": { "name": "Sim User" }, "wa_id": from } ],
+            "contacts": [ { "profile": { "name": "Sim User" }, "wa_id": from,
+                            "user_id": bsuid(from) } ],
             "messages": [ message ],
         }),
     )
+}
+
+/// The business-scoped user id (BSUID) the simulator gives the user of
+/// `digits`: the country's two letters, a dot and 16 digits, stable for a
+/// number (a new number gets a new one, as at Meta).
+pub fn bsuid(digits: &str) -> String {
+    let country = match digits {
+        d if d.starts_with("49") => "DE",
+        d if d.starts_with("43") => "AT",
+        d if d.starts_with("41") => "CH",
+        d if d.starts_with('1') => "US",
+        _ => "ZZ",
+    };
+    // FNV-1a: stable across runs and platforms, unlike the std hasher.
+    let hash = digits.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{country}.{:016}", hash % 10_000_000_000_000_000)
+}
+
+/// An inbound text from a user whose number is withheld (a username
+/// user): no `from`, no `wa_id`, only the BSUID.
+pub fn inbound_text_from_user(
+    meta: &Metadata,
+    user_id: &str,
+    wamid: &str,
+    body: &str,
+    timestamp: i64,
+) -> Value {
+    let message = json!({
+        "from_user_id": user_id, "id": wamid, "timestamp": timestamp.to_string(),
+        "type": "text", "text": { "body": body },
+    });
+    user_only(meta, user_id, message)
+}
+
+/// A quick-reply tap from a user whose number is withheld.
+pub fn button_from_user(
+    meta: &Metadata,
+    user_id: &str,
+    wamid: &str,
+    payload: &str,
+    text: &str,
+    timestamp: i64,
+) -> Value {
+    let message = json!({
+        "from_user_id": user_id, "id": wamid, "timestamp": timestamp.to_string(),
+        "type": "button", "button": { "payload": payload, "text": text },
+    });
+    user_only(meta, user_id, message)
+}
+
+fn user_only(meta: &Metadata, user_id: &str, message: Value) -> Value {
+    envelope(
+        meta,
+        "messages",
+        json!({
+            "contacts": [ { "profile": { "name": "Sim User", "username": "@sim" },
+                            "user_id": user_id } ],
+            "messages": [ message ],
+        }),
+    )
+}
+
+/// A `user_preferences` change naming only the user's BSUID.
+pub fn user_preferences_from_user(
+    meta: &Metadata,
+    user_id: &str,
+    value: &str,
+    timestamp: i64,
+) -> Value {
+    envelope(
+        meta,
+        "user_preferences",
+        json!({
+            "contacts": [ { "profile": { "name": "Sim User" }, "user_id": user_id } ],
+            "user_preferences": [ {
+                "user_id": user_id, "detail": "User requested to stop marketing messages",
+                "category": "marketing_messages", "value": value,
+                "timestamp": timestamp,
+            } ],
+        }),
+    )
+}
+
+/// A failed status naming only the recipient's BSUID (number withheld).
+pub fn failed_status_from_user(
+    meta: &Metadata,
+    wamid: &str,
+    user_id: &str,
+    code: i64,
+    timestamp: i64,
+) -> Value {
+    let status = json!({
+        "id": wamid, "status": "failed", "timestamp": timestamp.to_string(),
+        "recipient_user_id": user_id,
+        "errors": [{ "code": code, "title": error_title(code) }],
+    });
+    envelope(meta, "messages", json!({ "statuses": [status] }))
+}
+
+/// A system message about a user's identity.
+#[derive(Debug, Clone, Default)]
+pub struct SystemMessage<'a> {
+    /// The sender's (old) number, when not withheld.
+    pub from: Option<&'a str>,
+    /// The sender's (old) BSUID.
+    pub from_user_id: Option<&'a str>,
+    /// `user_changed_number` or `user_changed_user_id`.
+    pub kind: &'a str,
+    /// The new number (`user_changed_number`).
+    pub new_wa_id: Option<&'a str>,
+    /// The new BSUID.
+    pub new_user_id: Option<&'a str>,
+    /// The message id.
+    pub wamid: &'a str,
+    /// Unix seconds.
+    pub timestamp: i64,
+}
+
+/// A system message: `user_changed_number` (from the old number, naming
+/// the new one and its new BSUID) or `user_changed_user_id` (naming only
+/// the new BSUID).
+pub fn system_payload(meta: &Metadata, m: &SystemMessage<'_>) -> Value {
+    let SystemMessage {
+        from,
+        from_user_id,
+        kind,
+        new_wa_id,
+        new_user_id,
+        wamid,
+        timestamp,
+    } = *m;
+    let mut system = json!({ "body": format!("User changed ({kind})"), "type": kind });
+    let mut message = json!({
+        "id": wamid, "timestamp": timestamp.to_string(), "type": "system",
+    });
+    if let (Some(sys), Some(m)) = (system.as_object_mut(), message.as_object_mut()) {
+        if let Some(w) = new_wa_id {
+            sys.insert("wa_id".into(), json!(w));
+        }
+        if let Some(u) = new_user_id {
+            sys.insert("user_id".into(), json!(u));
+        }
+        if let Some(f) = from {
+            m.insert("from".into(), json!(f));
+        }
+        if let Some(u) = from_user_id {
+            m.insert("from_user_id".into(), json!(u));
+        }
+        m.insert("system".into(), system);
+    }
+    let mut contact = json!({ "profile": { "name": "Sim User" } });
+    if let Some(c) = contact.as_object_mut() {
+        if let Some(f) = from {
+            c.insert("wa_id".into(), json!(f));
+        }
+        if let Some(u) = from_user_id {
+            c.insert("user_id".into(), json!(u));
+        }
+    }
+    envelope(
+        meta,
+        "messages",
+        json!({ "contacts": [contact], "messages": [message] }),
+    )
+}
+
+/// `template_category_update`: completed (`previous_category` →
+/// `new_category`) or, with `effective_at`, the impending notice
+/// (`correct_category`, `category_update_timestamp`).
+pub fn template_category_payload(
+    meta: &Metadata,
+    name: &str,
+    language: &str,
+    previous: &str,
+    new: &str,
+    effective_at: Option<i64>,
+) -> Value {
+    let value = match effective_at {
+        None => json!({
+            "message_template_id": 1_000_001, "message_template_name": name,
+            "message_template_language": language,
+            "previous_category": previous, "new_category": new,
+        }),
+        Some(at) => json!({
+            "message_template_id": 1_000_001, "message_template_name": name,
+            "message_template_language": language,
+            "correct_category": new, "category_update_timestamp": at,
+        }),
+    };
+    json!({
+        "object": "whatsapp_business_account",
+        "entry": [ { "id": meta.waba_id, "time": effective_at.unwrap_or(0),
+                     "changes": [ { "field": "template_category_update", "value": value } ] } ],
+    })
 }
 
 /// A `user_preferences` change: `value` is `stop` or `resume`.
@@ -262,6 +461,21 @@ mod tests {
         );
         let v = user_preferences_payload(&meta(), "4917", "stop", 1);
         assert_eq!(v["entry"][0]["changes"][0]["field"], "user_preferences");
+    }
+
+    #[test]
+    fn bsuids_look_like_metas_and_are_stable_per_number() {
+        let a = bsuid("4917612345678");
+        assert_eq!(a, bsuid("4917612345678"));
+        assert_ne!(a, bsuid("4917612345679"));
+        let (cc, id) = a.split_once('.').expect("dot");
+        assert_eq!(cc, "DE");
+        assert!(id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric()));
+        let v = inbound_text_from_user(&meta(), &a, "wamid.u", "STOP", 1);
+        let value = &v["entry"][0]["changes"][0]["value"];
+        assert!(value["messages"][0].get("from").is_none());
+        assert!(value["contacts"][0].get("wa_id").is_none());
+        assert_eq!(value["contacts"][0]["user_id"], a.as_str());
     }
 
     #[test]

@@ -100,6 +100,7 @@ impl Theme {
             Failed => Color::Red,
             Skipped => Color::DarkGray,
             Unknown => Color::Yellow,
+            Deferred => Color::Magenta,
         };
         let mono = match s {
             Failed | Unknown => Style::new().add_modifier(Modifier::BOLD),
@@ -122,6 +123,7 @@ impl Theme {
             (false, Delivered | Read) => "▓",
             (false, Failed) => "X",
             (false, Unknown) => "?",
+            (false, Deferred) => "~",
         }
     }
 }

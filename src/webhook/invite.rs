@@ -313,6 +313,13 @@ pub async fn invite(
             invites.release(phone, topic)?;
             Err(refused(code, "temporarily refused; try again later".into()))
         }
+        Reply::Deferred { code } => {
+            invites.release(phone, topic)?;
+            Err(refused(
+                code,
+                "Meta's per-user marketing cap (131049): try again after 24 h".into(),
+            ))
+        }
         Reply::Failed { code, revoke } => {
             invites.release(phone, topic)?;
             if revoke {

@@ -63,6 +63,28 @@ pub struct Value {
     /// Marketing preferences (stop / resume).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub user_preferences: Vec<UserPreference>,
+    /// `template_category_update`: which template (name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_template_name: Option<String>,
+    /// `template_category_update`: which template (language).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_template_language: Option<String>,
+    /// `template_category_update`, completed: the category before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_category: Option<String>,
+    /// `template_category_update`, completed: the category now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_category: Option<String>,
+    /// `template_category_update`, impending: the category to come.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correct_category: Option<String>,
+    /// `template_category_update`, impending: when it takes effect.
+    #[serde(
+        default,
+        with = "opt_unix_time",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub category_update_timestamp: Option<DateTime<Utc>>,
 }
 
 /// The business number.
@@ -79,9 +101,13 @@ pub struct Metadata {
 /// A sender's profile.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ContactInfo {
-    /// The WhatsApp id (usually the number's digits).
+    /// The WhatsApp id (usually the number's digits); empty when Meta
+    /// withholds the number (a username user).
     #[serde(default)]
     pub wa_id: String,
+    /// The business-scoped user id (BSUID), e.g. `DE.1502576394655843`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
 }
 
 /// A delivery status.
@@ -94,9 +120,12 @@ pub struct Status {
     /// When it happened.
     #[serde(with = "unix_time")]
     pub timestamp: DateTime<Utc>,
-    /// The recipient's WhatsApp id.
+    /// The recipient's WhatsApp id; empty when withheld.
     #[serde(default)]
     pub recipient_id: String,
+    /// The recipient's BSUID (beside or instead of `recipient_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient_user_id: Option<String>,
     /// What bote put into the send (`c=<campaign>;r=<index>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub biz_opaque_callback_data: Option<String>,
@@ -121,8 +150,12 @@ pub struct ApiError {
 /// An inbound message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InboundMessage {
-    /// The sender's WhatsApp id.
+    /// The sender's WhatsApp id; empty when Meta withholds the number.
+    #[serde(default)]
     pub from: String,
+    /// The sender's BSUID, when the message names it (else `contacts[]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_user_id: Option<String>,
     /// The message id (`wamid.…`): the evidence of a revocation or confirmation.
     pub id: String,
     /// When it was sent.
@@ -140,6 +173,26 @@ pub struct InboundMessage {
     /// An interactive reply (button or list).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interactive: Option<Interactive>,
+    /// A system message (`user_changed_number`, `user_changed_user_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<System>,
+}
+
+/// A system message about the user's identity.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct System {
+    /// `user_changed_number`, `user_changed_user_id`, or another kind.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    /// Meta's text (not kept: it names numbers).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub body: String,
+    /// The new number (`user_changed_number`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wa_id: Option<String>,
+    /// The new BSUID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
 }
 
 /// `{"body": "STOP"}`.
@@ -185,8 +238,12 @@ pub struct Reply {
 /// A marketing preference change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserPreference {
-    /// The user's WhatsApp id.
+    /// The user's WhatsApp id; empty when withheld.
+    #[serde(default)]
     pub wa_id: String,
+    /// The user's BSUID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
     /// `marketing_messages`.
     #[serde(default)]
     pub category: String,
@@ -316,6 +373,48 @@ mod tests {
         let again: Notification =
             serde_json::from_slice(&serde_json::to_vec(&n).expect("ser")).expect("round trip");
         assert_eq!(again, n);
+    }
+
+    #[test]
+    fn every_phone_field_may_be_absent_when_a_bsuid_is_there() {
+        let body = r#"{"object":"whatsapp_business_account","entry":[{"id":"W","changes":[
+          {"field":"messages","value":{"statuses":[{"id":"wamid.A","status":"failed",
+            "timestamp":"1","recipient_user_id":"DE.1502576394655843","errors":[{"code":131050}]}]}},
+          {"field":"messages","value":{"contacts":[{"profile":{"username":"@anna"},
+              "user_id":"DE.1502576394655843"}],
+            "messages":[{"from_user_id":"DE.1502576394655843","id":"wamid.B","timestamp":"2",
+              "type":"text","text":{"body":"STOP"}}]}},
+          {"field":"messages","value":{"messages":[{"from":"491711234567","id":"wamid.C",
+              "timestamp":"3","type":"system","system":{"body":"changed",
+              "type":"user_changed_number","wa_id":"491719999999","user_id":"DE.77"}}]}},
+          {"field":"user_preferences","value":{"user_preferences":[{"user_id":"DE.150",
+            "category":"marketing_messages","value":"stop","timestamp":4}]}},
+          {"field":"template_category_update","value":{"message_template_id":1,
+            "message_template_name":"promo","message_template_language":"de",
+            "correct_category":"MARKETING","category_update_timestamp":1790000000}}]}]}"#;
+        let n: Notification = serde_json::from_str(body).expect("parses");
+        let c = &n.entry[0].changes;
+        assert_eq!(c[0].value.statuses[0].recipient_id, "");
+        assert_eq!(
+            c[0].value.statuses[0].recipient_user_id.as_deref(),
+            Some("DE.1502576394655843")
+        );
+        assert_eq!(c[1].value.messages[0].from, "");
+        assert_eq!(
+            c[1].value.contacts[0].user_id.as_deref(),
+            Some("DE.1502576394655843")
+        );
+        let sys = c[2].value.messages[0].system.as_ref().expect("system");
+        assert_eq!(
+            (sys.kind.as_str(), sys.wa_id.as_deref()),
+            ("user_changed_number", Some("491719999999"))
+        );
+        assert_eq!(c[3].value.user_preferences[0].wa_id, "");
+        assert_eq!(c[4].value.correct_category.as_deref(), Some("MARKETING"));
+        assert_eq!(
+            c[4].value.category_update_timestamp.map(|t| t.timestamp()),
+            Some(1_790_000_000)
+        );
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub struct Counts {
     pub skipped: u64,
     /// Unknown.
     pub unknown: u64,
+    /// Deferred by Meta's per-user marketing cap (131049).
+    #[serde(default)]
+    pub deferred: u64,
 }
 
 impl Counts {
@@ -40,6 +43,7 @@ impl Counts {
             RecipientState::Failed => self.failed,
             RecipientState::Skipped => self.skipped,
             RecipientState::Unknown => self.unknown,
+            RecipientState::Deferred => self.deferred,
         }
     }
 
@@ -54,6 +58,7 @@ impl Counts {
             RecipientState::Failed => &mut self.failed,
             RecipientState::Skipped => &mut self.skipped,
             RecipientState::Unknown => &mut self.unknown,
+            RecipientState::Deferred => &mut self.deferred,
         }
     }
 

@@ -53,11 +53,16 @@ pub enum RecipientState {
     Skipped,
     /// The request may or may not have reached the API (crash, lost response).
     Unknown,
+    /// Not taken because of Meta's per-user marketing cap (131049): not
+    /// the recipient's doing, sent again only when the operator asks,
+    /// ≥ 24 h later (`campaign resend ID --deferred`).
+    Deferred,
 }
 
 impl RecipientState {
     /// All states, in display order.
-    pub const ALL: [Self; 9] = [
+    // The binary journal stores the index into this list: append only.
+    pub const ALL: [Self; 10] = [
         Self::Pending,
         Self::InFlight,
         Self::Accepted,
@@ -67,6 +72,7 @@ impl RecipientState {
         Self::Failed,
         Self::Skipped,
         Self::Unknown,
+        Self::Deferred,
     ];
 
     /// The lower-case name.
@@ -81,6 +87,7 @@ impl RecipientState {
             Self::Failed => "failed",
             Self::Skipped => "skipped",
             Self::Unknown => "unknown",
+            Self::Deferred => "deferred",
         }
     }
 

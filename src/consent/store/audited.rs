@@ -33,6 +33,30 @@ impl Store {
             .join(":")
     }
 
+    /// A change as the trail shows it: an identity change names the new
+    /// number by its reference and the BSUID by a digest.
+    fn audit_change(&self, change: &Change) -> serde_json::Value {
+        match change {
+            Change::IdentityChanged {
+                what,
+                user_id,
+                new_phone,
+            } => serde_json::json!({
+                "kind": "identity_changed",
+                "what": what,
+                "user_id": user_id.as_deref().map(|u| {
+                    let d = self.salted_digest(b"audit-bsuid", u.as_bytes());
+                    format!("bsuid#{}", hex::encode(&d[..6]))
+                }),
+                "new_contact": new_phone
+                    .as_deref()
+                    .and_then(|p| Phone::parse(p, "DE").ok())
+                    .map(|p| self.contact_ref(p)),
+            }),
+            other => serde_json::to_value(other).unwrap_or_default(),
+        }
+    }
+
     /// Records `events` of `phone` in the audit trail, after they were
     /// committed.
     pub(super) fn audit_events(
@@ -48,7 +72,7 @@ impl Store {
                 _ => Action::ConsentChange,
             };
             let details = serde_json::json!({
-                "change": e.change,
+                "change": self.audit_change(&e.change),
                 "origin": self.audit_origin(&e.origin),
             });
             self.audit.record(

@@ -60,6 +60,8 @@ impl Store {
             erased.history_records += 1;
         }
         batch.writes += 1 + erased.history_records;
+        // Its business-scoped user ids (BSUID links) go with it.
+        self.stage_forget_user_ids(&mut batch, phone)?;
         if let Some(cause) = suppress {
             self.stage_suppression(&mut batch, phone, &Suppression { since: at, cause });
         }

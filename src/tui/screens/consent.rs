@@ -227,6 +227,23 @@ pub fn describe(change: &Change, offset: chrono::FixedOffset) -> String {
                 fmt::datetime(*opted_out_at, offset)
             )
         }
+        // The new number is masked here like every number on screen.
+        Change::IdentityChanged {
+            what,
+            user_id,
+            new_phone,
+        } => format!(
+            "WhatsApp identity changed ({what}){}{}",
+            new_phone
+                .as_deref()
+                .and_then(crate::phone::Phone::from_e164)
+                .map(|p| format!(", new number {}", p.masked(4)))
+                .unwrap_or_default(),
+            user_id
+                .as_deref()
+                .map(|u| format!(", new user id {u}"))
+                .unwrap_or_default()
+        ),
     }
 }
 

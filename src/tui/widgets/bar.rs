@@ -10,13 +10,14 @@ use super::super::theme::Theme;
 use crate::campaign::journal::{Counts, RecipientState};
 
 /// The states drawn, left to right (done first, waiting last).
-pub const ORDER: [RecipientState; 9] = [
+pub const ORDER: [RecipientState; 10] = [
     RecipientState::Read,
     RecipientState::Delivered,
     RecipientState::Sent,
     RecipientState::Accepted,
     RecipientState::Failed,
     RecipientState::Unknown,
+    RecipientState::Deferred,
     RecipientState::Skipped,
     RecipientState::InFlight,
     RecipientState::Pending,
@@ -31,9 +32,9 @@ pub struct StackedBar<'a> {
 }
 
 /// Cell widths per state in [`ORDER`], summing to `width` (when any count).
-pub fn widths(counts: &Counts, width: u16) -> [u16; 9] {
+pub fn widths(counts: &Counts, width: u16) -> [u16; ORDER.len()] {
     let total = counts.total();
-    let mut out = [0u16; 9];
+    let mut out = [0u16; ORDER.len()];
     if total == 0 || width == 0 {
         return out;
     }
@@ -46,7 +47,7 @@ pub fn widths(counts: &Counts, width: u16) -> [u16; 9] {
     }
     // Settle rounding on the widest segment.
     let sum: u16 = out.iter().sum();
-    if let Some(widest) = (0..9).max_by_key(|i| out[*i]) {
+    if let Some(widest) = (0..ORDER.len()).max_by_key(|i| out[*i]) {
         if sum > width {
             out[widest] = out[widest].saturating_sub(sum - width);
         } else {
@@ -95,7 +96,7 @@ mod tests {
         assert_eq!(w.iter().sum::<u16>(), 40);
         assert_eq!(w[4], 1);
         assert_eq!(w[5], 1);
-        assert_eq!(widths(&Counts::default(), 40), [0; 9]);
+        assert_eq!(widths(&Counts::default(), 40), [0; ORDER.len()]);
     }
 
     /// Issue 17: `accepted 8 … in_flight 56 pending 41` drew a bar two

@@ -29,6 +29,8 @@
 //! [`apply_status`]: crate::campaign::journal::apply_status
 //! [`SeenEvents`]: super::seen::SeenEvents
 
+mod category;
+mod identity;
 mod signals;
 mod status;
 
@@ -38,7 +40,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::keywords::Keywords;
-use super::payload::{InboundMessage, Notification, Status, UserPreference};
+use super::payload::{ContactInfo, InboundMessage, Notification, Status, UserPreference, Value};
 use super::seen::SeenEvents;
 use crate::campaign::journal::RecipientState;
 use crate::campaign::{CampaignId, Campaigns};
@@ -131,6 +133,40 @@ pub enum Outcome {
         /// The evidence.
         origin: String,
     },
+    /// An opt-out that named only a BSUID no contact has (yet): kept as a
+    /// suppression of that BSUID (G5).
+    UserSuppressed {
+        /// The BSUID, masked.
+        user_id: String,
+        /// `stop_keyword`, `stop_button`, `user_preferences`, `status_131050`.
+        signal: String,
+        /// The evidence.
+        origin: String,
+    },
+    /// `user_changed_number` / `user_changed_user_id`: the identity was
+    /// updated and recorded in the contact's history.
+    IdentityChanged {
+        /// Masked number of the contact.
+        phone: String,
+        /// Which system message.
+        what: String,
+        /// Topics revoked (a changed number ends the old number's consents).
+        topics_revoked: usize,
+    },
+    /// `template_category_update`: the latest category of a template.
+    TemplateCategory {
+        /// Template name.
+        template: String,
+        /// Template language.
+        language: String,
+        /// The category (now, or to come for an impending notice).
+        category: crate::template::Category,
+        /// The category before, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous: Option<crate::template::Category>,
+        /// An announcement (not routed on) rather than the completed change.
+        impending: bool,
+    },
     /// `user_preferences` `resume`: recorded, consent unchanged.
     Resumed {
         /// Masked number.
@@ -156,6 +192,8 @@ pub enum Item {
     Message(InboundMessage),
     /// A marketing preference.
     Preference(UserPreference),
+    /// A `template_category_update`.
+    Category(Box<Value>),
     /// A change bote does not read.
     Other(String),
 }
@@ -166,19 +204,63 @@ pub fn items(n: &Notification) -> Vec<Item> {
     for change in n.entry.iter().flat_map(|e| &e.changes) {
         let v = &change.value;
         let before = out.len();
+        if change.field == "template_category_update" {
+            out.push(Item::Category(Box::new(v.clone())));
+            continue;
+        }
         for s in &v.statuses {
             out.push(Item::Status(s.clone()));
             if s.status == "failed" && s.errors.iter().any(|e| e.code == STOPPED_MARKETING) {
                 out.push(Item::StatusRevoke(s.clone()));
             }
         }
-        out.extend(v.messages.iter().cloned().map(Item::Message));
+        out.extend(
+            v.messages
+                .iter()
+                .map(|m| Item::Message(with_sender_ids(m, &v.contacts))),
+        );
         out.extend(v.user_preferences.iter().cloned().map(Item::Preference));
         if out.len() == before {
             out.push(Item::Other(change.field.clone()));
         }
     }
     out
+}
+
+/// The message with its sender's BSUID (and number) from `contacts[]`
+/// when the message itself does not name them: Meta puts the ids there,
+/// and withholds `from` for some username users.
+fn with_sender_ids(m: &InboundMessage, contacts: &[ContactInfo]) -> InboundMessage {
+    let mut m = m.clone();
+    let sender = match contacts {
+        [one] => Some(one),
+        many => many
+            .iter()
+            .find(|c| !m.from.is_empty() && c.wa_id == m.from),
+    };
+    if let Some(c) = sender {
+        if m.from_user_id.is_none() {
+            m.from_user_id.clone_from(&c.user_id);
+        }
+        if m.from.is_empty() {
+            m.from.clone_from(&c.wa_id);
+        }
+    }
+    m
+}
+
+/// A BSUID as logs and views show it: the country and the last 4 characters.
+pub(crate) fn masked_user(user_id: &str) -> String {
+    let (cc, id) = user_id.split_once('.').unwrap_or(("??", user_id));
+    let tail: String = id
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("{cc}.…{tail}")
 }
 
 /// What one item came to.
@@ -202,6 +284,8 @@ pub struct Processor {
     seen: Arc<SeenEvents>,
     /// The invitations a confirmation must answer.
     invites: crate::webhook::invite::Invites,
+    /// Latest template categories (`template_category_update`).
+    categories: crate::cloud::TemplateCategories,
     /// How long after an invitation a "JA" still confirms it.
     invitation_valid_for: chrono::Duration,
 }
@@ -227,12 +311,14 @@ impl Processor {
     ) -> Result<Self, StoreError> {
         let seen = Arc::new(SeenEvents::open(&store)?);
         let invites = crate::webhook::invite::Invites::open(&store)?;
+        let categories = crate::cloud::TemplateCategories::open(store.db())?;
         Ok(Self {
             store,
             campaigns,
             keywords,
             seen,
             invites,
+            categories,
             invitation_valid_for: INVITATION_VALID_FOR,
         })
     }
@@ -258,6 +344,7 @@ impl Processor {
             Item::StatusRevoke(s) => self.status_revoke(s, received_at).map(Step::Done),
             Item::Message(m) => self.message(m, received_at).map(Step::Done),
             Item::Preference(p) => self.preference(p, received_at, entry).map(Step::Done),
+            Item::Category(v) => self.category(v, received_at).map(Step::Done),
             Item::Other(field) => Ok(Step::Done(Outcome::Ignored {
                 what: format!("change field {field:?} without statuses, messages or preferences"),
             })),
@@ -284,9 +371,27 @@ mod tests {
                 Item::StatusRevoke(_) => "revoke",
                 Item::Message(_) => "message",
                 Item::Preference(_) => "preference",
+                Item::Category(_) => "category",
                 Item::Other(_) => "other",
             })
             .collect();
         assert_eq!(kinds, ["status", "revoke", "status", "other", "preference"]);
+    }
+
+    #[test]
+    fn a_message_takes_its_sender_ids_from_contacts() {
+        let body = r#"{"object":"whatsapp_business_account","entry":[{"id":"W","changes":[
+          {"field":"messages","value":{"contacts":[{"user_id":"DE.1502576394655843"}],
+            "messages":[{"id":"w1","timestamp":"1","type":"text","text":{"body":"STOP"}}]}},
+          {"field":"template_category_update","value":{"message_template_name":"promo",
+            "message_template_language":"de","previous_category":"UTILITY","new_category":"MARKETING"}}]}]}"#;
+        let n: Notification = serde_json::from_str(body).expect("parses");
+        let items = items(&n);
+        let Item::Message(m) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(m.from_user_id.as_deref(), Some("DE.1502576394655843"));
+        assert!(matches!(items[1], Item::Category(_)));
+        assert_eq!(masked_user("DE.1502576394655843"), "DE.…5843");
     }
 }

@@ -3,10 +3,12 @@
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
 use super::{
-    masked, InboundMessage, Outcome, Processor, Status, UserPreference, ACTOR, CLOCK_SKEW_MINUTES,
+    masked, masked_user, InboundMessage, Outcome, Processor, Status, UserPreference, ACTOR,
+    CLOCK_SKEW_MINUTES,
 };
 use crate::consent::{
-    Change, ConfirmationMethod, ConsentEvent, ConsentStatus, OptOut, Revocation, StoreError,
+    is_bsuid, Change, ConfirmationMethod, ConsentEvent, ConsentStatus, Identity, OptOut,
+    Revocation, StoreError, UserOptOut,
 };
 use crate::phone::Phone;
 use crate::webhook::seen::SeenEvents;
@@ -29,18 +31,60 @@ impl Processor {
         s: &Status,
         received_at: DateTime<Utc>,
     ) -> Result<Outcome, StoreError> {
-        let Some(phone) = Phone::from_e164(&s.recipient_id) else {
-            return Ok(Outcome::Ignored {
-                what: format!("131050 for {} without a phone number", s.id),
-            });
+        let who = Identity {
+            phone: Phone::from_e164(&s.recipient_id),
+            user_id: s.recipient_user_id.as_deref(),
         };
-        self.opt_out(
-            phone,
+        self.opt_out_of(
+            who,
             signal_time(s.timestamp, received_at),
             format!("webhook:{}", s.id),
             "status_131050",
             "the recipient stopped marketing messages (failed status, error 131050)",
         )
+    }
+
+    /// An opt-out of whoever `who` names: by number (or the number its
+    /// BSUID is linked to), else a suppression of the BSUID alone.
+    fn opt_out_of(
+        &self,
+        who: Identity<'_>,
+        at: DateTime<Utc>,
+        origin: String,
+        signal: &str,
+        reason: &str,
+    ) -> Result<Outcome, StoreError> {
+        if let Some(phone) = self.store.resolve(who)? {
+            return self.opt_out(phone, at, origin, signal, reason);
+        }
+        let Some(user_id) = who.user_id.filter(|u| is_bsuid(u)) else {
+            return Ok(Outcome::Ignored {
+                what: format!("{signal} ({origin}) naming neither a phone number nor a user id"),
+            });
+        };
+        let revocation = Revocation {
+            at,
+            actor: ACTOR.into(),
+            origin: origin.clone(),
+            reason: reason.into(),
+        };
+        match self.store.opt_out_user(user_id, &revocation)? {
+            UserOptOut::Revoked(phone, topics) => Ok(Outcome::Revoked {
+                phone: masked(phone),
+                signal: signal.into(),
+                topics,
+                origin,
+                suppressed: false,
+            }),
+            UserOptOut::Suppressed => {
+                tracing::info!(user = %masked_user(user_id), signal, "opt-out from a user id no contact has: suppressed");
+                Ok(Outcome::UserSuppressed {
+                    user_id: masked_user(user_id),
+                    signal: signal.into(),
+                    origin,
+                })
+            }
+        }
     }
 
     fn opt_out(
@@ -111,11 +155,20 @@ impl Processor {
     }
 
     fn message_once(&self, m: &InboundMessage, at: DateTime<Utc>) -> Result<Outcome, StoreError> {
-        let Some(phone) = Phone::from_e164(&m.from) else {
-            return Ok(Outcome::Ignored {
-                what: format!("message {} from a sender that is not a phone number", m.id),
-            });
+        let from = Phone::from_e164(&m.from);
+        let user_id = m.from_user_id.as_deref().filter(|u| is_bsuid(u));
+        // A message naming both ids teaches bote the contact's BSUID.
+        if let (Some(p), Some(u)) = (from, user_id) {
+            self.store.learn_user_id(u, p)?;
+        }
+        let who = Identity {
+            phone: from,
+            user_id,
         };
+        if let Some(sys) = &m.system {
+            let sender = self.store.resolve(who)?;
+            return self.identity_change(m, sys, sender, at);
+        }
         let answers = m.answers();
         let origin = format!("webhook:{}", m.id);
         if answers.iter().any(|a| self.keywords.is_stop(a)) {
@@ -124,8 +177,16 @@ impl Processor {
             } else {
                 ("stop_keyword", "replied with a stop keyword")
             };
-            return self.opt_out(phone, at, origin, signal, reason);
+            return self.opt_out_of(who, at, origin, signal, reason);
         }
+        let Some(phone) = self.store.resolve(who)? else {
+            return Ok(Outcome::Ignored {
+                what: format!(
+                    "message {} from a sender bote cannot tell by number or user id",
+                    m.id
+                ),
+            });
+        };
         if answers.iter().any(|a| self.keywords.is_confirm(a)) {
             let method = if m.is_tap() {
                 ConfirmationMethod::Button
@@ -234,7 +295,12 @@ impl Processor {
         // so each delivery is its own).
         match p.timestamp {
             Some(t) => {
-                let id = format!("{}|{}|{}", p.wa_id, p.value, t.timestamp());
+                let who = p
+                    .user_id
+                    .as_deref()
+                    .filter(|_| p.wa_id.is_empty())
+                    .unwrap_or(&p.wa_id);
+                let id = format!("{who}|{}|{}", p.value, t.timestamp());
                 self.once("preference", &id, "user preference", || {
                     self.preference_once(p, received_at, entry)
                 })
@@ -249,11 +315,13 @@ impl Processor {
         received_at: DateTime<Utc>,
         entry: u64,
     ) -> Result<Outcome, StoreError> {
-        let Some(phone) = Phone::from_e164(&p.wa_id) else {
-            return Ok(Outcome::Ignored {
-                what: "user preference of a user without a phone number".into(),
-            });
+        let who = Identity {
+            phone: Phone::from_e164(&p.wa_id),
+            user_id: p.user_id.as_deref(),
         };
+        if let (Some(phone), Some(u)) = (who.phone, who.user_id) {
+            self.store.learn_user_id(u, phone)?;
+        }
         if !(p.category.is_empty() || p.category == "marketing_messages") {
             return Ok(Outcome::Ignored {
                 what: format!("user preference category {:?}", p.category),
@@ -262,14 +330,22 @@ impl Processor {
         let at = p
             .timestamp
             .map_or(received_at, |t| signal_time(t, received_at));
-        match p.value.to_ascii_lowercase().as_str() {
-            "stop" => self.opt_out(
-                phone,
+        let value = p.value.to_ascii_lowercase();
+        if value == "stop" {
+            return self.opt_out_of(
+                who,
                 at,
                 format!("webhook:user_preferences:{entry}"),
                 "user_preferences",
                 "the user stopped marketing messages in WhatsApp (user_preferences)",
-            ),
+            );
+        }
+        let Some(phone) = self.store.resolve(who)? else {
+            return Ok(Outcome::Ignored {
+                what: "user preference of a user bote cannot tell by number or user id".into(),
+            });
+        };
+        match value.as_str() {
             // Allowing marketing again in WhatsApp is not a consent (G3, G5).
             "resume" => {
                 tracing::info!(phone = %masked(phone), "marketing resumed in WhatsApp; consent unchanged");

@@ -4,6 +4,9 @@ use super::{Outcome, Processor, Status, StatusResult, Step};
 use crate::campaign::journal::{apply_status, RecipientRecord, RecipientState, StatusUpdate};
 use crate::campaign::{parse_callback_data, CampaignId, Journal};
 use crate::consent::StoreError;
+
+/// 131049 as a status webhook's code.
+const MARKETING_CAP: u32 = crate::cloud::MARKETING_CAP as u32;
 use crate::phone::Phone;
 
 fn status_state(s: &str) -> Option<RecipientState> {
@@ -65,7 +68,14 @@ impl Processor {
         // The status must be about this record's number. A recipient that
         // is not a number proves nothing, so it is no match either: only
         // a status naming the very number bote sent to may move the record.
-        let same_phone = match (record.phone, Phone::from_e164(&s.recipient_id)) {
+        let recipient = match Phone::from_e164(&s.recipient_id) {
+            Some(p) => Some(p),
+            None => match s.recipient_user_id.as_deref() {
+                Some(u) => self.store.phone_of_user(u)?,
+                None => None,
+            },
+        };
+        let same_phone = match (record.phone, recipient) {
             (Some(a), Some(b)) => a == b,
             _ => false,
         };
@@ -96,6 +106,14 @@ impl Processor {
     }
 
     pub(super) fn status(&self, s: &Status, force: bool) -> Result<Step, StoreError> {
+        // Statuses of bote's own sends name both ids: the contact learns
+        // its BSUID (and a suppression left under it reaches the contact).
+        if let (Some(p), Some(u)) = (
+            Phone::from_e164(&s.recipient_id),
+            s.recipient_user_id.as_deref(),
+        ) {
+            self.store.learn_user_id(u, p)?;
+        }
         let Some(state) = status_state(&s.status) else {
             return Ok(Step::Done(Outcome::Ignored {
                 what: format!("status {:?} of {}", s.status, s.id),
@@ -136,7 +154,13 @@ impl Processor {
                 StatusResult::Unchanged,
             )));
         };
-        let result = if next.state == state {
+        // Meta's per-user marketing cap is not the recipient's doing: the
+        // record is deferred, not failed, and can be sent again ≥ 24 h on.
+        if next.state == RecipientState::Failed && update.code == Some(MARKETING_CAP) {
+            next.state = RecipientState::Deferred;
+            next.reason = Some(crate::dispatch::DEFERRED_REASON.into());
+        }
+        let result = if next.state == state || next.state == RecipientState::Deferred {
             StatusResult::Applied
         } else {
             StatusResult::Noted

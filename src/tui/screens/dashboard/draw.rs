@@ -120,6 +120,7 @@ fn draw_summary(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
         RecipientState::Read,
         RecipientState::Failed,
         RecipientState::Unknown,
+        RecipientState::Deferred,
         RecipientState::Skipped,
         RecipientState::InFlight,
         RecipientState::Pending,
