@@ -554,3 +554,52 @@ fn an_unknown_retention_key_is_an_error_naming_it() {
     assert_ne!(out.code, 0);
     assert!(out.stderr.contains("result"), "{}", out.stderr);
 }
+
+#[test]
+fn doctor_names_what_a_dpo_would_ask_about_and_fails_on_a_broken_trail() {
+    let sb = seeded();
+    let checks = sb.bote(["doctor", "--json"]).expect_code(0).json();
+    let verdict = |checks: &Value, name: &str| {
+        checks
+            .as_array()
+            .expect("checks")
+            .iter()
+            .find(|c| c["name"].as_str().is_some_and(|n| n.starts_with(name)))
+            .map(|c| {
+                (
+                    c["verdict"].as_str().unwrap_or("").to_string(),
+                    c["detail"].to_string(),
+                )
+            })
+            .expect(name)
+    };
+    assert_eq!(
+        verdict(&checks, "processing agreement").0,
+        "warn",
+        "sandbox: not needed yet"
+    );
+    let roles = verdict(&checks, "roles");
+    assert_eq!(roles.0, "ok");
+    assert!(roles.1.contains("only the store's owner"), "{}", roles.1);
+    assert_eq!(verdict(&checks, "store permissions").0, "ok");
+    assert_eq!(verdict(&checks, "audit trail").0, "ok");
+
+    sb.stop_daemon();
+    let path = sb.store().join("audit.jsonl");
+    let text = std::fs::read_to_string(&path).expect("trail");
+    std::fs::write(&path, text.replacen("\"seq\":1,", "\"seq\":1, ", 1)).expect("tamper");
+    let out = sb.bote(["doctor"]);
+    out.expect_code(1);
+    assert!(
+        out.stdout.contains("FAIL  audit trail (G13)")
+            && out.stdout.contains("entry 1 (line 1) was edited"),
+        "{}",
+        out.stdout
+    );
+
+    let wide = Sandbox::with_config(&format!("{}\n[roles]\nadmin = [\"*\"]\n", common::CONFIG));
+    let checks = wide.bote(["doctor", "--json"]).expect_code(0).json();
+    let roles = verdict(&checks, "roles");
+    assert_eq!(roles.0, "warn");
+    assert!(roles.1.contains("every local user is admin"), "{}", roles.1);
+}

@@ -81,3 +81,25 @@ fn an_empty_directory_becomes_the_store() {
     // The next command finds its own store again.
     sb.bote(["consent", "list"]).expect_code(0);
 }
+
+#[test]
+fn a_store_others_can_read_is_refused_unless_allowed_and_then_left_as_it_is() {
+    let sb = common::Sandbox::new();
+    sb.bote(["consent", "list"]).expect_code(0);
+    sb.stop_daemon();
+    let store = sb.store();
+    assert_eq!(mode(&store), 0o700);
+    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o750)).expect("chmod");
+    let out = sb.bote(["consent", "list"]);
+    out.expect_code(1);
+    assert!(
+        out.stderr.contains("others can read it") && out.stderr.contains("--allow-shared-store"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(mode(&store), 0o750, "refused untouched");
+    sb.bote(["--allow-shared-store", "consent", "list"])
+        .expect_code(0);
+    assert_eq!(mode(&store), 0o750, "used as it is");
+    sb.stop_daemon();
+}

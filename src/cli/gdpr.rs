@@ -8,6 +8,7 @@ use anyhow::{bail, Result};
 
 use super::{block_on, Context, Exit};
 use crate::engine::access::{AccessReport, ErasureReport};
+use crate::engine::doctor::{Check, Verdict};
 use crate::engine::retention::PurgeReport;
 use crate::service::wire::Request;
 
@@ -159,4 +160,33 @@ pub(super) fn purge(ctx: &Context, dry_run: bool, json: bool) -> Result<Exit> {
         writeln!(out, "Nothing was changed (--dry-run).")?;
     }
     Ok(Exit::Ok)
+}
+
+/// `doctor`: one line per check; exit 1 when one must be fixed.
+pub(super) fn doctor(ctx: &Context, json: bool) -> Result<Exit> {
+    let (banner, checks): (String, Vec<Check>) = block_on(async {
+        let c = ctx.client().await?;
+        let checks = c.call(&Request::Doctor, None).await?;
+        anyhow::Ok((c.hello.banner.clone(), checks))
+    })?;
+    let mut out = super::output::stdout();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &checks)?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "{banner}")?;
+        for c in &checks {
+            let mark = match c.verdict {
+                Verdict::Ok => "ok  ",
+                Verdict::Warn => "WARN",
+                Verdict::Fail => "FAIL",
+            };
+            writeln!(out, "  {mark}  {:<28} {}", c.name, c.detail)?;
+        }
+    }
+    Ok(if checks.iter().any(|c| c.verdict == Verdict::Fail) {
+        Exit::Error
+    } else {
+        Exit::Ok
+    })
 }

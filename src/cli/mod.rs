@@ -72,6 +72,10 @@ pub struct Cli {
     /// Force sandbox mode even when a token is configured.
     #[arg(long, global = true)]
     pub sandbox: bool,
+    /// Use a store that group or others can read as it is, instead of
+    /// refusing it (G12: a store holds personal data).
+    #[arg(long, global = true)]
+    pub allow_shared_store: bool,
     /// More log output on stderr (-v info, -vv debug); never in the TUI.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -106,6 +110,13 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
         /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the set-up: processing agreement, roles, store permissions,
+    /// token source, audit trail, retention (exit 1 if something must be fixed).
+    Doctor {
+        /// As JSON.
         #[arg(long)]
         json: bool,
     },
@@ -421,11 +432,13 @@ pub fn init_logging(verbose: u8) {
 
 /// Runs the parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> Result<Exit> {
+    crate::consent::store::allow_shared_store(cli.allow_shared_store);
     let ctx = Context::new(&cli)?;
     match cli.command {
         Some(Command::Consent(cmd)) => consent::run(&ctx, cmd),
         Some(Command::Audit(cmd)) => audit::run(&ctx, cmd),
         Some(Command::Purge { dry_run, json }) => gdpr::purge(&ctx, dry_run, json),
+        Some(Command::Doctor { json }) => gdpr::doctor(&ctx, json),
         Some(Command::Template(cmd)) => template::run(&ctx, cmd),
         Some(Command::Campaign(cmd)) => campaign::run(&ctx, cmd),
         Some(Command::Sim(args)) => {

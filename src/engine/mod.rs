@@ -7,6 +7,7 @@ pub mod access;
 pub mod categories;
 mod consents;
 pub mod deferred;
+pub mod doctor;
 pub mod gdpr;
 pub mod ops;
 pub mod reads;

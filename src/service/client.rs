@@ -252,6 +252,9 @@ fn start_daemon(ctx: &Context) -> Result<()> {
     if ctx.mode == Mode::Sandbox {
         cmd.arg("--sandbox");
     }
+    if crate::consent::store::shared_store_allowed() {
+        cmd.arg("--allow-shared-store");
+    }
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::from(log))

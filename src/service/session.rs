@@ -263,6 +263,7 @@ async fn answer(
         }
         Request::Erase { phone } => blocking(engine, move |e| e.erase(&c, &phone)).await,
         Request::Purge { dry_run } => blocking(engine, move |e| e.purge(&c, dry_run)).await,
+        Request::Doctor => blocking(engine, move |e| e.doctor(&c)).await,
         Request::Consent { phone } => blocking(engine, move |e| e.consent(&c, &phone)).await,
         Request::Revoke { phone, topic } => {
             blocking(engine, move |e| e.revoke(&c, &phone, topic.as_deref())).await

@@ -215,6 +215,8 @@ pub enum Request {
         /// Count only.
         dry_run: bool,
     },
+    /// The set-up checks a DPO reads (`bote doctor`).
+    Doctor,
     /// Stop the daemon gracefully.
     Shutdown,
 }

@@ -51,7 +51,10 @@ pub use contacts::{decode_contact, TopicTotals};
 pub use erasure::Erased;
 pub use flusher::Durability;
 pub use identities::{is_bsuid, Identity, UserOptOut};
-pub use ownership::{claim_store_dir, create_private_dir, open_private, PrivateFile, STORE_MARKER};
+pub use ownership::{
+    allow_shared_store, claim_store_dir, create_private_dir, open_private, shared_mode,
+    shared_store_allowed, PrivateFile, STORE_MARKER,
+};
 pub use revocation::{OptOut, Revocation};
 pub use suppressions::{Suppression, SuppressionCause};
 
@@ -190,7 +193,9 @@ impl Store {
             erasure::rewrite(db, &db_dir)?;
             db = open_db(dir, &db_dir, cache_bytes)?;
         }
-        restrict_tree(&db_dir).map_err(io(&db_dir))?;
+        if !ownership::shared_store_allowed() {
+            restrict_tree(&db_dir).map_err(io(&db_dir))?;
+        }
         write_pid(dir).map_err(io(dir))?;
         let consent = db.open_tree("consent")?;
         let sends = db.open_tree("sends")?;

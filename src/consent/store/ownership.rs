@@ -72,11 +72,58 @@ pub fn claim_store_dir(dir: &Path) -> Result<(), StoreError> {
             )));
         }
     }
+    if let Some(mode) = shared_mode(dir) {
+        if !shared_store_allowed() {
+            return Err(refuse(format!(
+                "others can read it ({} has mode {mode:04o}); a store holds personal data (G12): \
+                 make it owner-only (chmod -R go-rwx {}), or pass --allow-shared-store to use it as it is",
+                dir.display(),
+                dir.display()
+            )));
+        }
+        tracing::warn!(store = %dir.display(), "using a store others can read (--allow-shared-store)");
+        return Ok(());
+    }
     restrict_dir(dir).map_err(io)?;
     match open_private(&dir.join(STORE_MARKER), PrivateFile::New) {
         Ok(mut f) => f.write_all(MARKER_TEXT.as_bytes()).map_err(io),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(io(e)),
+    }
+}
+
+/// Set once at start by `--allow-shared-store`: a store others can read is
+/// used as it is instead of refused (process-wide, like the flag).
+static ALLOW_SHARED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Lets this process use stores that others can read (`--allow-shared-store`).
+pub fn allow_shared_store(allow: bool) {
+    ALLOW_SHARED.store(allow, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether `--allow-shared-store` was given.
+pub fn shared_store_allowed() -> bool {
+    ALLOW_SHARED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// The mode of an existing store's directory when group or others may
+/// enter it; `None` when it is owner-only. Files inside an owner-only
+/// directory cannot be reached by anyone else, whatever their own modes
+/// (sled creates some with the umask; `Store::open` tightens them).
+pub fn shared_mode(dir: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if !holds_a_store(dir) {
+            return None;
+        }
+        let mode = fs::symlink_metadata(dir).ok()?.permissions().mode() & 0o7777;
+        (mode & 0o077 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
     }
 }
 
@@ -261,11 +308,23 @@ mod tests {
         chmod(&empty, 0o755);
         claim_store_dir(&empty).expect("empty");
         assert_eq!(mode(&empty), 0o700);
-        // Claimed once, it is recognised however much is in it.
+        // Claimed once, it is recognised however much is in it …
         fs::write(empty.join("whatever"), "x").expect("write");
-        chmod(&empty, 0o750);
+        chmod(&empty.join("whatever"), 0o600);
         claim_store_dir(&empty).expect("a store now");
         assert_eq!(mode(&empty), 0o700);
+        // … but one that others can read is refused, untouched (G12).
+        chmod(&empty, 0o750);
+        let e = claim_store_dir(&empty).expect_err("shared");
+        assert!(
+            e.to_string().contains("mode 0750") && e.to_string().contains("--allow-shared-store"),
+            "{e}"
+        );
+        assert_eq!(mode(&empty), 0o750);
+        // A file inside an owner-only store cannot be reached by others.
+        chmod(&empty, 0o700);
+        chmod(&empty.join("whatever"), 0o644);
+        claim_store_dir(&empty).expect("owner-only dir");
     }
 
     #[cfg(unix)]
@@ -328,10 +387,16 @@ mod tests {
         let by_daemon = tmp.path().join("daemon");
         fs::create_dir_all(by_daemon.join("logs")).expect("mkdir");
         fs::write(by_daemon.join("mode"), "sandbox\n").expect("write");
+        // As bote left them: owner-only.
+        chmod(&by_daemon, 0o700);
+        chmod(&by_daemon.join("mode"), 0o600);
         claim_store_dir(&by_daemon).expect("a daemon's store");
         let by_sled = tmp.path().join("sled");
         fs::create_dir_all(by_sled.join("db")).expect("mkdir");
         fs::write(by_sled.join("db").join("conf"), "segment_size: 524288").expect("write");
+        chmod(&by_sled, 0o700);
+        chmod(&by_sled.join("db"), 0o700);
+        chmod(&by_sled.join("db").join("conf"), 0o600);
         claim_store_dir(&by_sled).expect("a store opened before");
         assert!(by_sled.join(STORE_MARKER).is_file(), "marked from now on");
         let imposter = tmp.path().join("imposter");
