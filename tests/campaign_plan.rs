@@ -361,7 +361,19 @@ fn locale_filter_narrows_the_segment() {
     assert_eq!(audience("de"), 3);
     assert_eq!(audience("de_AT"), 2);
     assert_eq!(audience("en"), 2);
-    assert_eq!(audience("fr"), 1);
+    // A locale nobody has would select only those without one: an error (issue 17).
+    let fr = sb.bote([
+        "campaign",
+        "plan",
+        "--template",
+        "herbst_sale",
+        "--topic",
+        "sale",
+        "--locale",
+        "fr",
+    ]);
+    assert_ne!(fr.code, 0);
+    assert!(fr.stderr.contains("--locale fr"), "{}", fr.stderr);
     assert_eq!(
         sb.plan(&["--template", "herbst_sale", "--topic", "sale"])["eligible"],
         4

@@ -14,6 +14,7 @@
 mod cost;
 mod eta;
 mod exclusion;
+mod guards;
 mod list;
 mod rules;
 mod segment;
@@ -61,6 +62,24 @@ pub enum PlanError {
     /// The list file is unreadable.
     #[error(transparent)]
     List(#[from] TableError),
+    /// A `--param` names no placeholder of the template.
+    #[error("--param {key}=…: template {template} has no placeholder {{{{{key}}}}} (it has: {})", if placeholders.is_empty() { "none".to_string() } else { placeholders.join(", ") })]
+    UnknownParam {
+        /// The key given.
+        key: String,
+        /// The template.
+        template: String,
+        /// Its placeholders.
+        placeholders: Vec<String>,
+    },
+    /// A `--locale` matches no template language and no stored contact.
+    #[error("--locale {locale}: no template language and no stored contact has it, so it would select only contacts without a locale (known: {})", known.join(", "))]
+    UnknownLocale {
+        /// Asked for.
+        locale: String,
+        /// Template languages and stored locales.
+        known: Vec<String>,
+    },
     /// The list has no phone column.
     #[error("{0}: the list has no phone column (phone, Telefon, Handynummer or Mobil)")]
     NoPhoneColumn(PathBuf),
@@ -160,6 +179,8 @@ pub fn plan(
     let template = catalog
         .get(&request.template, request.language.as_deref())?
         .clone();
+    guards::check_overrides(&template, request)?;
+    guards::check_locale(store, catalog, request)?;
     // Read first: a change while planning makes the epochs differ, and the
     // sends then check every consent again.
     let consent_epoch = store.consent_epoch();

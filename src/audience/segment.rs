@@ -13,7 +13,7 @@ use crate::consent::ConsentStatus;
 use crate::phone::Phone;
 
 /// Contacts without a locale belong to every locale (the business's default).
-fn locale_matches(contact: Option<&str>, wanted: Option<&str>) -> bool {
+pub(super) fn locale_matches(contact: Option<&str>, wanted: Option<&str>) -> bool {
     match (contact, wanted) {
         (_, None) | (None, _) => true,
         (Some(c), Some(w)) => {

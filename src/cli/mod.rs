@@ -205,6 +205,12 @@ impl Context {
             config.store.path.as_deref(),
             mode == Mode::Sandbox,
         );
+        if let Some(dir) = cli.templates.as_deref().filter(|d| !d.is_dir()) {
+            anyhow::bail!(
+                "--templates {}: no such directory (without --templates bote uses [templates] dir, else its built-in templates)",
+                dir.display()
+            );
+        }
         let templates_dir = cli
             .templates
             .clone()

@@ -1,0 +1,92 @@
+//! Guards against the wrong send (issue 17): what would silently plan
+//! something else than the operator meant is an error naming the problem.
+
+mod common;
+
+use common::Sandbox;
+
+fn seeded() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.import_text(
+        "c.csv",
+        &common::csv(&[
+            common::HEADER,
+            "0171 6600001;2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;de_AT;Eva",
+            "0171 6600002;2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;;Max",
+        ]),
+        0,
+    );
+    sb
+}
+
+#[test]
+fn a_param_the_template_has_no_placeholder_for_is_an_error() {
+    let sb = seeded();
+    let out = sb.bote([
+        "campaign",
+        "plan",
+        "--template",
+        "herbst_sale",
+        "--topic",
+        "sale",
+        "--param",
+        "9=X",
+    ]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("--param 9=") && out.stderr.contains("no placeholder {{9}}"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_locale_nobody_has_is_an_error_not_the_contacts_without_one() {
+    let sb = seeded();
+    let out = sb.bote([
+        "campaign",
+        "plan",
+        "--template",
+        "herbst_sale",
+        "--topic",
+        "sale",
+        "--locale",
+        "xx",
+    ]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("--locale xx") && out.stderr.contains("known: de"),
+        "{}",
+        out.stderr
+    );
+    // A stored locale is known even without a template in it, and `de` matches `de_AT`.
+    let plan = sb.plan(&[
+        "--template",
+        "herbst_sale",
+        "--topic",
+        "sale",
+        "--locale",
+        "de_AT",
+    ]);
+    assert_eq!(plan["eligible"], 2, "{plan}");
+}
+
+#[test]
+fn a_templates_dir_that_does_not_exist_is_an_error() {
+    let sb = seeded();
+    let out = std::process::Command::new(common::BIN)
+        .arg("--store")
+        .arg(sb.store())
+        .arg("--config")
+        .arg(sb.path().join("bote.toml"))
+        .args(["--templates", "/nonexistent/templates", "template", "list"])
+        .env_remove("BOTE_TOKEN")
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--templates /nonexistent/templates: no such directory"),
+        "{stderr}"
+    );
+}
