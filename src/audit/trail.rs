@@ -1,6 +1,10 @@
-//! The trail on disk: one append-only file, owner-only, every entry on disk
-//! (fsync) before [`AuditLog::record`] returns, its head anchored in the
-//! store's database.
+//! The trail on disk: one append-only file, owner-only, its head anchored in
+//! the store's database. [`AuditLog::record`] writes the line; the store's
+//! flusher syncs the file in every round after the database, so the wait a
+//! step makes for its change to be durable covers its record too (a sync per
+//! entry would cost a webhook STOP storm one fsync each). A crash of the
+//! process loses nothing written; a power loss can lose what no round has
+//! synced yet — the same as for the change itself.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
@@ -176,6 +180,11 @@ impl AuditLog {
         }
     }
 
+    /// A handle on the trail's file, for the flusher that syncs it.
+    pub fn sync_handle(&self) -> Result<File, AuditError> {
+        self.head().file.try_clone().map_err(io(&self.0.path))
+    }
+
     /// The trail's file.
     pub fn path(&self) -> &Path {
         &self.0.path
@@ -187,7 +196,7 @@ impl AuditLog {
         (h.seq, h.hash.clone())
     }
 
-    /// Appends `record`; on disk when it returns. Returns its seq.
+    /// Appends `record` (durable with the store's next flush round). Returns its seq.
     pub fn record(&self, record: Record) -> Result<u64, AuditError> {
         let mut head = self.head();
         let entry = Entry {
@@ -203,7 +212,6 @@ impl AuditLog {
         line.push('\n');
         let path = &self.0.path;
         head.file.write_all(line.as_bytes()).map_err(io(path))?;
-        head.file.sync_data().map_err(io(path))?;
         head.seq = entry.seq;
         head.hash = hash;
         let mut anchor = Vec::with_capacity(40);

@@ -55,7 +55,9 @@ impl Engine {
     ) -> Result<(), Failure> {
         let mut record = Record::new(action, actor).details(details).at(self.now());
         record.subject = subject;
-        self.store.audit().record(record).map(drop).map_err(error)
+        self.store.audit().record(record).map_err(error)?;
+        // On disk before the step answers.
+        self.store.flush().map_err(error)
     }
 
     /// Records a step of campaign `id` by `actor`.

@@ -53,6 +53,9 @@ struct Inner {
     thread: Mutex<Option<JoinHandle<()>>>,
     /// The database directory, for the error a failed flush gives.
     dir: PathBuf,
+    /// Files beside the database made durable in the same rounds (the
+    /// audit trail), so that one wait covers a change and its record.
+    companions: Mutex<Vec<std::fs::File>>,
 }
 
 impl Inner {
@@ -85,6 +88,7 @@ impl Durability {
             wake: Condvar::new(),
             thread: Mutex::new(None),
             dir: dir.to_owned(),
+            companions: Mutex::new(Vec::new()),
         });
         let worker = Arc::clone(&inner);
         let thread = std::thread::Builder::new()
@@ -92,6 +96,15 @@ impl Durability {
             .spawn(move || run(&worker, &db))?;
         *inner.thread.lock().unwrap_or_else(|p| p.into_inner()) = Some(thread);
         Ok(Self { inner })
+    }
+
+    /// Syncs `file` in every round from now on, after the database.
+    pub fn sync_with_rounds(&self, file: std::fs::File) {
+        self.inner
+            .companions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(file);
     }
 
     fn enqueue(&self, waiter: Waiter) -> Result<(), StoreError> {
@@ -176,7 +189,17 @@ fn run(inner: &Inner, db: &sled::Db) {
         // in sled's buffers by now, so this one flush covers all of them.
         let result = match drill {
             Some(message) if !last => Err(message),
-            _ => db.flush().map(|_| ()).map_err(|e| e.to_string()),
+            _ => db
+                .flush()
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+                .and_then(|()| {
+                    let files = inner.companions.lock().unwrap_or_else(|p| p.into_inner());
+                    files
+                        .iter()
+                        .try_for_each(std::fs::File::sync_data)
+                        .map_err(|e| e.to_string())
+                }),
         };
         if let Err(e) = &result {
             tracing::error!(error = %e, "store flush failed");

@@ -223,6 +223,7 @@ impl Store {
         };
         let durability = Durability::start(db.clone(), &db_dir).map_err(io(&db_dir))?;
         let audit = crate::audit::AuditLog::open(dir, meta)?;
+        durability.sync_with_rounds(audit.sync_handle()?);
         Ok(Self {
             dir: dir.to_owned(),
             db,
