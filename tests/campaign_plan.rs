@@ -528,9 +528,10 @@ fn the_plan_reports_the_tier_split_with_its_time() {
         .expect_code(0)
         .stdout
         .clone();
+    // In the operator's zone (default Europe/Berlin), labelled.
     let when = later_at
         .with_timezone(&chrono_tz::Europe::Berlin)
-        .format("%d.%m. %H:%M")
+        .format("%Y-%m-%d %H:%M %Z")
         .to_string();
     assert!(
         text.contains(&format!("2 of 4 used; 2 now, the other 1 after {when}")),

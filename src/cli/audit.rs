@@ -172,7 +172,7 @@ fn show(ctx: &Context, filter: TrailFilter, json: bool) -> Result<Exit> {
             serde_json::to_writer(&mut out, e)?;
             writeln!(out)?;
         } else {
-            writeln!(out, "{}", line(e, &chrono::Local))?;
+            writeln!(out, "{}", line(e, &ctx.config.ui.timezone))?;
         }
     }
     if !json {

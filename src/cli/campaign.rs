@@ -235,7 +235,7 @@ fn list(ctx: &Context, json: bool) -> Result<Exit> {
             "ACCEPTED",
             "FAILED",
             "UNKNOWN",
-            chrono::Local::now().format("%Z")
+            ctx.config.ui.label_now()
         )?;
     }
     for s in campaigns {
@@ -259,7 +259,7 @@ fn list(ctx: &Context, json: bool) -> Result<Exit> {
                 counts.failed,
                 counts.unknown,
                 meta.created_at
-                    .with_timezone(&chrono::Local)
+                    .with_timezone(&ctx.config.ui.timezone)
                     .format("%Y-%m-%d %H:%M")
             )?;
         }
@@ -305,9 +305,7 @@ fn status(ctx: &Context, id: CampaignId, json: bool) -> Result<Exit> {
     writeln!(
         out,
         "  created {} by {}",
-        meta.created_at
-            .with_timezone(&chrono::Local)
-            .format("%Y-%m-%d %H:%M:%S %Z"),
+        ctx.config.ui.second(meta.created_at),
         meta.created_by
     )?;
     writeln!(
@@ -317,14 +315,10 @@ fn status(ctx: &Context, id: CampaignId, json: bool) -> Result<Exit> {
     )?;
     writeln!(out, "  progress: {}", standing(meta, counts))?;
     if let Some(sch) = &meta.schedule {
-        let local = |t: chrono::DateTime<chrono::Utc>| {
-            t.with_timezone(&chrono::Local)
-                .format("%Y-%m-%d %H:%M %Z")
-                .to_string()
-        };
+        let local = |t: chrono::DateTime<chrono::Utc>| ctx.config.ui.minute(t);
         writeln!(
             out,
-            "  window (local time): from {}{}",
+            "  window: from {}{}",
             local(sch.at),
             sch.not_after
                 .map(|e| format!(", not after {}", local(e)))
@@ -377,7 +371,7 @@ fn plan(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
         serde_json::to_writer_pretty(&mut out, &summary)?;
         writeln!(out)?;
     } else {
-        print_plan(&mut out, &banner, &summary)?;
+        print_plan(&mut out, &banner, &summary, &ctx.config.ui)?;
         writeln!(out, "Nothing was sent (dry run).")?;
     }
     Ok(Exit::Ok)
@@ -411,7 +405,12 @@ fn money(currency: &str, v: f64) -> String {
 }
 
 /// Prints the dry run for humans.
-pub(super) fn print_plan(out: &mut impl Write, banner: &str, s: &PlanSummary) -> Result<()> {
+pub(super) fn print_plan(
+    out: &mut impl Write,
+    banner: &str,
+    s: &PlanSummary,
+    ui: &crate::config::UiConfig,
+) -> Result<()> {
     writeln!(out, "{banner}")?;
     writeln!(
         out,
@@ -481,11 +480,7 @@ pub(super) fn print_plan(out: &mut impl Write, banner: &str, s: &PlanSummary) ->
     } else {
         let when = t
             .later_at
-            .map(|d| {
-                d.with_timezone(&chrono_tz::Europe::Berlin)
-                    .format("%d.%m. %H:%M")
-                    .to_string()
-            })
+            .map(|d| ui.minute(d))
             .unwrap_or_else(|| "a later day (split the campaign)".into());
         writeln!(
             out,
@@ -493,11 +488,7 @@ pub(super) fn print_plan(out: &mut impl Write, banner: &str, s: &PlanSummary) ->
             t.used, t.tier, t.now, t.later
         )?;
     }
-    let berlin = |d: chrono::DateTime<chrono::Utc>| {
-        d.with_timezone(&chrono_tz::Europe::Berlin)
-            .format("%d.%m. %H:%M %Z")
-            .to_string()
-    };
+    let berlin = |d: chrono::DateTime<chrono::Utc>| ui.minute(d);
     let e = &s.estimate;
     let finish = e
         .finishes_at

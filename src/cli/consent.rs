@@ -392,17 +392,22 @@ fn show(ctx: &Context, input: &str, json: bool) -> Result<Exit> {
                 out,
                 "{} is on the suppression list since {} (erased, or opted out while not in the store)",
                 found.phone,
-                at.format("%Y-%m-%d")
+                ui_date(&ctx.config.ui, at)
             )?,
             None => writeln!(out, "{} is not in the store", found.phone)?,
         }
         return Ok(Exit::Ok);
     };
-    print_contact(&mut out, c, &found.history)?;
+    print_contact(&mut out, c, &found.history, &ctx.config.ui)?;
     Ok(Exit::Ok)
 }
 
-fn print_contact(out: &mut impl Write, c: &Contact, history: &[ConsentEvent]) -> Result<()> {
+fn print_contact(
+    out: &mut impl Write,
+    c: &Contact,
+    history: &[ConsentEvent],
+    ui: &crate::config::UiConfig,
+) -> Result<()> {
     writeln!(
         out,
         "{}  locale {}",
@@ -417,17 +422,17 @@ fn print_contact(out: &mut impl Write, c: &Contact, history: &[ConsentEvent]) ->
             out,
             "  {topic:<15} {:<9} opted in {} via {}{}{}",
             t.status.to_string(),
-            t.opted_in_at.format("%Y-%m-%d %H:%M"),
+            ui.minute(t.opted_in_at),
             t.source,
             t.confirmed_at
                 .map(|d| format!(
                     ", confirmed {} by {}",
-                    d.format("%Y-%m-%d %H:%M"),
+                    ui.minute(d),
                     t.method.map(|m| m.to_string()).unwrap_or_default()
                 ))
                 .unwrap_or_default(),
             t.revoked_at
-                .map(|d| format!(", revoked {}", d.format("%Y-%m-%d %H:%M")))
+                .map(|d| format!(", revoked {}", ui.minute(d)))
                 .unwrap_or_default(),
         )?;
     }
@@ -436,7 +441,7 @@ fn print_contact(out: &mut impl Write, c: &Contact, history: &[ConsentEvent]) ->
         writeln!(
             out,
             "  {} {:<8} {:<28} {}",
-            e.recorded_at.format("%Y-%m-%d %H:%M:%S"),
+            ui.second(e.recorded_at),
             e.actor,
             e.origin,
             serde_json::to_string(&e.change)?
@@ -463,4 +468,11 @@ fn revoke(ctx: &Context, input: &str, topic: Option<&str>) -> Result<Exit> {
         outln!("{}: revoked {} topic(s)", r.phone, r.topics)?;
     }
     Ok(Exit::Ok)
+}
+
+/// The date of `at` in the operator's zone.
+fn ui_date(ui: &crate::config::UiConfig, at: chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&ui.timezone)
+        .format("%Y-%m-%d")
+        .to_string()
 }

@@ -40,7 +40,7 @@ pub(super) fn resend(ctx: &Context, args: &ResendArgs) -> Result<Exit> {
                 Some(at) if done.waiting > 0 => format!(
                     "; {} more deferred less than 24 h ago, the first may go at {}",
                     done.waiting,
-                    at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M %Z")
+                    ctx.config.ui.minute(at)
                 ),
                 _ => String::new(),
             };
@@ -58,6 +58,6 @@ pub(super) fn resend(ctx: &Context, args: &ResendArgs) -> Result<Exit> {
             )?;
             return Ok(Exit::Ok);
         }
-        super::send::watch(&client, args.id, args.json).await
+        super::send::watch(&client, args.id, args.json, &ctx.config.ui).await
     })
 }

@@ -31,33 +31,48 @@ pub struct SendArgs {
     /// Return once the campaign is created; it sends in the daemon.
     #[arg(long)]
     pub detach: bool,
-    /// Start at this local time ("2026-12-03 09:00"); the daemon starts it.
+    /// Start at this time in the operator's zone ([ui] timezone, default
+    /// Europe/Berlin), e.g. "2026-12-03 09:00"; the daemon starts it.
     #[arg(long, value_name = "YYYY-MM-DD HH:MM", value_parser = local_time)]
-    pub at: Option<chrono::DateTime<chrono::Utc>>,
-    /// Send nothing after this local time; a campaign that cannot start or
-    /// finish by then is cancelled, saying why.
+    pub at: Option<WallTime>,
+    /// Send nothing after this time (the operator's zone); a campaign that
+    /// cannot start or finish by then is cancelled, saying why.
     #[arg(long, value_name = "YYYY-MM-DD HH:MM", value_parser = local_time)]
-    pub not_after: Option<chrono::DateTime<chrono::Utc>>,
+    pub not_after: Option<WallTime>,
 }
 
-/// "YYYY-MM-DD HH:MM" (or with seconds, or RFC 3339) in this machine's
-/// local zone, as the operator reads the clock.
-fn local_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    use chrono::TimeZone;
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s.trim()) {
-        return Ok(t.with_timezone(&chrono::Utc));
+/// A time as typed: RFC 3339 (absolute), or a wall-clock time read in the
+/// operator's zone (`[ui] timezone`) once the config is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WallTime {
+    /// With its offset.
+    Absolute(chrono::DateTime<chrono::Utc>),
+    /// "YYYY-MM-DD HH:MM", in the operator's zone.
+    Local(chrono::NaiveDateTime),
+}
+
+impl WallTime {
+    /// The instant, reading a wall-clock time in `ui`'s zone.
+    pub fn resolve(
+        self,
+        ui: &crate::config::UiConfig,
+    ) -> Result<chrono::DateTime<chrono::Utc>, String> {
+        match self {
+            Self::Absolute(t) => Ok(t),
+            Self::Local(n) => ui.read_local(n),
+        }
     }
-    let naive = ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M"]
+}
+
+fn local_time(s: &str) -> Result<WallTime, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s.trim()) {
+        return Ok(WallTime::Absolute(t.with_timezone(&chrono::Utc)));
+    }
+    ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M"]
         .iter()
         .find_map(|f| chrono::NaiveDateTime::parse_from_str(s.trim(), f).ok())
-        .ok_or_else(|| format!("{s:?} is not a local time: use \"YYYY-MM-DD HH:MM\""))?;
-    match chrono::Local.from_local_datetime(&naive) {
-        chrono::LocalResult::Single(t) => Ok(t.with_timezone(&chrono::Utc)),
-        chrono::LocalResult::Ambiguous(a, _) => Ok(a.with_timezone(&chrono::Utc)),
-        chrono::LocalResult::None => Err(format!(
-            "{s:?} does not exist in the local time zone (a clock change skips it)"
-        )),
-    }
+        .map(WallTime::Local)
+        .ok_or_else(|| format!("{s:?} is not a time: use \"YYYY-MM-DD HH:MM\" (in [ui] timezone)"))
 }
 
 /// `campaign resume` options.
@@ -99,7 +114,12 @@ pub(super) fn send(ctx: &Context, args: &SendArgs) -> Result<Exit> {
         if args.plan.json {
             outln!("{}", serde_json::json!({ "event": "plan", "plan": dry }))?;
         } else {
-            print_plan(&mut std::io::stderr().lock(), &client.hello.banner, &dry)?;
+            print_plan(
+                &mut std::io::stderr().lock(),
+                &client.hello.banner,
+                &dry,
+                &ctx.config.ui,
+            )?;
         }
         if dry.eligible == 0 {
             return Err(Refused("nobody in this audience may receive the message".into()).into());
@@ -111,7 +131,7 @@ pub(super) fn send(ctx: &Context, args: &SendArgs) -> Result<Exit> {
                     request,
                     list: list.as_ref().map(|l| l.1.clone()),
                     confirm,
-                    schedule: schedule(args)?,
+                    schedule: schedule(args, &ctx.config.ui)?,
                 },
                 list.as_ref().map(|l| &l.0),
             )
@@ -125,11 +145,7 @@ pub(super) fn send(ctx: &Context, args: &SendArgs) -> Result<Exit> {
             );
         }
         if let (CampaignState::Scheduled, Some(s)) = (sent.campaign.state, sent.campaign.schedule) {
-            let local = |t: chrono::DateTime<chrono::Utc>| {
-                t.with_timezone(&chrono::Local)
-                    .format("%Y-%m-%d %H:%M %Z")
-                    .to_string()
-            };
+            let local = |t: chrono::DateTime<chrono::Utc>| ctx.config.ui.minute(t);
             outln!(
                 "campaign {id} is scheduled for {} (local time){}; the daemon starts it then — \
                  `bote campaign status {id}` shows it, `bote campaign cancel {id}` drops it",
@@ -146,12 +162,20 @@ pub(super) fn send(ctx: &Context, args: &SendArgs) -> Result<Exit> {
             )?;
             return Ok(Exit::Ok);
         }
-        watch(&client, id, args.plan.json).await
+        watch(&client, id, args.plan.json, &ctx.config.ui).await
     })
 }
 
-fn schedule(args: &SendArgs) -> Result<Option<crate::campaign::Schedule>> {
-    Ok(match (args.at, args.not_after) {
+fn schedule(
+    args: &SendArgs,
+    ui: &crate::config::UiConfig,
+) -> Result<Option<crate::campaign::Schedule>> {
+    let read = |w: Option<WallTime>| {
+        w.map(|w| w.resolve(ui))
+            .transpose()
+            .map_err(anyhow::Error::msg)
+    };
+    Ok(match (read(args.at)?, read(args.not_after)?) {
         (None, None) => None,
         (at, not_after) => Some(crate::campaign::Schedule {
             at: at.unwrap_or_else(chrono::Utc::now),
@@ -195,14 +219,14 @@ pub(super) fn resume(ctx: &Context, args: &ResumeArgs) -> Result<Exit> {
             )?;
             return Ok(Exit::Ok);
         }
-        watch(&client, args.id, args.json).await
+        watch(&client, args.id, args.json, &ctx.config.ui).await
     })
 }
 
 pub(super) fn watch_cmd(ctx: &Context, id: CampaignId, json: bool) -> Result<Exit> {
     block_on(async {
         let client = ctx.client().await?;
-        watch(&client, id, json).await
+        watch(&client, id, json, &ctx.config.ui).await
     })
 }
 
@@ -253,7 +277,12 @@ enum End {
 
 /// Follows a campaign in the daemon until it stops running there; Ctrl-C
 /// only detaches this view.
-pub(super) async fn watch(client: &Client, id: CampaignId, json: bool) -> Result<Exit> {
+pub(super) async fn watch(
+    client: &Client,
+    id: CampaignId,
+    json: bool,
+    ui: &crate::config::UiConfig,
+) -> Result<Exit> {
     // The bar counts the send's own recipients, as the TUI does: the
     // campaign's audience and eligible tell them from the plan's exclusions.
     let first: CampaignStatus = client.call(&Request::Status { id }, None).await?;
@@ -281,10 +310,8 @@ pub(super) async fn watch(client: &Client, id: CampaignId, json: bool) -> Result
                 Progress::Held { reason, until } => {
                     if let Some(b) = &bar {
                         b.println(format!(
-                            "held: {reason} until {} (local time); it resumes by itself",
-                            until
-                                .with_timezone(&chrono::Local)
-                                .format("%Y-%m-%d %H:%M %Z")
+                            "held: {reason} until {}; it resumes by itself",
+                            ui.minute(*until)
                         ));
                     }
                 }

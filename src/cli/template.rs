@@ -107,10 +107,7 @@ pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
                             "Meta will re-categorise it {}{}",
                             n.correct_category,
                             n.effective_at
-                                .map(|a| format!(
-                                    " at {}",
-                                    a.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M")
-                                ))
+                                .map(|a| format!(" at {}", ctx.config.ui.minute(a)))
                                 .unwrap_or_default()
                         ),
                         None => lints.first().map(|l| l.message.clone()).unwrap_or_default(),

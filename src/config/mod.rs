@@ -32,6 +32,7 @@ mod pricing;
 #[cfg(test)]
 mod properties;
 mod send;
+mod ui;
 
 use std::path::{Path, PathBuf};
 
@@ -43,6 +44,7 @@ pub use consent::{ConsentConfig, FrequencyCap};
 pub use period::{format_period, parse_period};
 pub use pricing::PricingConfig;
 pub use send::{Concurrency, QuietHours, SendConfig, MIN_SENDING_MINUTES};
+pub use ui::UiConfig;
 
 /// A problem with the configuration, naming the file and key.
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +117,8 @@ pub struct Config {
     pub store: StoreConfig,
     /// `[templates]`: where the template catalog lives.
     pub templates: TemplatesConfig,
+    /// `[ui]`: the operator's time zone.
+    pub ui: UiConfig,
     /// `[consent]`: topics, keywords, declared attributes, frequency cap.
     pub consent: ConsentConfig,
     /// `[compliance]`: the processing agreement (G16).

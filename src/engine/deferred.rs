@@ -66,7 +66,7 @@ impl Engine {
                 Some(at) => format!(
                     "campaign {id}: {} deferred recipient(s), none deferred 24 h ago yet; the first may go at {}",
                     done.waiting,
-                    at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M %Z")
+                    self.config.ui.minute(at)
                 ),
                 None => format!("campaign {id} has no deferred recipients"),
             }));

@@ -271,7 +271,7 @@ impl Engine {
         if let (CampaignState::Scheduled, Some(s)) = (meta.state, meta.schedule) {
             return Err(refused(format!(
                 "campaign {id} is scheduled for {}; the daemon starts it then (cancel it to drop it)",
-                s.at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M %Z")
+                self.config.ui.minute(s.at)
             )));
         }
         if resend_unknown {

@@ -34,6 +34,9 @@ pub struct Setup {
     pub topics: Vec<String>,
     /// The catalog with each template's findings (G7, G8).
     pub templates: Vec<(Template, Vec<Lint>)>,
+    /// The operator's zone (`[ui] timezone`), for every time the view shows.
+    #[serde(default)]
+    pub timezone: Option<String>,
 }
 
 /// Campaigns with counts, consent totals (configured topics first), tier use.
@@ -106,6 +109,7 @@ impl Engine {
                 .into_iter()
                 .map(|t| (t.clone(), t.lint(&c.consent)))
                 .collect(),
+            timezone: Some(c.ui.timezone.name().to_string()),
         })
     }
 

@@ -19,12 +19,6 @@ pub struct Due {
     pub waiting: bool,
 }
 
-fn label(t: DateTime<Utc>) -> String {
-    t.with_timezone(&chrono::Local)
-        .format("%Y-%m-%d %H:%M %Z")
-        .to_string()
-}
-
 impl Engine {
     /// Checks a requested window against now: the start may not lie in the
     /// past (a minute's grace), the end must come after the start.
@@ -33,16 +27,16 @@ impl Engine {
         if s.at < now - chrono::Duration::minutes(1) {
             return Err(Failure::Error(format!(
                 "--at {} lies in the past (now {})",
-                label(s.at),
-                label(now)
+                self.config.ui.minute(s.at),
+                self.config.ui.minute(now)
             )));
         }
         if let Some(end) = s.not_after {
             if end <= s.at || end <= now {
                 return Err(Failure::Error(format!(
                     "--not-after {} must lie after the start {} and after now",
-                    label(end),
-                    label(s.at.max(now))
+                    self.config.ui.minute(end),
+                    self.config.ui.minute(s.at.max(now))
                 )));
             }
         }
@@ -105,7 +99,7 @@ impl Engine {
         let end = meta.schedule.and_then(|s| s.not_after).unwrap_or(now);
         let reason = format!(
             "not sent after its window closed at {} (--not-after)",
-            label(end)
+            self.config.ui.minute(end)
         );
         if self.runs.cancel(meta.id) {
             tracing::warn!(campaign = %meta.id, %reason, "campaign stopped");

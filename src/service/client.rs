@@ -245,7 +245,11 @@ fn start_daemon(ctx: &Context) -> Result<()> {
     if !ctx.default_sandbox_store {
         cmd.arg("--store").arg(&ctx.store_dir);
     }
-    cmd.arg("--templates").arg(&ctx.templates_dir);
+    // A directory that is not there means the built-in templates: the
+    // daemon finds them by itself (it refuses a named one that is missing).
+    if ctx.templates_dir.is_dir() {
+        cmd.arg("--templates").arg(&ctx.templates_dir);
+    }
     if let Some(c) = &ctx.config_path {
         cmd.arg("--config").arg(c);
     }

@@ -59,7 +59,13 @@ pub const MIN_SIZE: (u16, u16) = (20, 6);
 pub async fn run(client: Client, store_dir: &Path) -> anyhow::Result<()> {
     let log = terminal::init_logging(store_dir);
     let setup: Setup = client.call(&Request::Setup, None).await?;
-    let offset = chrono::Local::now().offset().fix();
+    // The operator's zone as the daemon's config names it, else the machine's.
+    let offset = setup
+        .timezone
+        .as_deref()
+        .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
+        .map(|tz| Utc::now().with_timezone(&tz).offset().fix())
+        .unwrap_or_else(|| chrono::Local::now().offset().fix());
     let ui = UiConfig::from_setup(setup, offset, Theme::from_env());
     tracing::info!(sandbox = ui.sandbox, log = ?log, daemon = client.hello.pid, "TUI started");
     let mut app = App::new(ui, Utc::now());
