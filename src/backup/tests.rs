@@ -48,14 +48,23 @@ fn archived(dir: &Path) -> (Vec<u8>, Created, age::x25519::Identity) {
     for _ in 0..2 {
         store
             .audit()
-            .record(crate::audit::Record::new(crate::audit::Action::Plan, "anna"))
+            .record(crate::audit::Record::new(
+                crate::audit::Action::Plan,
+                "anna",
+            ))
             .expect("audit");
     }
     let id = age::x25519::Identity::generate();
     let key = BackupKey::Recipients(vec![id.to_public().to_string()]);
     let mut out = Vec::new();
-    let created = create(&store, Some("sandbox".into()), &key, &mut out, chrono::Utc::now())
-        .expect("create");
+    let created = create(
+        &store,
+        Some("sandbox".into()),
+        &key,
+        &mut out,
+        chrono::Utc::now(),
+    )
+    .expect("create");
     (out, created, id)
 }
 
@@ -76,7 +85,10 @@ fn a_store_round_trips_and_the_restore_is_in_the_restored_trail() {
     assert_eq!(created.bytes, bytes.len() as u64);
     assert_eq!(created.sha256, crate::audit::digest_hex(&bytes));
     let names: Vec<&str> = m.trees.iter().map(|t| t.name.as_str()).collect();
-    assert!(names.contains(&"consent") && names.contains(&"meta"), "{names:?}");
+    assert!(
+        names.contains(&"consent") && names.contains(&"meta"),
+        "{names:?}"
+    );
 
     let v = verify(&bytes[..], &opener(&id)).expect("verify");
     assert_eq!(&v.manifest, m);
@@ -127,7 +139,9 @@ fn a_changed_byte_the_wrong_key_and_the_wrong_kind_of_key_are_named() {
     let mut flipped = bytes.clone();
     let at = flipped.len() / 2;
     flipped[at] ^= 0x01;
-    let e = verify(&flipped[..], &opener(&id)).expect_err("flipped").to_string();
+    let e = verify(&flipped[..], &opener(&id))
+        .expect_err("flipped")
+        .to_string();
     assert!(e.contains("altered or is damaged"), "{e}");
 
     let e = verify(&bytes[..bytes.len() - 100], &opener(&id))
@@ -136,8 +150,13 @@ fn a_changed_byte_the_wrong_key_and_the_wrong_kind_of_key_are_named() {
     assert!(e.contains("damaged"), "{e}");
 
     let other = age::x25519::Identity::generate();
-    let e = verify(&bytes[..], &opener(&other)).expect_err("other").to_string();
-    assert!(e.contains("none of the identities opens this backup"), "{e}");
+    let e = verify(&bytes[..], &opener(&other))
+        .expect_err("other")
+        .to_string();
+    assert!(
+        e.contains("none of the identities opens this backup"),
+        "{e}"
+    );
 
     let pass = Opener::Passphrase(Secret::new("x".into()));
     let e = verify(&bytes[..], &pass).expect_err("kind").to_string();
@@ -158,7 +177,10 @@ fn a_passphrase_archive_opens_with_it_and_names_a_wrong_one() {
     let mut out = Vec::new();
     create(&store, None, &key, &mut out, chrono::Utc::now()).expect("create");
     let right = Opener::Passphrase(Secret::new("correct horse".into()));
-    assert_eq!(verify(&out[..], &right).expect("verify").manifest.contacts, 1);
+    assert_eq!(
+        verify(&out[..], &right).expect("verify").manifest.contacts,
+        1
+    );
     let wrong = Opener::Passphrase(Secret::new("battery staple".into()));
     let e = verify(&out[..], &wrong).expect_err("wrong").to_string();
     assert!(e.contains("wrong passphrase"), "{e}");
@@ -176,10 +198,16 @@ fn restore_refuses_a_directory_that_is_not_empty_and_leaves_it_alone() {
     let e = restore(&archive, &opener(&id), &busy, "anna", chrono::Utc::now())
         .expect_err("refused")
         .to_string();
-    assert!(e.contains("not empty") && e.contains("nothing was changed"), "{e}");
+    assert!(
+        e.contains("not empty") && e.contains("nothing was changed"),
+        "{e}"
+    );
     let left: Vec<_> = std::fs::read_dir(&busy).expect("ls").flatten().collect();
     assert_eq!(left.len(), 1);
-    assert_eq!(std::fs::read_to_string(busy.join("notes.txt")).expect("read"), "mine");
+    assert_eq!(
+        std::fs::read_to_string(busy.join("notes.txt")).expect("read"),
+        "mine"
+    );
 
     // A damaged archive is refused before anything is written.
     let mut flipped = bytes.clone();
@@ -188,7 +216,10 @@ fn restore_refuses_a_directory_that_is_not_empty_and_leaves_it_alone() {
     std::fs::write(&archive, &flipped).expect("write");
     let fresh = dir.path().join("fresh");
     assert!(restore(&archive, &opener(&id), &fresh, "anna", chrono::Utc::now()).is_err());
-    assert!(!fresh.exists(), "a refused restore leaves no directory behind");
+    assert!(
+        !fresh.exists(),
+        "a refused restore leaves no directory behind"
+    );
 }
 
 #[test]
