@@ -374,8 +374,11 @@ mod tests {
     use super::super::manifest::{AuditPart, TreePart, FORMAT};
     use super::*;
 
+    /// A tree's name and its records.
+    type Tree<'a> = (&'a str, &'a [(&'a [u8], &'a [u8])]);
+
     /// An archive of `trees` and `trail`, and its manifest.
-    fn archive(trees: &[(&str, &[(&[u8], &[u8])])], trail: &[u8]) -> (Vec<u8>, Manifest) {
+    fn archive(trees: &[Tree<'_>], trail: &[u8]) -> (Vec<u8>, Manifest) {
         let mut w = ArchiveWriter::new(Vec::new()).expect("new");
         let mut parts = Vec::new();
         for (name, records) in trees {
