@@ -5,6 +5,7 @@
 
 pub mod audience;
 pub mod audit;
+pub mod backup;
 pub mod campaign;
 pub mod cli;
 pub mod clock;

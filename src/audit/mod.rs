@@ -15,7 +15,10 @@ mod trail;
 use serde::{Deserialize, Serialize};
 
 pub use chain::{digest_hex, seal, unseal, verify, Break, Entry, Sealed, Verified, GENESIS};
-pub use trail::{AuditError, AuditLog, Record, AUDIT_FILE};
+pub use trail::{
+    decode_anchor, read_anchor, verify_file, AuditError, AuditLog, Record, TrailSnapshot,
+    AUDIT_FILE, HEAD_KEY,
+};
 
 /// What a processing step was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

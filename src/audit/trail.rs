@@ -19,7 +19,7 @@ use super::Action;
 /// The trail's file name in the store directory.
 pub const AUDIT_FILE: &str = "audit.jsonl";
 /// The key of the anchored head in the store's `meta` tree: seq (8 BE) ‖ hash (32).
-const HEAD_KEY: &str = "audit_head";
+pub const HEAD_KEY: &str = "audit_head";
 /// How much of the file's end is read at a time to find the last line.
 const TAIL_CHUNK: u64 = 64 * 1024;
 
@@ -222,6 +222,20 @@ impl AuditLog {
         Ok(entry.seq)
     }
 
+    /// The head and the file's length at this instant: the trail's first
+    /// `len` bytes are exactly the entries up to `seq` (the file only grows,
+    /// and every entry is written whole under the head lock). A backup
+    /// copies that prefix while others keep appending.
+    pub fn snapshot(&self) -> Result<TrailSnapshot, AuditError> {
+        let head = self.head();
+        let len = head.file.metadata().map_err(io(&self.0.path))?.len();
+        Ok(TrailSnapshot {
+            seq: head.seq,
+            hash: head.hash.clone(),
+            len,
+        })
+    }
+
     /// Checks the whole chain and its end against the anchored head.
     pub fn verify(&self) -> Result<Verified, AuditError> {
         let _head = self.head();
@@ -244,6 +258,17 @@ impl AuditLog {
         }
         Ok(())
     }
+}
+
+/// The trail's head and length at one instant (see [`AuditLog::snapshot`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailSnapshot {
+    /// The last entry's seq (0 for an empty trail).
+    pub seq: u64,
+    /// The last entry's hash ([`GENESIS`] for an empty trail).
+    pub hash: String,
+    /// Bytes of the file that hold entries 1..=seq.
+    pub len: u64,
 }
 
 /// Checks the trail at `path` against `anchor` (see [`chain::verify`]).
@@ -271,10 +296,13 @@ fn open_trail(path: &Path) -> std::io::Result<File> {
 
 /// The head the store anchored.
 pub fn read_anchor(meta: &sled::Tree) -> Result<Option<(u64, String)>, AuditError> {
-    Ok(meta.get(HEAD_KEY)?.and_then(|v| {
-        let seq = u64::from_be_bytes(v.get(..8)?.try_into().ok()?);
-        Some((seq, hex::encode(v.get(8..)?)))
-    }))
+    Ok(meta.get(HEAD_KEY)?.and_then(|v| decode_anchor(&v)))
+}
+
+/// The anchored head from its stored value (seq 8 BE ‖ hash 32), if well formed.
+pub fn decode_anchor(v: &[u8]) -> Option<(u64, String)> {
+    let seq = u64::from_be_bytes(v.get(..8)?.try_into().ok()?);
+    Some((seq, hex::encode(v.get(8..)?)))
 }
 
 /// The last complete line of `file` and how many bytes of a torn line

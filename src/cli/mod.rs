@@ -27,6 +27,7 @@ macro_rules! errln {
 }
 
 mod audit;
+pub mod backup;
 mod campaign;
 mod consent;
 mod daemon;
@@ -123,6 +124,9 @@ pub enum Command {
     /// The audit trail: verify its chain, show entries (G4, G13).
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// Encrypted backups: create (via the daemon), verify, restore (G11).
+    #[command(subcommand)]
+    Backup(backup::BackupCmd),
     /// The service that owns the store: webhook receiver, campaigns, timers
     /// (every other command is its client; the sandbox starts one by itself).
     Daemon(daemon::DaemonArgs),
@@ -443,6 +447,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
     match cli.command {
         Some(Command::Consent(cmd)) => consent::run(&ctx, cmd),
         Some(Command::Audit(cmd)) => audit::run(&ctx, cmd),
+        Some(Command::Backup(cmd)) => backup::run(&ctx, cmd),
         Some(Command::Purge { dry_run, json }) => gdpr::purge(&ctx, dry_run, json),
         Some(Command::Doctor { json }) => gdpr::doctor(&ctx, json),
         Some(Command::Template(cmd)) => template::run(&ctx, cmd),

@@ -4,6 +4,7 @@
 //! same methods and watch the same [`Progress`](crate::dispatch::progress::Progress) events.
 
 pub mod access;
+pub mod backup;
 pub mod categories;
 mod consents;
 pub mod deferred;

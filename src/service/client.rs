@@ -122,7 +122,7 @@ impl Client {
     }
 
     async fn try_hello(socket: &Path) -> Result<Option<Self>> {
-        match exchange::<Hello>(socket, &Request::Hello, None, |_| {}).await {
+        match exchange::<Hello>(socket, &Request::Hello, None, |_| {}, unasked_bytes).await {
             Ok(hello) => Ok(Some(Self {
                 socket: socket.to_owned(),
                 hello,
@@ -161,8 +161,22 @@ impl Client {
         attachment: Option<&Attachment>,
         on_frame: impl FnMut(Frame),
     ) -> Result<T> {
-        exchange(&self.socket, request, attachment, on_frame).await
+        exchange(&self.socket, request, attachment, on_frame, unasked_bytes).await
     }
+
+    /// Sends `request`, hands the raw bytes of every `bytes` frame to
+    /// `on_bytes` (a backup's ciphertext, in order), returns the answer.
+    pub async fn download<T: DeserializeOwned>(
+        &self,
+        request: &Request,
+        on_bytes: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<T> {
+        exchange(&self.socket, request, None, |_| {}, on_bytes).await
+    }
+}
+
+fn unasked_bytes(_: &[u8]) -> Result<()> {
+    bail!("the daemon sent raw bytes this request does not take")
 }
 
 /// One request to the daemon on `socket`: the line, the attachment, then
@@ -172,6 +186,7 @@ async fn exchange<T: DeserializeOwned>(
     request: &Request,
     attachment: Option<&Attachment>,
     mut on_frame: impl FnMut(Frame),
+    mut on_bytes: impl FnMut(&[u8]) -> Result<()>,
 ) -> Result<T> {
     let stream = UnixStream::connect(socket).await?;
     let (r, mut w) = stream.into_split();
@@ -202,6 +217,20 @@ async fn exchange<T: DeserializeOwned>(
             Some(Frame::Done { result }) => {
                 let v = result.map_err(failure)?;
                 return Ok(serde_json::from_value(v)?);
+            }
+            Some(Frame::Bytes { len }) => {
+                use tokio::io::AsyncReadExt;
+                let mut left = len;
+                let mut buf = vec![0u8; 64 * 1024];
+                while left > 0 {
+                    let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                    let n = reader.read(&mut buf[..want]).await?;
+                    if n == 0 {
+                        bail!("the daemon closed the connection in the middle of the data");
+                    }
+                    on_bytes(&buf[..n])?;
+                    left -= n as u64;
+                }
             }
             Some(f) => on_frame(f),
         }

@@ -264,6 +264,7 @@ async fn answer(
         Request::Erase { phone } => blocking(engine, move |e| e.erase(&c, &phone)).await,
         Request::Purge { dry_run } => blocking(engine, move |e| e.purge(&c, dry_run)).await,
         Request::Doctor => blocking(engine, move |e| e.doctor(&c)).await,
+        Request::BackupCreate { key, out } => backup(state, caller, key, out, w).await,
         Request::Consent { phone } => blocking(engine, move |e| e.consent(&c, &phone)).await,
         Request::Revoke { phone, topic } => {
             blocking(engine, move |e| e.revoke(&c, &phone, topic.as_deref())).await
@@ -314,6 +315,57 @@ async fn answer(
             value(serde_json::json!({ "stopping": std::process::id() }))
         }
     }
+}
+
+/// How much of the archive one `bytes` frame carries.
+const BACKUP_FRAME: usize = 256 * 1024;
+
+/// A backup: the engine writes the encrypted archive into a private spool
+/// file (so the snapshot's locks are held for as long as the disk takes,
+/// never as long as a slow client), then it is streamed to the client as
+/// `bytes` frames and the spool file removed. Only ciphertext is written.
+async fn backup(
+    state: &Arc<State>,
+    caller: &Caller,
+    key: crate::backup::BackupKey,
+    out: String,
+    w: &mut tokio::net::unix::OwnedWriteHalf,
+) -> Result<serde_json::Value, Failure> {
+    use tokio::io::AsyncWriteExt;
+    let spooled = Spooled(spool_path(&state.spool, "backup", "archive.age")?);
+    let path = spooled.0.clone();
+    let engine = Arc::clone(&state.engine);
+    let c = caller.clone();
+    let created = tokio::task::spawn_blocking(move || {
+        let spool_error = |e: std::io::Error| Failure::Error(format!("spooling the backup: {e}"));
+        let file =
+            crate::consent::store::open_private(&path, crate::consent::store::PrivateFile::New)
+                .map_err(spool_error)?;
+        let mut file = std::io::BufWriter::new(file);
+        let created = engine.backup_create(&c, &key, &mut file, &out)?;
+        file.into_inner()
+            .map_err(|e| spool_error(e.into_error()))?
+            .sync_all()
+            .map_err(spool_error)?;
+        Ok::<_, Failure>(created)
+    })
+    .await
+    .map_err(|e| Failure::Error(format!("internal: the backup failed: {e}")))??;
+    let sent = |e: std::io::Error| Failure::Error(format!("sending the backup: {e}"));
+    let mut file = tokio::fs::File::open(&spooled.0).await.map_err(sent)?;
+    let mut buf = vec![0u8; BACKUP_FRAME];
+    loop {
+        let n = file.read(&mut buf).await.map_err(sent)?;
+        if n == 0 {
+            break;
+        }
+        wire::write_frame(w, &Frame::Bytes { len: n as u64 })
+            .await
+            .map_err(sent)?;
+        w.write_all(&buf[..n]).await.map_err(sent)?;
+    }
+    drop(spooled);
+    value(created)
 }
 
 /// Streams a running campaign's events and, every 250 ms, its numbers,

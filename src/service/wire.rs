@@ -210,6 +210,14 @@ pub enum Request {
         /// The number as typed.
         phone: String,
     },
+    /// Write an encrypted backup and stream it back (G11): `bytes` frames,
+    /// then the summary.
+    BackupCreate {
+        /// The passphrase or the public keys it is encrypted to.
+        key: crate::backup::BackupKey,
+        /// Where the client puts it (for the audit trail).
+        out: String,
+    },
     /// Apply the retention periods (G9).
     Purge {
         /// Count only.
@@ -284,6 +292,11 @@ pub enum Frame {
     /// Nothing new; sent now and then so that a long stream notices a
     /// client that has gone.
     Alive,
+    /// `len` raw bytes follow this line (a backup's ciphertext).
+    Bytes {
+        /// How many.
+        len: u64,
+    },
 }
 
 /// Writes one frame as a JSON line.
