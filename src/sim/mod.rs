@@ -14,6 +14,7 @@ mod delivery;
 mod faults;
 mod limits;
 mod listener;
+mod platform;
 mod record;
 mod server;
 mod spec;
@@ -33,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use delivery::WebhookTarget;
 pub use faults::{DropStyle, FaultSettings, Faults, Mark};
+pub use platform::{account_payload, template_quality_payload, template_status_payload};
 pub use record::{AcceptedMessage, SimStats};
 
 use crate::cloud::ApiToken;

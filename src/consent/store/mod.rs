@@ -138,6 +138,9 @@ pub struct Store {
     running: claims::Running,
     /// The audit trail beside the database.
     audit: crate::audit::AuditLog,
+    /// Template states and the send gate (one per store: the webhook
+    /// processor and the dispatcher must share it).
+    templates: crate::platform::TemplateStates,
 }
 
 impl std::fmt::Debug for Store {
@@ -218,6 +221,7 @@ impl Store {
         };
         let durability = Durability::start(db.clone(), &db_dir).map_err(io(&db_dir))?;
         let audit = crate::audit::AuditLog::open(dir, meta)?;
+        let templates = crate::platform::TemplateStates::open(&db)?;
         Ok(Self {
             dir: dir.to_owned(),
             db,
@@ -230,6 +234,7 @@ impl Store {
             importer: std::sync::Mutex::new(()),
             running: claims::Running::default(),
             audit,
+            templates,
         })
     }
 
@@ -246,6 +251,11 @@ impl Store {
     /// The audit trail (G4, G13).
     pub fn audit(&self) -> &crate::audit::AuditLog {
         &self.audit
+    }
+
+    /// What Meta reported about each template, and the send gate.
+    pub fn templates(&self) -> &crate::platform::TemplateStates {
+        &self.templates
     }
 
     /// The store's one flusher, for owners of trees in its database: the

