@@ -137,6 +137,7 @@ fn page(meta: &CampaignMeta, filter: Option<RecipientState>) -> ResultsPage {
                 updated_at: Utc::now(),
                 actor: "dispatcher".into(),
                 checked_at: None,
+                pricing: None,
             };
             (10_000 - i, record)
         })
@@ -188,6 +189,7 @@ fn frame_bench() -> Res<()> {
         consent_epoch: None,
         settings: None,
         schedule: None,
+        estimate: None,
     };
     let mut app = App::new(ui, Utc::now());
     update(&mut app, Action::Started(Box::new(meta.clone())));

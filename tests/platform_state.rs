@@ -104,3 +104,83 @@ async fn a_template_paused_mid_campaign_stops_it_before_the_next_send() {
     assert_eq!(sends_of(&r, MARKETING), 300);
     assert_eq!(r.sim().stats().duplicates, 0);
 }
+
+/// Waits until the simulator has posted (and the receiver taken) `n`
+/// deliveries and every webhook is processed.
+async fn deliveries(r: &rig::Rig, n: usize) {
+    for _ in 0..1_500 {
+        if r.sim().priced_deliveries().len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(r.sim().priced_deliveries().len(), n, "deliveries posted");
+    r.settle().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_actual_cost_is_the_sum_of_the_simulators_priced_deliveries() {
+    use bote::campaign::journal::PricingCategory;
+    let r = rig(
+        Setup {
+            contacts: 20,
+            ..Setup::default()
+        },
+        |_| {},
+    )
+    .await;
+    // Two recipients came from an ad: Meta delivers to them for free.
+    r.sim().price_free(rig::phone(3));
+    r.sim().price_free(rig::phone(7));
+    let (marketing, h) = r.launch(MARKETING);
+    assert_eq!(ends(h).await, CampaignState::Finished);
+    let (utility, h) = r.launch("oeffnungszeiten_update");
+    assert_eq!(ends(h).await, CampaignState::Finished);
+    deliveries(&r, 40).await;
+
+    let prices = &r.engine.config.pricing;
+    let priced = r.sim().priced_deliveries();
+    for (meta, category) in [(&marketing, "marketing"), (&utility, "utility")] {
+        let expected: f64 = priced
+            .iter()
+            .filter(|d| d.category == category && d.kind == "regular")
+            .map(|d| {
+                let c: PricingCategory =
+                    serde_json::from_value(serde_json::json!(d.category)).expect("category");
+                let p = bote::phone::Phone::from_e164(&format!("+{}", d.to)).expect("number");
+                prices.price_of(c, p.region_code().expect("region"))
+            })
+            .sum();
+        let s = r.engine.status(&r.caller(), meta.id).expect("status");
+        let cost = s.cost.expect("actual cost");
+        assert_eq!(
+            (cost.delivered, cost.charged, cost.unpriced),
+            (20, 18, 0),
+            "{category}"
+        );
+        assert!(
+            (cost.total - expected).abs() < 1e-9,
+            "{category}: {} vs {expected}",
+            cost.total
+        );
+        assert_eq!(cost.by_category.get(category), Some(&18));
+        let estimate = s.campaign.estimate.expect("frozen with the plan");
+        assert!(estimate.total > cost.total, "the estimate prices all 20");
+        let line = bote::campaign::cost::line(Some((estimate.total, &estimate.currency)), &cost);
+        assert!(line.contains("18 charged of 20 delivered"), "{line}");
+    }
+    // The export names each recipient's pricing and cost.
+    let (_, csv) = r
+        .engine
+        .export(
+            &r.caller(),
+            marketing.id,
+            bote::campaign::export::Format::Csv,
+        )
+        .expect("export");
+    assert!(
+        csv.lines().next().expect("header").contains("cost"),
+        "{csv}"
+    );
+    assert_eq!(csv.matches("free_entry_point").count(), 2, "{csv}");
+}

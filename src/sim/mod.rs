@@ -32,7 +32,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use delivery::WebhookTarget;
+pub use delivery::{PricedDelivery, WebhookTarget};
 pub use faults::{DropStyle, FaultSettings, Faults, Mark};
 pub use platform::{account_payload, template_quality_payload, template_status_payload};
 pub use record::{AcceptedMessage, SimStats};

@@ -58,6 +58,25 @@ pub fn template_quality_payload(
 }
 
 impl SimHandle {
+    /// Every `delivered` status posted and taken so far, with its pricing.
+    pub fn priced_deliveries(&self) -> Vec<super::delivery::PricedDelivery> {
+        self.state
+            .delivery
+            .as_ref()
+            .and_then(|d| d.priced.lock().ok().map(|p| p.clone()))
+            .unwrap_or_default()
+    }
+
+    /// Messages to `to` are free from now on (`type: free_entry_point`,
+    /// `billable: false`), as after a click-to-WhatsApp ad.
+    pub fn price_free(&self, to: crate::phone::Phone) {
+        if let Some(d) = &self.state.delivery {
+            if let Ok(mut f) = d.free.write() {
+                f.insert(to.digits());
+            }
+        }
+    }
+
     fn delivery(&self) -> Result<&super::delivery::Delivery, SimError> {
         self.state.delivery.as_deref().ok_or(SimError::NoWebhook)
     }

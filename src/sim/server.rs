@@ -239,6 +239,7 @@ impl SimState {
                 to: to.clone(),
                 callback_data: req.biz_opaque_callback_data.clone(),
                 failure,
+                category: valid.spec.category(),
             });
         }
         let response = SendResponse {

@@ -146,6 +146,10 @@ impl Processor {
             code: first_error.and_then(|e| u32::try_from(e.code).ok()),
             wamid: s.id.clone(),
             at: s.timestamp,
+            pricing: s
+                .pricing
+                .as_ref()
+                .and_then(crate::campaign::journal::Pricing::from_webhook),
         };
         let Some(mut next) = apply_status(&target.record, &update) else {
             return Ok(Step::Done(outcome(
