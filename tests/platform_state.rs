@@ -184,3 +184,130 @@ async fn the_actual_cost_is_the_sum_of_the_simulators_priced_deliveries() {
     );
     assert_eq!(csv.matches("free_entry_point").count(), 2, "{csv}");
 }
+
+fn plan(r: &rig::Rig, template: &str) -> bote::audience::Plan {
+    r.engine
+        .plan(&bote::audience::PlanRequest {
+            template: template.into(),
+            topic: "sale".into(),
+            ..bote::audience::PlanRequest::default()
+        })
+        .expect("plan")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quality_red_is_a_plan_warning_and_kept_per_template() {
+    let r = rig(Setup::default(), |_| {}).await;
+    assert!(
+        !plan(&r, MARKETING)
+            .lints
+            .iter()
+            .any(|l| l.message.contains("RED")),
+        "no warning before Meta says so"
+    );
+    let status = r
+        .sim()
+        .post_template_quality(MARKETING, "de", "YELLOW", "RED")
+        .await
+        .expect("webhook");
+    assert_eq!(status, 200);
+    r.settle().await;
+    let st = r.store.templates().get(MARKETING, "de").expect("kept");
+    assert_eq!(st.quality, Some(bote::platform::Quality::Red));
+    assert_eq!(st.previous_quality, Some(bote::platform::Quality::Yellow));
+    let lints = plan(&r, MARKETING).lints;
+    let red = lints
+        .iter()
+        .find(|l| l.message.contains("quality RED"))
+        .expect("warned");
+    assert_eq!(red.level, "warning");
+    assert!(
+        !plan(&r, "oeffnungszeiten_update")
+            .lints
+            .iter()
+            .any(|l| l.message.contains("quality RED")),
+        "only that template"
+    );
+    assert_eq!(trail(&r, Action::TemplateQualityChanged).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_messaging_limit_change_is_the_tier_the_plan_uses_and_says_so() {
+    let r = rig(
+        Setup {
+            contacts: 10,
+            ..Setup::default()
+        },
+        |c| c.api.messaging_tier = 1_000,
+    )
+    .await;
+    let before = plan(&r, MARKETING);
+    assert_eq!(
+        (before.tier.tier, before.tier.source.as_deref()),
+        (1_000, None)
+    );
+    // Meta lowers the portfolio's limit (in the test, below the audience).
+    let status = r
+        .sim()
+        .post_messaging_limit(serde_json::json!("TIER_250"))
+        .await
+        .expect("webhook");
+    assert_eq!(status, 200);
+    r.settle().await;
+    let after = plan(&r, MARKETING);
+    assert_eq!(after.tier.tier, 250);
+    let source = after.tier.source.expect("says where from");
+    assert!(
+        source.contains("TIER_250") && source.contains("business_capability_update"),
+        "{source}"
+    );
+    let (_, limit_source) = r.engine.messaging_tier();
+    assert!(limit_source.is_some());
+    // The other account notices are kept and audited too.
+    r.sim()
+        .post_phone_quality("FLAGGED", "TIER_2K")
+        .await
+        .expect("webhook");
+    r.sim()
+        .post_account_alert(
+            "INCREASED_CAPABILITIES_ELIGIBILITY",
+            "INFORMATIONAL",
+            "eligible",
+        )
+        .await
+        .expect("webhook");
+    r.sim()
+        .post_account_update(
+            "ACCOUNT_RESTRICTION",
+            serde_json::json!([{"restriction_type": "RESTRICTED_BIZ_INITIATED_MESSAGING"}]),
+        )
+        .await
+        .expect("webhook");
+    r.settle().await;
+    let account = r.engine.account_state();
+    assert_eq!(
+        account.phone_quality.as_ref().map(|n| n.event.as_str()),
+        Some("FLAGGED")
+    );
+    assert_eq!(account.alerts.len(), 1);
+    assert_eq!(
+        account.account.as_ref().map(|n| n.event.as_str()),
+        Some("ACCOUNT_RESTRICTION")
+    );
+    assert!(account
+        .lines()
+        .iter()
+        .any(|l| l.contains("messaging limit 250")));
+    let lints = plan(&r, MARKETING).lints;
+    assert!(
+        lints.iter().any(|l| l.message.contains("FLAGGED")),
+        "{lints:?}"
+    );
+    assert!(
+        lints
+            .iter()
+            .any(|l| l.message.contains("ACCOUNT_RESTRICTION")),
+        "{lints:?}"
+    );
+    assert_eq!(trail(&r, Action::AccountStateChanged).len(), 4);
+}

@@ -502,6 +502,13 @@ pub(super) fn print_plan(out: &mut impl Write, banner: &str, s: &PlanSummary) ->
             t.used, t.tier, t.now, t.later
         )?;
     }
+    writeln!(
+        out,
+        "  tier from: {}",
+        t.source
+            .as_deref()
+            .unwrap_or("config ([api] messaging_tier)")
+    )?;
     let berlin = |d: chrono::DateTime<chrono::Utc>| {
         d.with_timezone(&chrono_tz::Europe::Berlin)
             .format("%d.%m. %H:%M %Z")
