@@ -74,6 +74,8 @@ pub enum Request {
         #[serde(default)]
         listed: Vec<crate::engine::categories::ListedCategory>,
     },
+    /// What Meta reported about the account and the templates (webhooks).
+    Platform,
     /// Send again the recipients deferred (131049) at least 24 h ago.
     ResendDeferred {
         /// Campaign.
