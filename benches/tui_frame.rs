@@ -154,6 +154,7 @@ fn page(meta: &CampaignMeta, filter: Option<RecipientState>) -> ResultsPage {
         matching: if filter.is_some() { 200 } else { 1_000_000 },
         from: 0,
         rows,
+        cost: None,
     }
 }
 
