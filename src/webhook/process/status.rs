@@ -31,7 +31,7 @@ struct Target {
 /// Where a status leads.
 enum Located {
     /// To this record.
-    Found(Target),
+    Found(Box<Target>),
     /// To no record (not bote's message, another campaign's store, a
     /// record since re-sent under another message id).
     Unmatched,
@@ -94,7 +94,7 @@ impl Processor {
         if record.wamid.as_deref().is_some_and(|w| w != s.id) {
             return Ok(Located::Unmatched);
         }
-        Ok(Located::Found(Target {
+        Ok(Located::Found(Box::new(Target {
             campaign,
             index,
             journal,
@@ -102,7 +102,7 @@ impl Processor {
             // or in flight at a crash) and this status proves it.
             reconciled: record.wamid.is_none(),
             record,
-        }))
+        })))
     }
 
     pub(super) fn status(&self, s: &Status, force: bool) -> Result<Step, StoreError> {
@@ -129,7 +129,7 @@ impl Processor {
             reconciled: t.is_some_and(|t| t.reconciled),
         };
         let target = match self.locate(s)? {
-            Located::Found(t) => t,
+            Located::Found(t) => *t,
             Located::Unmatched => {
                 return Ok(Step::Done(outcome(None, None, StatusResult::Unmatched)))
             }
