@@ -89,6 +89,13 @@ async fn a_template_paused_mid_campaign_stops_it_before_the_next_send() {
     assert_eq!(e.details["status"], "PAUSED");
     assert_eq!(e.details["campaigns"][0], serde_json::json!(meta.id));
 
+    // The catalog knows the status: a plan now sends to nobody, and says why.
+    let paused_plan = plan(&r, MARKETING);
+    assert!(paused_plan.eligible.is_empty());
+    assert!(paused_plan
+        .lints
+        .iter()
+        .any(|l| l.message.contains("PAUSED by Meta")));
     // A resume while it is still paused stops again at once, sending nothing.
     let h = r.engine.start(meta.id).expect("resume");
     assert_eq!(ends(h).await, CampaignState::Paused);

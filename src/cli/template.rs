@@ -53,6 +53,7 @@ pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
                 name: t.name.clone(),
                 language: t.language.clone(),
                 category: t.category,
+                status: Some(t.status),
             })
             .collect();
     }
