@@ -318,3 +318,36 @@ async fn a_messaging_limit_change_is_the_tier_the_plan_uses_and_says_so() {
     );
     assert_eq!(trail(&r, Action::AccountStateChanged).len(), 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_reads_the_number_s_limits_and_the_plan_says_they_came_from_the_api() {
+    let r = rig(Setup::default(), |c| c.api.messaging_tier = 1_000).await;
+    r.sim().set_messaging_limit("TIER_10K");
+    let client = bote::cloud::Client::new(
+        &r.sim().api_config(),
+        &r.engine.config.send,
+        bote::cloud::ApiToken::new("platform-test-token").expect("token"),
+    )
+    .expect("client");
+    let limits = client.number_limits().await.expect("limits");
+    assert_eq!(limits.messaging_limit.as_deref(), Some("TIER_10K"));
+    assert_eq!(
+        limits.throughput.as_deref(),
+        Some("HIGH"),
+        "the rig's sim runs 1,000 mps"
+    );
+    let said = r
+        .engine
+        .record_number_limits(&r.caller(), &limits)
+        .expect("recorded");
+    assert!(said.contains("10000"), "{said}");
+    let p = plan(&r, MARKETING);
+    assert_eq!(p.tier.tier, 10_000);
+    let source = p.tier.source.expect("from the API");
+    assert!(source.contains("template list --sync"), "{source}");
+    let account = r.engine.account_state();
+    assert!(account
+        .lines()
+        .iter()
+        .any(|l| l.contains("throughput HIGH")));
+}

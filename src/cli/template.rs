@@ -194,10 +194,27 @@ pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
 /// template files (only the `status` line changes; comments stay).
 fn sync_statuses(ctx: &Context, catalog: &mut Catalog) -> Result<(usize, Vec<Template>)> {
     let rt = tokio::runtime::Runtime::new()?;
-    let remote = rt.block_on(async {
+    let (remote, limits) = rt.block_on(async {
         let (client, _backend) = ctx.connect(catalog).await?;
-        anyhow::Ok(client.list_templates().await?)
+        let remote = client.list_templates().await?;
+        // The limits are extra: a BSP that does not expose the fields
+        // must not fail the template sync.
+        let limits = match client.number_limits().await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                errln!("could not read the number's messaging limit and throughput: {e}");
+                None
+            }
+        };
+        anyhow::Ok((remote, limits))
     })?;
+    if let Some(limits) = limits {
+        let recorded: String = rt.block_on(async {
+            let c = ctx.client().await?;
+            c.call(&Request::NumberLimits { limits }, None).await
+        })?;
+        errln!("{recorded}");
+    }
     let before: Vec<Template> = catalog.list().into_iter().cloned().collect();
     let changed = catalog.apply_remote(&remote);
     if changed == 0 || !ctx.templates_dir.is_dir() {

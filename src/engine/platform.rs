@@ -107,6 +107,60 @@ impl Engine {
         }
     }
 
+    /// Records the limits a client's sync read from the phone number
+    /// object: the messaging limit (the tier from now on, with its source)
+    /// and the throughput level; what was recorded, for the client to say.
+    pub fn record_number_limits(
+        &self,
+        caller: &Caller,
+        limits: &crate::cloud::NumberLimits,
+    ) -> Result<String, Failure> {
+        self.authorize(caller, Role::Operator, "syncing templates")?;
+        let at = self.now();
+        let store_error =
+            |e: crate::platform::PlatformError| error(crate::consent::StoreError::from(e));
+        let account = Account::open(self.store.db()).map_err(store_error)?;
+        let tier = limits.messaging_limit.as_deref().and_then(|raw| {
+            let tier = crate::platform::MessagingLimit::parse_tier(&serde_json::Value::String(
+                raw.into(),
+            ))?;
+            Some(crate::platform::MessagingLimit {
+                tier,
+                raw: raw.into(),
+                source: "API, template list --sync".into(),
+                at,
+            })
+        });
+        let state = account
+            .update(|s| {
+                if let Some(l) = &tier {
+                    s.messaging_limit = Some(l.clone());
+                }
+                if let Some(level) = &limits.throughput {
+                    s.throughput = Some(crate::platform::Notice {
+                        event: level.clone(),
+                        detail: None,
+                        at,
+                    });
+                }
+            })
+            .map_err(store_error)?;
+        self.audit(
+            &caller.user,
+            crate::audit::Action::AccountStateChanged,
+            None,
+            serde_json::json!({
+                "source": "template_list_sync",
+                "messaging_limit": limits.messaging_limit,
+                "throughput": limits.throughput,
+            }),
+        )?;
+        Ok(match state.lines().first() {
+            Some(l) => format!("from the API: {l}"),
+            None => "the API showed no messaging limit".into(),
+        })
+    }
+
     /// Everything Meta reported about the account and the templates.
     pub fn platform_report(&self, caller: &Caller) -> Result<PlatformReport, Failure> {
         self.authorize(caller, Role::Viewer, "looking at the account")?;

@@ -93,6 +93,9 @@ pub struct AccountState {
     /// The messaging limit Meta reported, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messaging_limit: Option<MessagingLimit>,
+    /// The number's throughput level as the API last showed it (a sync).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<Notice>,
 }
 
 impl AccountState {
@@ -120,6 +123,9 @@ impl AccountState {
                     .unwrap_or_default();
                 out.push(format!("{what}: {}{detail} ({})", n.event, when(&n.at)));
             }
+        }
+        if let Some(t) = &self.throughput {
+            out.push(format!("throughput {} (API, {})", t.event, when(&t.at)));
         }
         if let Some(a) = self.alerts.last() {
             let detail = a

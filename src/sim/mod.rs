@@ -188,6 +188,7 @@ impl Sim {
             stop: stop.clone(),
             nonce: rand::random(),
             upgrading: std::sync::atomic::AtomicU32::new(0),
+            messaging_limit: std::sync::RwLock::new("TIER_2K".into()),
         });
         let tcp = tokio::net::TcpListener::bind(config.listen)
             .await

@@ -2,7 +2,14 @@
 //! the simulator plays them: a template paused or re-rated, the number's
 //! quality, account updates and alerts, and the messaging limit.
 
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
+
+use super::server::SimState;
 
 use super::webhooks::Metadata;
 use super::{SimError, SimHandle};
@@ -192,5 +199,46 @@ impl SimHandle {
                     "alert_type": kind, "alert_description": description }),
         ))
         .await
+    }
+}
+
+/// `GET /{version}/{phone-number-id}`: the phone number object with the
+/// portfolio's messaging limit and the throughput level (80 mps is
+/// `STANDARD`, more is `HIGH`).
+pub(super) async fn number(
+    State(s): State<Arc<SimState>>,
+    Path((_version, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !s.authorized(&headers) {
+        return s.refuse(&super::validate::Reject::new(
+            190,
+            "the access token is missing or invalid",
+        ));
+    }
+    let limit = s
+        .messaging_limit
+        .read()
+        .map(|l| l.clone())
+        .unwrap_or_default();
+    let level = if s.limits.mps() > 80 {
+        "HIGH"
+    } else {
+        "STANDARD"
+    };
+    axum::Json(json!({
+        "id": id,
+        "whatsapp_business_manager_messaging_limit": limit,
+        "throughput": { "level": level },
+    }))
+    .into_response()
+}
+
+impl SimHandle {
+    /// Sets the messaging limit the phone number object reports (`TIER_10K`, …).
+    pub fn set_messaging_limit(&self, limit: &str) {
+        if let Ok(mut l) = self.state.messaging_limit.write() {
+            *l = limit.to_string();
+        }
     }
 }
