@@ -137,6 +137,7 @@ fn page(meta: &CampaignMeta, filter: Option<RecipientState>) -> ResultsPage {
                 updated_at: Utc::now(),
                 actor: "dispatcher".into(),
                 checked_at: None,
+                pricing: None,
             };
             (10_000 - i, record)
         })
@@ -153,6 +154,7 @@ fn page(meta: &CampaignMeta, filter: Option<RecipientState>) -> ResultsPage {
         matching: if filter.is_some() { 200 } else { 1_000_000 },
         from: 0,
         rows,
+        cost: None,
     }
 }
 
@@ -188,6 +190,7 @@ fn frame_bench() -> Res<()> {
         consent_epoch: None,
         settings: None,
         schedule: None,
+        estimate: None,
     };
     let mut app = App::new(ui, Utc::now());
     update(&mut app, Action::Started(Box::new(meta.clone())));

@@ -77,6 +77,7 @@ fn seed(campaigns: &Campaigns, n: u64) -> CampaignId {
             consent_epoch: None,
             settings: None,
             schedule: None,
+            estimate: None,
         })
         .unwrap_or_else(|e| panic!("meta: {e}"));
     let journal = campaigns
@@ -98,6 +99,7 @@ fn seed(campaigns: &Campaigns, n: u64) -> CampaignId {
                     updated_at: now,
                     actor: "bench".into(),
                     checked_at: None,
+                    pricing: None,
                 },
             )
         })

@@ -17,6 +17,7 @@ pub mod dispatch;
 pub mod engine;
 pub mod paths;
 pub mod phone;
+pub mod platform;
 #[cfg(test)]
 mod property;
 pub mod service;

@@ -253,6 +253,7 @@ fn record(p: Phone, state: RecipientState, wamid: Option<&str>, params: Params) 
         updated_at: at(T - 60),
         actor: "dispatcher".into(),
         checked_at: None,
+        pricing: None,
     }
 }
 
@@ -277,6 +278,7 @@ fn campaign(campaigns: &Campaigns, id: u32, records: Vec<RecipientRecord>) -> Ca
         consent_epoch: None,
         settings: None,
         schedule: None,
+        estimate: None,
     };
     campaigns.save(&meta).expect("meta");
     let journal = campaigns.journal(id).expect("journal");

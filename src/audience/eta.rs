@@ -99,6 +99,7 @@ mod tests {
             now: n,
             later: 0,
             later_at: None,
+            source: None,
         }
     }
 
@@ -146,12 +147,14 @@ mod tests {
             now: 90,
             later: 28,
             later_at: Some(frees),
+            source: None,
         };
         let e = estimate(&recipients(118), 10, None, &tier, now);
         assert_eq!(e.finishes_at, Some(frees + Duration::seconds(3)));
         assert!(e.held(&tier));
         let never = TierCheck {
             later_at: None,
+            source: None,
             ..tier
         };
         assert_eq!(

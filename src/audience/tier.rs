@@ -18,6 +18,10 @@ pub struct TierCheck {
     pub later: u64,
     /// When the waiting ones can go (None: the campaign exceeds the tier even on an idle day).
     pub later_at: Option<DateTime<Utc>>,
+    /// Where the tier came from when not the config's `[api]
+    /// messaging_tier`: Meta's messaging limit, how and when bote learnt it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// How many of `wanted` recipients the rolling 24-h tier lets go now.
@@ -47,5 +51,6 @@ pub fn tier_check(
         now: now_count,
         later,
         later_at,
+        source: None,
     })
 }

@@ -59,6 +59,14 @@ pub enum Action {
     DeferredRequeued,
     /// A template's category changed (a `template_category_update`).
     TemplateCategoryChanged,
+    /// Meta changed a template's status (`message_template_status_update`);
+    /// PAUSED / DISABLED stop the campaigns using it.
+    TemplateStatusChanged,
+    /// Meta re-rated a template's quality (`message_template_quality_update`).
+    TemplateQualityChanged,
+    /// Meta reported on the account: number quality, restrictions, alerts,
+    /// the messaging limit.
+    AccountStateChanged,
     /// Per-recipient results were exported.
     CampaignExport,
     /// A DPO proof was exported.

@@ -9,8 +9,9 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::journal::RecipientRecord;
+use super::journal::{PricingCategory, PricingType, RecipientRecord};
 use super::Journal;
+use crate::config::PricingConfig;
 use crate::consent::table::SheetWriter;
 use crate::consent::StoreError;
 
@@ -31,10 +32,21 @@ struct Row<'a> {
     latency_ms: Option<u32>,
     updated_at: String,
     actor: &'a str,
+    /// Meta's pricing category from the status webhooks, if any.
+    pricing_category: Option<PricingCategory>,
+    /// Meta's pricing type (`regular`, `free_entry_point`, …).
+    pricing_type: Option<PricingType>,
+    /// What the message cost (delivered and charged), in `currency`.
+    cost: Option<f64>,
+    currency: &'a str,
 }
 
-fn row(index: u32, r: &RecipientRecord) -> Row<'_> {
+fn row<'a>(index: u32, r: &'a RecipientRecord, prices: &'a PricingConfig) -> Row<'a> {
     Row {
+        pricing_category: r.pricing.map(|p| p.category),
+        pricing_type: r.pricing.map(|p| p.kind),
+        cost: super::cost::record_cost(prices, r).map(|(_, c)| c),
+        currency: &prices.currency,
         index,
         phone: r.phone.map(|p| p.e164()).unwrap_or_default(),
         state: r.state.as_str(),
@@ -74,14 +86,22 @@ pub enum ExportError {
     Encode(String),
 }
 
-/// Writes every recipient of `journal` to `out`; returns the row count.
-pub fn export(journal: &Journal, format: Format, out: &mut dyn Write) -> Result<u64, ExportError> {
+/// Writes every recipient of `journal` to `out`, with each delivered
+/// message's pricing and its cost at `prices`; returns the row count.
+pub fn export(
+    journal: &Journal,
+    format: Format,
+    prices: &PricingConfig,
+    out: &mut dyn Write,
+) -> Result<u64, ExportError> {
+    let word = |v: Option<String>| v.unwrap_or_default();
+    let name = |v: Option<serde_json::Value>| v.and_then(|v| v.as_str().map(str::to_owned));
     let mut n = 0;
     match format {
         Format::Json => {
             for r in journal.iter() {
                 let (idx, rec) = r?;
-                serde_json::to_writer(&mut *out, &row(idx, &rec))
+                serde_json::to_writer(&mut *out, &row(idx, &rec, prices))
                     .map_err(|e| ExportError::Encode(e.to_string()))?;
                 writeln!(out)?;
                 n += 1;
@@ -100,10 +120,14 @@ pub fn export(journal: &Journal, format: Format, out: &mut dyn Write) -> Result<
                 "latency_ms",
                 "updated_at",
                 "actor",
+                "pricing_category",
+                "pricing_type",
+                "cost",
+                "currency",
             ])?;
             for r in journal.iter() {
                 let (idx, rec) = r?;
-                let x = row(idx, &rec);
+                let x = row(idx, &rec, prices);
                 let cells = [
                     x.index.to_string(),
                     x.phone,
@@ -115,6 +139,15 @@ pub fn export(journal: &Journal, format: Format, out: &mut dyn Write) -> Result<
                     x.latency_ms.map(|c| c.to_string()).unwrap_or_default(),
                     x.updated_at,
                     x.actor.to_string(),
+                    word(name(
+                        x.pricing_category
+                            .and_then(|c| serde_json::to_value(c).ok()),
+                    )),
+                    word(name(
+                        x.pricing_type.and_then(|t| serde_json::to_value(t).ok()),
+                    )),
+                    x.cost.map(|c| format!("{c:.4}")).unwrap_or_default(),
+                    x.currency.to_string(),
                 ];
                 w.row(&cells)?;
                 n += 1;

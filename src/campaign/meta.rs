@@ -112,6 +112,10 @@ pub struct CampaignMeta {
     /// When to start, and the time after which it is not sent at all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<Schedule>,
+    /// The plan's cost estimate, frozen with it (shown beside the actual
+    /// cost). `None`: a campaign of an older bote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<crate::audience::CostEstimate>,
 }
 
 /// A campaign's sending window (`campaign send --at … --not-after …`).

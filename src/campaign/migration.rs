@@ -85,6 +85,7 @@ mod tests {
             updated_at: at,
             actor: "planner".into(),
             checked_at: None,
+            pricing: None,
         };
         // Written as bote did before blocks: one key per recipient, some
         // records still JSON as bote 0.1 wrote them.

@@ -17,6 +17,7 @@
 //! newest change first and `progress` says how far a send has come.
 
 pub mod block;
+pub mod cost;
 pub mod export;
 pub mod journal;
 pub mod progress;
@@ -36,6 +37,7 @@ use std::fmt;
 use crate::consent::StoreError;
 
 pub use callback::{callback_data, parse_callback_data};
+pub use cost::{actual_cost, ActualCost};
 pub use deferral::{DeferredRequeue, DEFERRAL};
 pub use meta::{CampaignId, CampaignMeta, CampaignState, Schedule, SendSettings};
 pub use recipients::Journal;

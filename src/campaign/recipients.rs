@@ -224,6 +224,7 @@ mod tests {
             updated_at: Utc::now(),
             actor: "planner".into(),
             checked_at: None,
+            pricing: None,
         };
         let all: Vec<_> = (0..BLOCK).map(|i| (i, rec.clone())).collect();
         journal.write(&all).expect("write");

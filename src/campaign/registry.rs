@@ -136,6 +136,7 @@ impl Campaigns {
             updated_at: now,
             actor: actor.to_string(),
             checked_at: None,
+            pricing: None,
         };
         // Plain inserts, not sled batches: a batch holds every tree node it
         // replaces until it ends (3 GB resident for a 1M journal in 10k
@@ -188,6 +189,7 @@ impl Campaigns {
             consent_epoch: Some(plan.consent_epoch),
             settings,
             schedule: None,
+            estimate: Some(plan.cost.clone()),
         };
         self.save(&meta)?;
         self.durability.flushed_blocking()?;

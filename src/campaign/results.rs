@@ -116,6 +116,7 @@ mod tests {
             updated_at: at(secs),
             actor: "test".into(),
             checked_at: None,
+            pricing: None,
         }
     }
 

@@ -97,6 +97,7 @@ mod tests {
             updated_at: Utc::now(),
             actor: actor.into(),
             checked_at: None,
+            pricing: None,
         };
         let marked = rec(RecipientState::InFlight, "dispatcher");
         // Three blocks' worth, so that settling spans blocks.

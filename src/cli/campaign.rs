@@ -278,7 +278,9 @@ fn status(ctx: &Context, id: CampaignId, json: bool) -> Result<Exit> {
     if json {
         serde_json::to_writer_pretty(
             &mut out,
-            &serde_json::json!({ "campaign": meta, "counts": counts, "running": s.running, "config_changes": s.config_changes }),
+            &serde_json::json!({ "campaign": meta, "counts": counts, "running": s.running, "config_changes": s.config_changes,
+                "estimated_cost": meta.estimate.as_ref().map(|e| serde_json::json!({"total": e.total, "currency": e.currency})),
+                "actual_cost": s.cost }),
         )?;
         writeln!(out)?;
         return Ok(Exit::Ok);
@@ -339,6 +341,13 @@ fn status(ctx: &Context, id: CampaignId, json: bool) -> Result<Exit> {
     }
     for change in &s.config_changes {
         writeln!(out, "  config changed since: {change}")?;
+    }
+    if let Some(actual) = &s.cost {
+        let estimate = meta
+            .estimate
+            .as_ref()
+            .map(|e| (e.total, e.currency.as_str()));
+        writeln!(out, "  {}", crate::campaign::cost::line(estimate, actual))?;
     }
     for st in RecipientState::ALL {
         writeln!(out, "  {:<10}{:>8}", st.as_str(), counts.get(st))?;
@@ -488,6 +497,13 @@ pub(super) fn print_plan(
             t.used, t.tier, t.now, t.later
         )?;
     }
+    writeln!(
+        out,
+        "  tier from: {}",
+        t.source
+            .as_deref()
+            .unwrap_or("config ([api] messaging_tier)")
+    )?;
     let berlin = |d: chrono::DateTime<chrono::Utc>| ui.minute(d);
     let e = &s.estimate;
     let finish = e

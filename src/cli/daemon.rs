@@ -67,6 +67,15 @@ pub(super) fn run(ctx: Context, args: DaemonArgs, verbose: u8) -> Result<Exit> {
                 c.hello.user,
                 c.hello.role.as_deref().unwrap_or("no role")
             )?;
+            // What Meta reported about the account (webhooks); a viewer
+            // without the role still sees the daemon itself.
+            let report: Result<crate::engine::platform::PlatformReport, _> =
+                c.call(&Request::Platform, None).await;
+            if let Ok(report) = report {
+                for line in report.account.lines() {
+                    outln!("Meta: {line}")?;
+                }
+            }
             Ok(Exit::Ok)
         }),
         Some(DaemonAction::Stop) => rt.block_on(async {

@@ -53,6 +53,7 @@ pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
                 name: t.name.clone(),
                 language: t.language.clone(),
                 category: t.category,
+                status: Some(t.status),
             })
             .collect();
     }
@@ -73,6 +74,18 @@ pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
         c.call(&Request::Setup, None).await
     })?;
     let templates = setup.templates;
+    // What Meta's webhooks said since (status, quality, the account).
+    let platform: crate::engine::platform::PlatformReport = block_on(async {
+        let c = ctx.client().await?;
+        c.call(&Request::Platform, None).await
+    })?;
+    let state = |t: &Template| {
+        platform
+            .templates
+            .iter()
+            .find(|(n, l, _)| *n == t.name && *l == t.language)
+            .map(|(_, _, s)| s)
+    };
     let mut out = super::output::stdout();
     match cmd {
         TemplateCmd::List { json, .. } => {
@@ -81,11 +94,15 @@ pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
                     .iter()
                     .map(|(t, lints)| {
                         let l = latest(t);
+                        let s = state(t);
                         serde_json::json!({
                             "name": t.name, "language": t.language,
                             "category": l.and_then(|l| l.category).unwrap_or(t.category),
                             "impending_category": l.and_then(|l| l.impending.as_ref()),
-                            "status": t.status, "lints": lints,
+                            "status": s.and_then(|s| s.status).unwrap_or(t.status),
+                            "status_from_webhook": s.and_then(|s| s.status_since),
+                            "quality": s.and_then(|s| s.quality),
+                            "lints": lints,
                         })
                     })
                     .collect();
@@ -94,8 +111,8 @@ pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
             } else {
                 writeln!(
                     out,
-                    "{:<24} {:<6} {:<14} {:<10} NOTES",
-                    "NAME", "LANG", "CATEGORY", "STATUS"
+                    "{:<24} {:<6} {:<14} {:<10} {:<8} NOTES",
+                    "NAME", "LANG", "CATEGORY", "STATUS", "QUALITY"
                 )?;
                 for (t, lints) in &templates {
                     let l = latest(t);
@@ -112,14 +129,26 @@ pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
                         ),
                         None => lints.first().map(|l| l.message.clone()).unwrap_or_default(),
                     };
+                    // A webhook's status is newer than the file's (a sync
+                    // writes the files; the webhook reaches the daemon).
+                    let s = state(t);
+                    let status = s.and_then(|s| s.status).unwrap_or(t.status);
+                    let quality = s
+                        .and_then(|s| s.quality)
+                        .map(|q| q.to_string())
+                        .unwrap_or_else(|| "-".into());
                     writeln!(
                         out,
-                        "{:<24} {:<6} {:<14} {:<10} {note}",
+                        "{:<24} {:<6} {:<14} {:<10} {:<8} {note}",
                         t.name,
                         t.language,
                         category.to_string(),
-                        t.status.to_string(),
+                        status.to_string(),
+                        quality,
                     )?;
+                }
+                for line in platform.account.lines() {
+                    writeln!(out, "Meta: {line}")?;
                 }
             }
         }
@@ -162,10 +191,27 @@ pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
 /// template files (only the `status` line changes; comments stay).
 fn sync_statuses(ctx: &Context, catalog: &mut Catalog) -> Result<(usize, Vec<Template>)> {
     let rt = tokio::runtime::Runtime::new()?;
-    let remote = rt.block_on(async {
+    let (remote, limits) = rt.block_on(async {
         let (client, _backend) = ctx.connect(catalog).await?;
-        anyhow::Ok(client.list_templates().await?)
+        let remote = client.list_templates().await?;
+        // The limits are extra: a BSP that does not expose the fields
+        // must not fail the template sync.
+        let limits = match client.number_limits().await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                errln!("could not read the number's messaging limit and throughput: {e}");
+                None
+            }
+        };
+        anyhow::Ok((remote, limits))
     })?;
+    if let Some(limits) = limits {
+        let recorded: String = rt.block_on(async {
+            let c = ctx.client().await?;
+            c.call(&Request::NumberLimits { limits }, None).await
+        })?;
+        errln!("{recorded}");
+    }
     let before: Vec<Template> = catalog.list().into_iter().cloned().collect();
     let changed = catalog.apply_remote(&remote);
     if changed == 0 || !ctx.templates_dir.is_dir() {

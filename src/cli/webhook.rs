@@ -166,6 +166,40 @@ fn print_outcome(o: &Outcome, json: bool) -> Result<()> {
                 format!("template {template} ({language}) re-categorised {was}{category}")
             }
         }
+        Outcome::TemplateStatus {
+            template,
+            language,
+            status,
+            campaigns,
+            ..
+        } => {
+            let stops = if crate::platform::templates::blocks_sending(*status) {
+                format!(
+                    "; {} campaign(s) using it pause before their next send",
+                    campaigns.len()
+                )
+            } else {
+                String::new()
+            };
+            format!("template {template} ({language}) is {status} by Meta{stops}")
+        }
+        Outcome::TemplateQuality {
+            template,
+            language,
+            quality,
+            ..
+        } => format!("template {template} ({language}) quality {quality}"),
+        Outcome::Account {
+            field,
+            event,
+            detail,
+        } => {
+            let d = detail
+                .as_deref()
+                .map(|d| format!(" {d}"))
+                .unwrap_or_default();
+            format!("{field}: {event}{d}")
+        }
         Outcome::Ignored { what } => format!("ignored: {what}"),
     };
     errln!("{line}");

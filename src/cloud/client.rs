@@ -6,6 +6,8 @@
 //! even be opened) from "maybe taken" (the request left, the answer did not
 //! come back): the first may be retried, the second is `Unknown`.
 
+mod number;
+
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -21,6 +23,7 @@ use super::types::{GraphError, SendRequest, SendResponse, TemplatePage, MAX_CALL
 use crate::config::{ApiConfig, MarketingEndpoint, SendConfig};
 use crate::phone::Phone;
 use crate::template::{Params, Template};
+pub use number::NumberLimits;
 
 /// Most template pages followed before giving up (a loop guard).
 const MAX_TEMPLATE_PAGES: usize = 1_000;

@@ -19,7 +19,7 @@ pub use classify::{
     TEMPLATE_SYNC_BACKOFF, THROUGHPUT_BACKOFF, THROUGHPUT_UPGRADE, TRANSIENT_BACKOFF,
     UNREACHABLE_BACKOFF, UPGRADE_BACKOFF,
 };
-pub use client::{Client, CloudError};
+pub use client::{Client, CloudError, NumberLimits};
 pub use routing::{CategoryNotice, Endpoint, LatestCategory, TemplateCategories};
 pub use token::{ApiToken, TokenError};
 pub use types::{parameter_allowed, GraphError, MessageStatus};

@@ -174,6 +174,12 @@ async fn process(shared: &Shared, job: Job) -> Outcome {
         if let Some(reason) = recategorised(shared) {
             return stop(shared, attempt, reason);
         }
+        // Meta paused or disabled the template (a webhook): stop before a
+        // mark and a send that would only come back as 132015 / 132016.
+        let t = &shared.meta.template;
+        if let Some(reason) = shared.store.templates().blocked(&t.name, &t.language) {
+            return stop(shared, attempt, reason);
+        }
         match consent_block(shared, phone) {
             Ok(None) => {}
             Ok(Some(reason)) => return attempt.outcome(RecipientState::Skipped, Some(reason)),
@@ -195,6 +201,13 @@ async fn process(shared: &Shared, job: Job) -> Outcome {
             );
         }
         shared.limiter.admit().await;
+        // The gate, held until the answer: a PAUSED webhook processed
+        // meanwhile waits for this send, and no send passes after it
+        // (`platform::templates`).
+        let pass = match shared.store.templates().pass(&t.name, &t.language) {
+            Ok(p) => p,
+            Err(reason) => return stop(shared, attempt, reason),
+        };
         attempt.record.attempts += 1;
         let sent_at = Instant::now();
         let reply = shared
@@ -206,6 +219,7 @@ async fn process(shared: &Shared, job: Job) -> Outcome {
                 &callback,
             )
             .await;
+        drop(pass);
         attempt.record.latency_ms =
             Some(u32::try_from(sent_at.elapsed().as_millis()).unwrap_or(u32::MAX));
         shared.pool.observe(t0.elapsed());

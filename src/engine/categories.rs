@@ -33,6 +33,9 @@ pub struct ListedCategory {
     pub language: String,
     /// Its category in the API's list.
     pub category: Category,
+    /// Its status in the API's list (newer than an older webhook's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<crate::template::Status>,
 }
 
 impl Engine {
@@ -50,9 +53,18 @@ impl Engine {
             .into_iter()
             .map(|t| {
                 let category = categories.route_category(t);
-                changed |= category != t.category;
+                // The status Meta last reported (webhook or sync) is newer
+                // than the file's: a PAUSED template plans as not approved.
+                let status = self
+                    .store
+                    .templates()
+                    .get(&t.name, &t.language)
+                    .and_then(|s| s.status)
+                    .unwrap_or(t.status);
+                changed |= category != t.category || status != t.status;
                 crate::template::Template {
                     category,
+                    status,
                     ..t.clone()
                 }
             })
@@ -81,6 +93,15 @@ impl Engine {
         listed: &[ListedCategory],
     ) -> Result<usize, Failure> {
         self.authorize(caller, Role::Operator, "syncing templates")?;
+        let now = self.now();
+        for l in listed {
+            if let Some(status) = l.status {
+                self.store
+                    .templates()
+                    .record_listed(&l.name, &l.language, status, now)
+                    .map_err(|e| error(crate::consent::StoreError::from(e)))?;
+            }
+        }
         let listed = listed
             .iter()
             .map(|l| (l.name.as_str(), l.language.as_str(), l.category));

@@ -11,6 +11,7 @@ pub mod deferred;
 pub mod doctor;
 pub mod gdpr;
 pub mod ops;
+pub mod platform;
 pub mod reads;
 pub mod retention;
 pub mod runs;
@@ -138,15 +139,27 @@ impl Engine {
         &self.actor
     }
 
-    /// The dry run.
+    /// The dry run, with the tier Meta reported (if it did) and the
+    /// platform's warnings.
     pub fn plan(&self, request: &PlanRequest) -> Result<Plan, PlanError> {
-        audience::plan(
+        let (tier, source) = self.messaging_tier();
+        let config = if tier == self.config.api.messaging_tier {
+            std::borrow::Cow::Borrowed(&self.config)
+        } else {
+            let mut c = self.config.clone();
+            c.api.messaging_tier = tier;
+            std::borrow::Cow::Owned(c)
+        };
+        let mut plan = audience::plan(
             &self.store,
-            &self.config,
+            &config,
             &self.routed_catalog(),
             request,
             self.now(),
-        )
+        )?;
+        plan.tier.source = source;
+        self.platform_lints(&mut plan);
+        Ok(plan)
     }
 
     /// Freezes a plan into a campaign, by this process's actor.
@@ -199,6 +212,11 @@ impl Engine {
             None => EngineConfig::from_config(&self.config, actor),
         };
         config.clock = self.clock.clone();
+        // Meta's messaging limit is what its API enforces: a run obeys the
+        // limit Meta last reported over the one frozen from the config.
+        if let (tier, Some(_)) = self.messaging_tier() {
+            config.tier = tier;
+        }
         config
     }
 

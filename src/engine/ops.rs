@@ -31,6 +31,10 @@ pub struct CampaignStatus {
     /// (which it keeps): shown, never applied.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub config_changes: Vec<String>,
+    /// The actual cost so far (delivered, charged), beside the plan's
+    /// estimate in `campaign.estimate`; only `campaign status` reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::campaign::ActualCost>,
 }
 
 /// Who the daemon is and who the caller is.
@@ -376,7 +380,14 @@ impl Engine {
             .journal(id)
             .and_then(|j| j.counts())
             .map_err(error)?;
-        Ok(self.status_of(campaign, counts))
+        let cost = self
+            .campaigns
+            .journal(id)
+            .and_then(|j| crate::campaign::actual_cost(&j, &self.config.pricing))
+            .map_err(error)?;
+        let mut status = self.status_of(campaign, counts);
+        status.cost = Some(cost);
+        Ok(status)
     }
 
     /// The stored campaign with the state of its run, if it runs here.
@@ -388,6 +399,7 @@ impl Engine {
             config_changes: self.settings_changes(&campaign),
             campaign,
             counts,
+            cost: None,
         }
     }
 
@@ -403,7 +415,7 @@ impl Engine {
         self.campaigns.require(id).map_err(error)?;
         let journal = self.campaigns.journal(id).map_err(error)?;
         let mut out = Vec::new();
-        let n = export::export(&journal, format, &mut out).map_err(error)?;
+        let n = export::export(&journal, format, &self.config.pricing, &mut out).map_err(error)?;
         self.audit_campaign(
             &caller.user,
             Action::CampaignExport,

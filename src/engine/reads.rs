@@ -82,6 +82,9 @@ pub struct ResultsPage {
     pub from: usize,
     /// The rows.
     pub rows: Vec<(u32, RecipientRecord)>,
+    /// The actual cost so far, beside `meta.estimate` (the dashboard's line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::campaign::ActualCost>,
 }
 
 impl Engine {
@@ -194,12 +197,18 @@ impl Engine {
         self.authorize(caller, Role::Viewer, "reading campaigns")?;
         let mut meta = self.campaigns.require(id).map_err(error)?;
         self.runs.show_live_state(&mut meta);
-        let page = self
-            .campaigns
-            .journal(id)
-            .and_then(|j| j.newest(filter, from, len))
-            .map_err(error)?;
+        let journal = self.campaigns.journal(id).map_err(error)?;
+        let page = journal.newest(filter, from, len).map_err(error)?;
+        // Only delivered messages cost anything: no second scan before one is.
+        let delivered =
+            page.counts.get(RecipientState::Delivered) + page.counts.get(RecipientState::Read);
+        let cost = if delivered > 0 {
+            Some(crate::campaign::actual_cost(&journal, &self.config.pricing).map_err(error)?)
+        } else {
+            None
+        };
         Ok(ResultsPage {
+            cost,
             meta,
             counts: page.counts,
             filter,

@@ -185,6 +185,10 @@ async fn answer(
             blocking(engine, move |e| e.status(&c, id)).await
         }
         Request::Setup => blocking(engine, move |e| e.setup(&c)).await,
+        Request::Platform => blocking(engine, move |e| e.platform_report(&c)).await,
+        Request::NumberLimits { limits } => {
+            blocking(engine, move |e| e.record_number_limits(&c, &limits)).await
+        }
         Request::Home => blocking(engine, move |e| e.home(&c)).await,
         Request::PlanFull { mut request, .. } => {
             request.list = upload;

@@ -74,6 +74,13 @@ pub enum Request {
         #[serde(default)]
         listed: Vec<crate::engine::categories::ListedCategory>,
     },
+    /// What Meta reported about the account and the templates (webhooks).
+    Platform,
+    /// The number's limits a client's `template list --sync` read.
+    NumberLimits {
+        /// As the API answered.
+        limits: crate::cloud::NumberLimits,
+    },
     /// Send again the recipients deferred (131049) at least 24 h ago.
     ResendDeferred {
         /// Campaign.

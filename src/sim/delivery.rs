@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::webhooks::{
-    signature, status_payload, Metadata, StatusEvent, StatusKind, SIGNATURE_HEADER,
+    signature, status_payload_priced, Metadata, StatusEvent, StatusKind, SIGNATURE_HEADER,
 };
 use super::SimError;
 
@@ -62,6 +62,22 @@ pub(crate) struct Delivery {
     pub(crate) failed: AtomicU64,
     slots: Semaphore,
     stop: CancellationToken,
+    /// Every delivery the receiver took, with its pricing (what a test
+    /// checks bote's actual cost against).
+    pub(crate) priced: std::sync::Mutex<Vec<PricedDelivery>>,
+    /// Recipients (digits) whose messages are free (`free_entry_point`).
+    pub(crate) free: std::sync::RwLock<std::collections::HashSet<String>>,
+}
+
+/// A `delivered` status the simulator posted and the receiver took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricedDelivery {
+    /// Recipient digits.
+    pub to: String,
+    /// `pricing.category` (`marketing`, `utility`, `authentication`).
+    pub category: String,
+    /// `pricing.type` (`regular` or `free_entry_point`).
+    pub kind: String,
 }
 
 /// What the simulator knows about an accepted message, for its statuses.
@@ -72,6 +88,8 @@ pub(crate) struct Accepted {
     pub(crate) callback_data: Option<String>,
     /// `Some(code)`: the message fails later with this code.
     pub(crate) failure: Option<i64>,
+    /// The template's category when it was sent: what Meta prices it as.
+    pub(crate) category: crate::template::Category,
 }
 
 impl Delivery {
@@ -92,6 +110,8 @@ impl Delivery {
             failed: AtomicU64::new(0),
             slots: Semaphore::new(IN_FLIGHT),
             stop,
+            priced: std::sync::Mutex::new(Vec::new()),
+            free: std::sync::RwLock::new(std::collections::HashSet::new()),
         })
     }
 
@@ -137,23 +157,42 @@ impl Delivery {
         if reorder {
             events.reverse();
         }
+        let free = self
+            .free
+            .read()
+            .map(|f| f.contains(&msg.to))
+            .unwrap_or(false);
+        let category = msg.category.to_string().to_ascii_lowercase();
+        let kind = if free { "free_entry_point" } else { "regular" };
+        let pricing = serde_json::json!({ "billable": !free, "pricing_model": "PMP",
+                                          "category": category, "type": kind });
         for (ev, twice) in events.iter().zip(duplicate) {
             tokio::time::sleep(self.target.step).await;
-            let payload = status_payload(&self.meta, ev);
+            let payload = status_payload_priced(&self.meta, ev, &pricing);
+            let mut taken = false;
             for _ in 0..if twice { 2 } else { 1 } {
-                self.deliver(&payload).await;
+                taken |= self.deliver(&payload).await;
+            }
+            if taken && ev.status == StatusKind::Delivered {
+                if let Ok(mut p) = self.priced.lock() {
+                    p.push(PricedDelivery {
+                        to: msg.to.clone(),
+                        category: category.clone(),
+                        kind: kind.into(),
+                    });
+                }
             }
         }
     }
 
-    /// Posts with retries; counts the result.
-    async fn deliver(&self, payload: &Value) {
+    /// Posts with retries; counts the result; whether the receiver took it.
+    async fn deliver(&self, payload: &Value) -> bool {
         let mut wait = Duration::from_millis(100);
         for attempt in 1..=ATTEMPTS {
             match self.post(payload).await {
                 Ok(s) if (200..300).contains(&s) => {
                     self.delivered.fetch_add(1, Relaxed);
-                    return;
+                    return true;
                 }
                 Ok(_) | Err(_) if attempt < ATTEMPTS => {
                     tokio::time::sleep(wait).await;
@@ -163,6 +202,7 @@ impl Delivery {
             }
         }
         self.failed.fetch_add(1, Relaxed);
+        false
     }
 
     /// Posts one signed payload once; the receiver's HTTP status.

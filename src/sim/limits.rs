@@ -53,6 +53,11 @@ impl Limits {
         self.mps.store(mps, Relaxed);
     }
 
+    /// The throughput ceiling now, messages per second.
+    pub(crate) fn mps(&self) -> u32 {
+        self.mps.load(Relaxed)
+    }
+
     /// The most sends admitted for one number in one window so far.
     pub(crate) fn max_in_window(&self) -> u64 {
         self.max_in_window.load(Relaxed)

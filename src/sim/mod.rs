@@ -14,6 +14,7 @@ mod delivery;
 mod faults;
 mod limits;
 mod listener;
+mod platform;
 mod record;
 mod server;
 mod spec;
@@ -31,8 +32,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use delivery::WebhookTarget;
+pub use delivery::{PricedDelivery, WebhookTarget};
 pub use faults::{DropStyle, FaultSettings, Faults, Mark};
+pub use platform::{account_payload, template_quality_payload, template_status_payload};
 pub use record::{AcceptedMessage, SimStats};
 
 use crate::cloud::ApiToken;
@@ -186,6 +188,7 @@ impl Sim {
             stop: stop.clone(),
             nonce: rand::random(),
             upgrading: std::sync::atomic::AtomicU32::new(0),
+            messaging_limit: std::sync::RwLock::new("TIER_2K".into()),
         });
         let tcp = tokio::net::TcpListener::bind(config.listen)
             .await

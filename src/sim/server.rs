@@ -52,6 +52,8 @@ pub(crate) struct SimState {
     /// Sends still answered "maintenance mode" (131057), as during a
     /// throughput upgrade.
     pub(crate) upgrading: std::sync::atomic::AtomicU32,
+    /// The portfolio's messaging limit the phone number object reports.
+    pub(crate) messaging_limit: std::sync::RwLock<String>,
 }
 
 /// The router over `state`.
@@ -60,6 +62,7 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .route("/{version}/{id}/messages", post(send))
         .route("/{version}/{id}/marketing_messages", post(send))
         .route("/{version}/{id}/message_templates", get(templates))
+        .route("/{version}/{id}", get(super::platform::number))
         .route("/_sim/inbound", post(super::control::inbound))
         .route("/_sim/stats", get(super::control::stats))
         .fallback(unsupported)
@@ -239,6 +242,7 @@ impl SimState {
                 to: to.clone(),
                 callback_data: req.biz_opaque_callback_data.clone(),
                 failure,
+                category: valid.spec.category(),
             });
         }
         let response = SendResponse {

@@ -84,8 +84,16 @@ pub fn envelope(meta: &Metadata, field: &str, mut value: Value) -> Value {
     })
 }
 
-/// A status webhook (`statuses`).
+/// A status webhook (`statuses`), priced as a regular marketing message.
 pub fn status_payload(meta: &Metadata, ev: &StatusEvent) -> Value {
+    let pricing = json!({ "billable": true, "pricing_model": "PMP",
+                          "category": "marketing", "type": "regular" });
+    status_payload_priced(meta, ev, &pricing)
+}
+
+/// A status webhook (`statuses`) whose non-failed statuses carry `pricing`
+/// (Meta's shape: `billable`, `pricing_model`, `category`, `type`).
+pub fn status_payload_priced(meta: &Metadata, ev: &StatusEvent, pricing: &Value) -> Value {
     // Statuses of a business's own sends carry both ids (since April 2026).
     let mut status = json!({
         "id": ev.wamid,
@@ -106,10 +114,7 @@ pub fn status_payload(meta: &Metadata, ev: &StatusEvent) -> Value {
                          "error_data": { "details": error_title(code) } }]),
             );
         } else {
-            s.insert(
-                "pricing".into(),
-                json!({ "billable": true, "pricing_model": "PMP", "category": "marketing" }),
-            );
+            s.insert("pricing".into(), pricing.clone());
         }
     }
     envelope(meta, "messages", json!({ "statuses": [status] }))

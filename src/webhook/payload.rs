@@ -85,6 +85,46 @@ pub struct Value {
         skip_serializing_if = "Option::is_none"
     )]
     pub category_update_timestamp: Option<DateTime<Utc>>,
+    /// `message_template_status_update` (APPROVED, PAUSED, …),
+    /// `phone_number_quality_update` (FLAGGED, UPGRADE, …), `account_update`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// `message_template_status_update`: Meta's reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `message_template_quality_update`: the rating before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_quality_score: Option<String>,
+    /// `message_template_quality_update`: the rating now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_quality_score: Option<String>,
+    /// `phone_number_quality_update`: the number's limit (`TIER_10K`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_limit: Option<String>,
+    /// `business_capability_update`: the portfolio's messaging limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_daily_conversations_per_business: Option<serde_json::Value>,
+    /// `business_capability_update`, older form: the limit per number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_daily_conversation_per_phone: Option<serde_json::Value>,
+    /// `account_alerts`: severity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_severity: Option<String>,
+    /// `account_alerts`: type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_type: Option<String>,
+    /// `account_alerts`: status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_status: Option<String>,
+    /// `account_alerts`: description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_description: Option<String>,
+    /// `account_update`: restriction details, as Meta sent them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restriction_info: Option<serde_json::Value>,
+    /// `account_update`: ban details, as Meta sent them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ban_info: Option<serde_json::Value>,
 }
 
 /// The business number.

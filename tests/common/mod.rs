@@ -339,3 +339,37 @@ pub fn os_user() -> String {
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     bote::service::peer::user_name(&passwd, bote::service::peer::own_uid())
 }
+
+/// A sandbox with five confirmed contacts for `sale`, numbers 0171 66000xx (GDPR tests).
+pub fn seeded() -> Sandbox {
+    let sb = Sandbox::new();
+    let mut lines = vec![HEADER.to_string()];
+    for i in 0..5 {
+        lines.push(format!(
+            "0171 66{i:05};2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;de;Kunde{i}"
+        ));
+    }
+    let rows: Vec<&str> = lines.iter().map(String::as_str).collect();
+    sb.import_text("consents.csv", &csv(&rows), 0);
+    sb
+}
+
+/// `audit show --json ARGS`, one entry each.
+pub fn trail(sb: &Sandbox, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["audit", "show", "--json"];
+    all.extend_from_slice(args);
+    sb.bote(all)
+        .expect_code(0)
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("entry JSON"))
+        .collect()
+}
+
+/// The actions of trail entries, in order.
+pub fn actions(entries: &[Value]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|e| e["action"].as_str().expect("action").to_string())
+        .collect()
+}

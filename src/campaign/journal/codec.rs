@@ -19,6 +19,9 @@ const HAS_LATENCY: u8 = 1 << 4;
 /// `checked_at`, written after the parameters so older readers of the
 /// fixed head are unaffected.
 const HAS_CHECKED: u8 = 1 << 5;
+/// `pricing` (three bytes), written last: the webhook adds it, so records
+/// the dispatcher writes never carry it and grow by nothing.
+const HAS_PRICING: u8 = 1 << 6;
 
 /// Decodes a journal value (binary, or JSON as written by bote 0.1).
 pub fn decode(key: &[u8], value: &[u8]) -> Result<RecipientRecord, StoreError> {
@@ -80,6 +83,7 @@ pub fn encode(rec: &RecipientRecord) -> Vec<u8> {
         (rec.wamid.is_some(), HAS_WAMID),
         (rec.latency_ms.is_some(), HAS_LATENCY),
         (rec.checked_at.is_some(), HAS_CHECKED),
+        (rec.pricing.is_some(), HAS_PRICING),
     ] {
         if has {
             flags |= bit;
@@ -117,6 +121,9 @@ pub fn encode(rec: &RecipientRecord) -> Vec<u8> {
     if let Some(t) = rec.checked_at {
         out.extend_from_slice(&t.timestamp().to_le_bytes());
         out.extend_from_slice(&t.timestamp_subsec_nanos().to_le_bytes());
+    }
+    if let Some(p) = rec.pricing {
+        out.extend_from_slice(&p.to_bytes());
     }
     out
 }
@@ -213,6 +220,11 @@ impl Reader<'_> {
         } else {
             None
         };
+        let pricing = if has(HAS_PRICING) {
+            Some(super::Pricing::from_bytes(self.bytes()?)?)
+        } else {
+            None
+        };
         if !self.0.is_empty() {
             return None;
         }
@@ -228,6 +240,7 @@ impl Reader<'_> {
             updated_at,
             actor,
             checked_at,
+            pricing,
         })
     }
 }
@@ -245,6 +258,12 @@ mod tests {
         full.wamid = Some("wamid.HBgLNDkxNTE=".into());
         full.latency_ms = Some(312);
         full.checked_at = DateTime::from_timestamp(1_780_000_000, 5);
+        full.pricing = Some(super::super::Pricing {
+            category: super::super::PricingCategory::Marketing,
+            kind: super::super::PricingType::Regular,
+            billable: true,
+            per_message: true,
+        });
         full.params = Params(vec!["Jürgen".into(), String::new(), "HERBST20".into()]);
         let mut bare = rec(RecipientState::Skipped);
         bare.phone = None;
@@ -260,6 +279,17 @@ mod tests {
             assert_eq!(decode_state(b"k", &json).expect("json state"), r.state);
             assert_eq!(decode_head(b"k", &json).expect("json head"), head);
         }
+    }
+
+    #[test]
+    fn records_written_before_pricing_still_decode() {
+        // The bytes of a record as bote wrote them before `pricing`
+        // existed: the same as now for a record without it.
+        let mut r = rec(RecipientState::Delivered);
+        r.checked_at = DateTime::from_timestamp(1_780_000_000, 0);
+        let bytes = encode(&r);
+        assert_eq!(bytes[2] & HAS_PRICING, 0);
+        assert_eq!(decode(b"k", &bytes).expect("old").pricing, None);
     }
 
     #[test]

@@ -20,6 +20,7 @@
 
 mod codec;
 mod counts;
+pub mod pricing;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,7 @@ use crate::template::Params;
 pub(super) use codec::corrupt;
 pub use codec::{decode, decode_head, decode_state, encode};
 pub use counts::Counts;
+pub use pricing::{Pricing, PricingCategory, PricingType};
 
 /// Where a recipient stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -166,6 +168,10 @@ pub struct RecipientRecord {
     /// request left (the DPO proof shows it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked_at: Option<DateTime<Utc>>,
+    /// What Meta's status webhooks said the message costs (the actual
+    /// cost counts delivered, charged ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pricing: Option<Pricing>,
 }
 
 /// A delivery status from a webhook.
@@ -179,6 +185,8 @@ pub struct StatusUpdate {
     pub wamid: String,
     /// When Meta says it happened.
     pub at: DateTime<Utc>,
+    /// The status's `pricing`, if it had one.
+    pub pricing: Option<Pricing>,
 }
 
 /// Whether a webhook status moves a record, and to what (never backwards,
@@ -216,6 +224,7 @@ pub fn apply_status(rec: &RecipientRecord, update: &StatusUpdate) -> Option<Reci
     };
     allowed.then(|| RecipientRecord {
         state: update.state,
+        pricing: update.pricing.or(rec.pricing),
         code: update.code.or(rec.code),
         wamid: Some(update.wamid.clone()),
         reason: if update.state == RecipientState::Failed {
@@ -281,6 +290,7 @@ mod tests {
             updated_at: Utc::now(),
             actor: "test".into(),
             checked_at: None,
+            pricing: None,
         }
     }
 
@@ -290,6 +300,7 @@ mod tests {
             code: (state == RecipientState::Failed).then_some(131026),
             wamid: "wamid.X".into(),
             at: Utc::now(),
+            pricing: None,
         }
     }
 

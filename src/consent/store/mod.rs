@@ -141,6 +141,9 @@ pub struct Store {
     running: claims::Running,
     /// The audit trail beside the database.
     audit: crate::audit::AuditLog,
+    /// Template states and the send gate (one per store: the webhook
+    /// processor and the dispatcher must share it).
+    templates: crate::platform::TemplateStates,
 }
 
 impl std::fmt::Debug for Store {
@@ -224,6 +227,7 @@ impl Store {
         let durability = Durability::start(db.clone(), &db_dir).map_err(io(&db_dir))?;
         let audit = crate::audit::AuditLog::open(dir, meta)?;
         durability.sync_with_rounds(audit.sync_handle()?);
+        let templates = crate::platform::TemplateStates::open(&db)?;
         Ok(Self {
             dir: dir.to_owned(),
             db,
@@ -236,6 +240,7 @@ impl Store {
             importer: std::sync::Mutex::new(()),
             running: claims::Running::default(),
             audit,
+            templates,
         })
     }
 
@@ -252,6 +257,11 @@ impl Store {
     /// The audit trail (G4, G13).
     pub fn audit(&self) -> &crate::audit::AuditLog {
         &self.audit
+    }
+
+    /// What Meta reported about each template, and the send gate.
+    pub fn templates(&self) -> &crate::platform::TemplateStates {
+        &self.templates
     }
 
     /// The store's one flusher, for owners of trees in its database: the

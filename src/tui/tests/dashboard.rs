@@ -508,6 +508,7 @@ fn seed_meta() -> CampaignMeta {
         consent_epoch: None,
         settings: None,
         schedule: None,
+        estimate: None,
     }
 }
 

@@ -31,6 +31,7 @@
 
 mod category;
 mod identity;
+mod platform;
 mod signals;
 mod status;
 
@@ -167,6 +168,45 @@ pub enum Outcome {
         /// An announcement (not routed on) rather than the completed change.
         impending: bool,
     },
+    /// `message_template_status_update`: the status Meta gave a template;
+    /// PAUSED / DISABLED stop the campaigns using it before their next send.
+    TemplateStatus {
+        /// Template name.
+        template: String,
+        /// Template language.
+        language: String,
+        /// The status now.
+        status: crate::template::Status,
+        /// The status before, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous: Option<crate::template::Status>,
+        /// The campaigns using the template that were sending, held or scheduled.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        campaigns: Vec<CampaignId>,
+    },
+    /// `message_template_quality_update`: a template's rating.
+    TemplateQuality {
+        /// Template name.
+        template: String,
+        /// Template language.
+        language: String,
+        /// The rating now.
+        quality: crate::platform::Quality,
+        /// The rating before, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous: Option<crate::platform::Quality>,
+    },
+    /// `phone_number_quality_update`, `account_update`, `account_alerts`,
+    /// `business_capability_update`: kept in the account state.
+    Account {
+        /// The change field.
+        field: String,
+        /// Meta's event (or alert type).
+        event: String,
+        /// Further words (limit, restriction, description).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
     /// `user_preferences` `resume`: recorded, consent unchanged.
     Resumed {
         /// Masked number.
@@ -194,6 +234,8 @@ pub enum Item {
     Preference(UserPreference),
     /// A `template_category_update`.
     Category(Box<Value>),
+    /// A template or account state change: (field, value).
+    Platform(String, Box<Value>),
     /// A change bote does not read.
     Other(String),
 }
@@ -206,6 +248,10 @@ pub fn items(n: &Notification) -> Vec<Item> {
         let before = out.len();
         if change.field == "template_category_update" {
             out.push(Item::Category(Box::new(v.clone())));
+            continue;
+        }
+        if platform::FIELDS.contains(&change.field.as_str()) {
+            out.push(Item::Platform(change.field.clone(), Box::new(v.clone())));
             continue;
         }
         for s in &v.statuses {
@@ -345,6 +391,7 @@ impl Processor {
             Item::Message(m) => self.message(m, received_at).map(Step::Done),
             Item::Preference(p) => self.preference(p, received_at, entry).map(Step::Done),
             Item::Category(v) => self.category(v, received_at).map(Step::Done),
+            Item::Platform(field, v) => self.platform(field, v, force, received_at),
             Item::Other(field) => Ok(Step::Done(Outcome::Ignored {
                 what: format!("change field {field:?} without statuses, messages or preferences"),
             })),
@@ -372,10 +419,14 @@ mod tests {
                 Item::Message(_) => "message",
                 Item::Preference(_) => "preference",
                 Item::Category(_) => "category",
+                Item::Platform(..) => "platform",
                 Item::Other(_) => "other",
             })
             .collect();
-        assert_eq!(kinds, ["status", "revoke", "status", "other", "preference"]);
+        assert_eq!(
+            kinds,
+            ["status", "revoke", "status", "platform", "preference"]
+        );
     }
 
     #[test]

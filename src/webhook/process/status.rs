@@ -31,7 +31,7 @@ struct Target {
 /// Where a status leads.
 enum Located {
     /// To this record.
-    Found(Target),
+    Found(Box<Target>),
     /// To no record (not bote's message, another campaign's store, a
     /// record since re-sent under another message id).
     Unmatched,
@@ -94,7 +94,7 @@ impl Processor {
         if record.wamid.as_deref().is_some_and(|w| w != s.id) {
             return Ok(Located::Unmatched);
         }
-        Ok(Located::Found(Target {
+        Ok(Located::Found(Box::new(Target {
             campaign,
             index,
             journal,
@@ -102,7 +102,7 @@ impl Processor {
             // or in flight at a crash) and this status proves it.
             reconciled: record.wamid.is_none(),
             record,
-        }))
+        })))
     }
 
     pub(super) fn status(&self, s: &Status, force: bool) -> Result<Step, StoreError> {
@@ -129,7 +129,7 @@ impl Processor {
             reconciled: t.is_some_and(|t| t.reconciled),
         };
         let target = match self.locate(s)? {
-            Located::Found(t) => t,
+            Located::Found(t) => *t,
             Located::Unmatched => {
                 return Ok(Step::Done(outcome(None, None, StatusResult::Unmatched)))
             }
@@ -146,6 +146,10 @@ impl Processor {
             code: first_error.and_then(|e| u32::try_from(e.code).ok()),
             wamid: s.id.clone(),
             at: s.timestamp,
+            pricing: s
+                .pricing
+                .as_ref()
+                .and_then(crate::campaign::journal::Pricing::from_webhook),
         };
         let Some(mut next) = apply_status(&target.record, &update) else {
             return Ok(Step::Done(outcome(

@@ -168,10 +168,11 @@ fn draw_summary(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
                 rate_style,
             ),
             Span::raw(format!(
-                " · observed {:.0}/s · {eta} · elapsed {} · {} workers",
+                " · observed {:.0}/s · {eta} · elapsed {} · {} workers{}",
                 observed_rate(&d.snapshot.per_second),
                 fmt::duration(elapsed),
-                d.workers
+                d.workers,
+                cost_text(d)
             )),
         ])),
         rate,
@@ -295,4 +296,22 @@ fn draw_results(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
     .header(Row::new(["     #", "Number", "State", "Code", " Latency", "Note"]).style(t.title()))
     .block(block(format!("{} rows", fmt::count(page.matching))));
     frame.render_widget(table, area);
+}
+
+/// " · cost est. 12.30 / actual 4.10 EUR" once a delivery is priced: the
+/// plan's estimate beside what Meta's statuses say was charged so far.
+fn cost_text(d: &DashState) -> String {
+    let Some(actual) = d.results.as_ref().and_then(|r| r.cost.as_ref()) else {
+        return String::new();
+    };
+    let est = d
+        .meta
+        .estimate
+        .as_ref()
+        .map(|e| format!("est. {:.2} / ", e.total))
+        .unwrap_or_default();
+    format!(
+        " · cost {est}actual {:.2} {}",
+        actual.total, actual.currency
+    )
 }
