@@ -41,6 +41,19 @@ fn access_shows_everything_and_erasure_leaves_no_trace_of_the_number() {
         "--yes",
     ])
     .expect_code(0);
+    // Let the simulator's statuses arrive first: one that comes after the
+    // erasure is dropped and asks for another rewrite (checked below).
+    let settled = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let s = sb
+            .bote(["campaign", "status", "1", "--json"])
+            .expect_code(0)
+            .json();
+        if s["counts"]["read"].as_u64() == Some(5) || std::time::Instant::now() > settled {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let target = "0171 6600002";
 
     let access = sb.bote(["consent", "export", target]).expect_code(0).json();

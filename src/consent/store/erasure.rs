@@ -73,6 +73,16 @@ impl Store {
         Ok(erased)
     }
 
+    /// Asks the next open to rewrite the database: something about an
+    /// erased number reached the store after its erasure (a late status
+    /// webhook names it) and its bytes must not outlive it.
+    pub fn request_rewrite(&self) -> Result<(), StoreError> {
+        self.db
+            .open_tree("meta")?
+            .insert(REWRITE_PENDING, &[1u8][..])?;
+        Ok(())
+    }
+
     /// Takes `phone` out of every send-index entry. The tier then counts
     /// one recipient less for at most a day; the cap no longer matters for
     /// a suppressed number.

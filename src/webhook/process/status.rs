@@ -80,6 +80,12 @@ impl Processor {
             _ => false,
         };
         if !same_phone {
+            if record.phone.is_none() {
+                // A status for an anonymous (erased or purged) record: its
+                // body named the number, and those bytes go at the next
+                // rewrite (G10).
+                self.store.request_rewrite()?;
+            }
             // Campaign and index only: the status's recipient and message
             // id (which encodes the number) stay out of the log (G8).
             tracing::warn!(
