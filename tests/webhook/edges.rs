@@ -482,3 +482,50 @@ async fn a_late_failure_after_read_keeps_read_and_notes_it() {
         1
     );
 }
+
+/// Issue 14 (erasure at the byte level): Meta may still deliver statuses
+/// for messages sent before an erasure. One that reaches an anonymous
+/// record is rejected, and, since its body named the number, the store
+/// asks for the rewrite that removes those bytes at the next start.
+#[tokio::test]
+async fn a_status_for_an_erased_record_asks_for_another_rewrite() {
+    let f = fixture().await;
+    let a = phone(2200);
+    let mut tombstone = record(a, RecipientState::Read, None, Params::default());
+    tombstone.phone = None;
+    let c = campaign(&f.campaigns, 7, vec![tombstone]);
+    let pending = |f: &Fixture| {
+        f.store
+            .db()
+            .open_tree("meta")
+            .expect("meta")
+            .get("rewrite_pending")
+            .expect("read")
+            .is_some()
+    };
+    assert!(!pending(&f));
+    let late = status(
+        "wamid.E1",
+        StatusKind::Read,
+        a,
+        T + 5,
+        Some(callback_data(c, 0)),
+        None,
+    );
+    assert_eq!(f.post_json(&late).await, 200);
+    let rejected = outcomes(&f).into_iter().any(|o| {
+        matches!(
+            o,
+            Outcome::Status {
+                result: StatusResult::Rejected,
+                ..
+            }
+        )
+    });
+    assert!(rejected, "a status cannot move an anonymous record");
+    assert!(
+        pending(&f),
+        "the body named the number: the next start rewrites"
+    );
+    assert_eq!(state_of(&f, c, 0).phone, None);
+}
