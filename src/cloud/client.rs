@@ -321,6 +321,40 @@ impl Client {
         }
     }
 
+    /// `GET url` with the token, decoded as `T`; a non-2xx answer is the
+    /// Graph error it carries.
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: Url,
+        what: &'static str,
+    ) -> Result<T, CloudError> {
+        let response = self
+            .http
+            .get(url)
+            .header(self.auth_name.clone(), self.auth())
+            .send()
+            .await
+            .map_err(|source| CloudError::Http { what, source })?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|source| CloudError::Http { what, source })?;
+        if !status.is_success() {
+            let error = GraphError::parse(&body);
+            return Err(CloudError::Api {
+                what,
+                status: status.as_u16(),
+                code: error.as_ref().map(|e| e.code),
+                message: error.map(|e| e.describe()).unwrap_or_default(),
+            });
+        }
+        serde_json::from_slice(&body).map_err(|e| CloudError::Decode {
+            what,
+            message: e.to_string(),
+        })
+    }
+
     /// Reads every template of the WABA, following `paging.next`. Items that
     /// bote cannot represent (e.g. carousel templates) are skipped with a warning.
     pub async fn list_templates(&self) -> Result<Vec<Template>, CloudError> {
@@ -331,32 +365,7 @@ impl Client {
             .append_pair("limit", &self.page_size.to_string());
         let mut out = Vec::new();
         for _ in 0..MAX_TEMPLATE_PAGES {
-            let response = self
-                .http
-                .get(url.clone())
-                .header(self.auth_name.clone(), self.auth())
-                .send()
-                .await
-                .map_err(|source| CloudError::Http { what: WHAT, source })?;
-            let status = response.status();
-            let body = response
-                .bytes()
-                .await
-                .map_err(|source| CloudError::Http { what: WHAT, source })?;
-            if !status.is_success() {
-                let error = GraphError::parse(&body);
-                return Err(CloudError::Api {
-                    what: WHAT,
-                    status: status.as_u16(),
-                    code: error.as_ref().map(|e| e.code),
-                    message: error.map(|e| e.describe()).unwrap_or_default(),
-                });
-            }
-            let page: TemplatePage =
-                serde_json::from_slice(&body).map_err(|e| CloudError::Decode {
-                    what: WHAT,
-                    message: e.to_string(),
-                })?;
+            let page: TemplatePage = self.get_json(url.clone(), WHAT).await?;
             for item in page.data {
                 let name = item
                     .get("name")

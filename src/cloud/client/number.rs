@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Client, CloudError, GraphError};
+use super::{Client, CloudError};
 
 /// What the phone number object says about its limits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,31 +44,7 @@ impl Client {
             "fields",
             "whatsapp_business_manager_messaging_limit,throughput",
         );
-        let response = self
-            .http
-            .get(url)
-            .header(self.auth_name.clone(), self.auth())
-            .send()
-            .await
-            .map_err(|source| CloudError::Http { what: WHAT, source })?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|source| CloudError::Http { what: WHAT, source })?;
-        if !status.is_success() {
-            let error = GraphError::parse(&body);
-            return Err(CloudError::Api {
-                what: WHAT,
-                status: status.as_u16(),
-                code: error.as_ref().map(|e| e.code),
-                message: error.map(|e| e.describe()).unwrap_or_default(),
-            });
-        }
-        let n: NumberObject = serde_json::from_slice(&body).map_err(|e| CloudError::Decode {
-            what: WHAT,
-            message: e.to_string(),
-        })?;
+        let n: NumberObject = self.get_json(url, WHAT).await?;
         Ok(NumberLimits {
             messaging_limit: n
                 .whatsapp_business_manager_messaging_limit
