@@ -194,9 +194,7 @@ impl Engine {
                 .journal(crate::campaign::CampaignId(m.campaign))
                 .map_err(error)?;
             if let Some(mut rec) = journal.get(m.index).map_err(error)? {
-                rec.phone = None;
-                rec.params = Default::default();
-                rec.wamid = None;
+                rec.anonymise();
                 rec.reason = Some(format!(
                     "erased {} (G10){}",
                     now.format("%Y-%m-%d"),

@@ -105,12 +105,9 @@ impl Engine {
             let mut batch = Vec::new();
             for r in journal.iter() {
                 let (i, mut rec) = r.map_err(error)?;
-                if rec.phone.is_none() && rec.params.0.is_empty() && rec.wamid.is_none() {
+                if !rec.anonymise() {
                     continue;
                 }
-                rec.phone = None;
-                rec.params = Default::default();
-                rec.wamid = None;
                 batch.push((i, rec));
                 if batch.len() >= 1024 {
                     report.results_anonymised += batch.len() as u64;

@@ -174,6 +174,19 @@ pub struct RecipientRecord {
     pub pricing: Option<Pricing>,
 }
 
+impl RecipientRecord {
+    /// Drops what identifies the person — number, personalisation, message
+    /// id (it encodes the number) — keeping state and counts (erasure G10,
+    /// retention G9). Returns whether anything was there to drop.
+    pub fn anonymise(&mut self) -> bool {
+        let had = self.phone.is_some() || !self.params.0.is_empty() || self.wamid.is_some();
+        self.phone = None;
+        self.params = Params::default();
+        self.wamid = None;
+        had
+    }
+}
+
 /// A delivery status from a webhook.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusUpdate {
