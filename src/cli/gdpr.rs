@@ -15,10 +15,7 @@ use crate::service::wire::Request;
 /// Refuses an existing `out` unless `force`, before the daemon does the work.
 pub(super) fn refuse_existing(out: Option<&std::path::Path>, force: bool) -> Result<()> {
     if let Some(path) = out.filter(|p| !force && p.exists()) {
-        bail!(
-            "{} exists; bote does not overwrite files with personal data (pass --force, remove it or choose another name)",
-            path.display()
-        );
+        bail!(crate::consent::table::overwrite_refused(path));
     }
     Ok(())
 }

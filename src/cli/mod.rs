@@ -406,10 +406,9 @@ pub(crate) fn write_private(path: &std::path::Path, bytes: &[u8], overwrite: boo
         PrivateFile::New
     };
     let mut f = crate::consent::store::open_private(path, how).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => anyhow::anyhow!(
-            "{} exists; bote does not overwrite files with personal data (pass --force, remove it or choose another name)",
-            path.display()
-        ),
+        std::io::ErrorKind::AlreadyExists => {
+            anyhow::anyhow!(crate::consent::table::overwrite_refused(path))
+        }
         _ => anyhow::anyhow!("{}: {e}", path.display()),
     })?;
     #[cfg(unix)]

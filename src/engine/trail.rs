@@ -7,7 +7,6 @@ use serde_json::json;
 use super::ops::error;
 use super::Engine;
 use crate::audit::{Action, AuditLog, Record};
-use crate::campaign::journal::Counts;
 use crate::campaign::CampaignId;
 use crate::config::Role;
 use crate::dispatch::progress::Progress;
@@ -147,11 +146,6 @@ pub(super) fn audit_run_event(audit: &AuditLog, id: CampaignId, actor: &str, eve
     if let Err(e) = audit.record(record) {
         tracing::error!(campaign = %id, "recording a campaign step: {e}");
     }
-}
-
-/// Counts as the trail shows them.
-pub fn counts_json(counts: &Counts) -> serde_json::Value {
-    serde_json::to_value(counts).unwrap_or_default()
 }
 
 /// A plan as the trail records it: what, for which topic, how many, and

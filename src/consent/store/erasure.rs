@@ -123,6 +123,19 @@ impl Store {
     }
 }
 
+/// Where a rewrite builds the fresh database and parks the old one.
+fn beside(db_dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let parent = db_dir.parent().unwrap_or(db_dir);
+    (parent.join("db.rewrite"), parent.join("db.old"))
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
 /// Whether an erasure asked for a rewrite of `db`.
 pub(super) fn rewrite_pending(db: &sled::Db) -> Result<bool, StoreError> {
     Ok(db.open_tree("meta")?.get(REWRITE_PENDING)?.is_some())
@@ -132,13 +145,7 @@ pub(super) fn rewrite_pending(db: &sled::Db) -> Result<bool, StoreError> {
 /// database, which replaces the old one; the old files are deleted. The
 /// caller opens `db_dir` again.
 pub(super) fn rewrite(db: sled::Db, db_dir: &Path) -> Result<(), StoreError> {
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |source| StoreError::Io { path, source }
-    };
-    let parent = db_dir.parent().unwrap_or(db_dir);
-    let fresh_dir = parent.join("db.rewrite");
-    let old_dir = parent.join("db.old");
+    let (fresh_dir, old_dir) = beside(db_dir);
     for d in [&fresh_dir, &old_dir] {
         if d.exists() {
             std::fs::remove_dir_all(d).map_err(io(d))?;
@@ -163,13 +170,7 @@ pub(super) fn rewrite(db: sled::Db, db_dir: &Path) -> Result<(), StoreError> {
 
 /// Completes a rewrite a crash interrupted between its two renames.
 pub(super) fn finish_interrupted(db_dir: &Path) -> Result<(), StoreError> {
-    let parent = db_dir.parent().unwrap_or(db_dir);
-    let fresh_dir = parent.join("db.rewrite");
-    let old_dir = parent.join("db.old");
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |source| StoreError::Io { path, source }
-    };
+    let (fresh_dir, old_dir) = beside(db_dir);
     if !db_dir.exists() && fresh_dir.exists() {
         std::fs::rename(&fresh_dir, db_dir).map_err(io(&fresh_dir))?;
     }

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 pub use decode::{open, Counting, Lines};
 pub use records::{Record, Records, Unreadable, MAX_RECORD_LINES};
-pub use sheet::{escape_formula, same_file, NewFile, SheetWriter};
+pub use sheet::{escape_formula, overwrite_refused, same_file, NewFile, SheetWriter};
 pub use sniff::sniff;
 
 /// Longest physical line accepted; real consent rows are far below 1 KiB.

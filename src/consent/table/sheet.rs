@@ -69,16 +69,22 @@ pub struct NewFile {
     replace: bool,
 }
 
+/// Why bote will not write over `dest`: every file it writes may hold
+/// personal data, so replacing one takes `--force`.
+pub fn overwrite_refused(dest: &Path) -> String {
+    format!(
+        "{} exists; bote does not overwrite files with personal data (pass --force, remove it or choose another name)",
+        dest.display()
+    )
+}
+
 impl NewFile {
     /// Starts writing `dest`; refused when it exists and `replace` is false.
     pub fn create(dest: &Path, replace: bool) -> io::Result<Self> {
         if !replace && std::fs::symlink_metadata(dest).is_ok() {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
-                format!(
-                    "{} exists; bote does not overwrite files with personal data (pass --force, remove it or choose another name)",
-                    dest.display()
-                ),
+                overwrite_refused(dest),
             ));
         }
         let name = dest
