@@ -5,22 +5,13 @@
 
 mod common;
 
-use common::{actions, seeded, trail as entries};
+use common::{actions, seeded, send_sale, trail as entries};
 use serde_json::Value;
 
 #[test]
 fn every_step_is_in_the_trail_with_its_actor_and_no_number() {
     let sb = seeded();
-    sb.bote([
-        "campaign",
-        "send",
-        "--template",
-        "herbst_sale",
-        "--topic",
-        "sale",
-        "--yes",
-    ])
-    .expect_code(0);
+    send_sale(&sb);
     sb.bote(["consent", "revoke", "0171 6600002"])
         .expect_code(0);
     sb.bote([
@@ -116,51 +107,37 @@ fn verify_names_the_first_edited_removed_or_reordered_entry() {
         "\"actor\":\"mallory\"",
         1,
     );
-    write(&edited);
-    let out = sb.bote(["audit", "verify"]);
-    out.expect_code(1);
-    assert!(
-        out.stdout.contains("entry 3 (line 3) was edited"),
-        "{}",
+    // Each damaged trail: verify fails (exit 1) and says why.
+    let verdict = |trail: &[String]| {
+        write(trail);
+        let out = sb.bote(["audit", "verify"]);
+        out.expect_code(1);
+        sb.stop_daemon();
         out.stdout
-    );
-    sb.stop_daemon();
+    };
+    let said = verdict(&edited);
+    assert!(said.contains("entry 3 (line 3) was edited"), "{said}");
 
     // Removed: entry 2 gone.
     let mut removed = owned.clone();
     removed.remove(1);
-    write(&removed);
-    let out = sb.bote(["audit", "verify"]);
-    out.expect_code(1);
-    assert!(
-        out.stdout.contains("entries 2..2 are missing"),
-        "{}",
-        out.stdout
-    );
-    sb.stop_daemon();
+    let said = verdict(&removed);
+    assert!(said.contains("entries 2..2 are missing"), "{said}");
 
     // Reordered: entries 2 and 3 swapped.
     let mut swapped = owned.clone();
     swapped.swap(1, 2);
-    write(&swapped);
-    let out = sb.bote(["audit", "verify"]);
-    out.expect_code(1);
+    let said = verdict(&swapped);
     assert!(
-        out.stdout
-            .contains("entry 3 (line 2) does not follow entry 1"),
-        "{}",
-        out.stdout
+        said.contains("entry 3 (line 2) does not follow entry 1"),
+        "{said}"
     );
-    sb.stop_daemon();
 
     // The end cut off: the head the store recorded names it.
-    write(&owned[..owned.len() - 2]);
-    let out = sb.bote(["audit", "verify"]);
-    out.expect_code(1);
+    let said = verdict(&owned[..owned.len() - 2]);
     assert!(
-        out.stdout.contains("were removed") || out.stdout.contains("are missing"),
-        "{}",
-        out.stdout
+        said.contains("were removed") || said.contains("are missing"),
+        "{said}"
     );
 }
 
@@ -178,16 +155,7 @@ fn the_proof_shows_the_consent_behind_every_send_and_the_reason_for_every_exclus
     );
     sb.bote(["consent", "revoke", "0171 6600004"])
         .expect_code(0);
-    sb.bote([
-        "campaign",
-        "send",
-        "--template",
-        "herbst_sale",
-        "--topic",
-        "sale",
-        "--yes",
-    ])
-    .expect_code(0);
+    send_sale(&sb);
 
     let out = sb.path().join("proof.json");
     let out_s = out.to_str().expect("path");

@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{actions, seeded, trail as entries, Sandbox};
+use common::{
+    actions, campaign_total, sale_consents, seeded, send_sale, trail as entries, Sandbox,
+};
 use serde_json::Value;
 
 /// Every file under `dir` that holds `needle`.
@@ -31,16 +33,7 @@ fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
 #[test]
 fn access_shows_everything_and_erasure_leaves_no_trace_of_the_number() {
     let sb = seeded();
-    sb.bote([
-        "campaign",
-        "send",
-        "--template",
-        "herbst_sale",
-        "--topic",
-        "sale",
-        "--yes",
-    ])
-    .expect_code(0);
+    send_sale(&sb);
     // Let the simulator's statuses arrive first: one that comes after the
     // erasure is dropped and asks for another rewrite (checked below).
     let settled = std::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -92,25 +85,7 @@ fn access_shows_everything_and_erasure_leaves_no_trace_of_the_number() {
         ["access_export", "erasure"],
         "the trail keeps what was done, by reference"
     );
-    let status = sb
-        .bote(["campaign", "status", "1", "--json"])
-        .expect_code(0)
-        .json();
-    let counts = &status["counts"];
-    let total: u64 = [
-        "pending",
-        "in_flight",
-        "accepted",
-        "sent",
-        "delivered",
-        "read",
-        "failed",
-        "skipped",
-        "unknown",
-    ]
-    .iter()
-    .map(|k| counts[k].as_u64().unwrap_or(0))
-    .sum();
+    let (total, status) = campaign_total(&sb, "1");
     assert_eq!(total, 5, "{status}");
     let erasure = entries(&sb, &["--action", "erasure"]);
     assert_eq!(erasure.len(), 1);
@@ -161,27 +136,13 @@ fn purge_applies_every_retention_period_and_a_dry_run_changes_nothing() {
         common::CONFIG
     );
     let sb = Sandbox::with_config(&config);
-    let mut lines = vec![common::HEADER.to_string()];
-    for i in 0..5 {
-        lines.push(format!(
-            "0171 66{i:05};2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;de;Kunde{i}"
-        ));
-    }
+    let mut lines = sale_consents();
     lines.push("0171 6600100;2026-03-02T10:00:00Z;fair;;;sale;de;Offen".into());
     let rows: Vec<&str> = lines.iter().map(String::as_str).collect();
     sb.import_text("consents.csv", &common::csv(&rows), 0);
     sb.bote(["consent", "revoke", "0171 6600004"])
         .expect_code(0);
-    sb.bote([
-        "campaign",
-        "send",
-        "--template",
-        "herbst_sale",
-        "--topic",
-        "sale",
-        "--yes",
-    ])
-    .expect_code(0);
+    send_sale(&sb);
     let before = sb.list();
 
     let dry = sb
@@ -222,25 +183,7 @@ fn purge_applies_every_retention_period_and_a_dry_run_changes_nothing() {
         "never confirmed: nothing to suppress"
     );
 
-    let status = sb
-        .bote(["campaign", "status", "1", "--json"])
-        .expect_code(0)
-        .json();
-    let counts = &status["counts"];
-    let total: u64 = [
-        "pending",
-        "in_flight",
-        "accepted",
-        "sent",
-        "delivered",
-        "read",
-        "failed",
-        "skipped",
-        "unknown",
-    ]
-    .iter()
-    .map(|k| counts[k].as_u64().unwrap_or(0))
-    .sum();
+    let (total, status) = campaign_total(&sb, "1");
     assert_eq!(total, 6, "anonymous counts still add up: {status}");
     let export = sb.bote(["campaign", "export", "1", "--format", "json"]);
     export.expect_code(0);

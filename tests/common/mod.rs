@@ -340,18 +340,62 @@ pub fn os_user() -> String {
     bote::service::peer::user_name(&passwd, bote::service::peer::own_uid())
 }
 
-/// A sandbox with five confirmed contacts for `sale`, numbers 0171 66000xx (GDPR tests).
-pub fn seeded() -> Sandbox {
-    let sb = Sandbox::new();
+/// Five confirmed consents for `sale`, numbers 0171 66000xx, first names
+/// Kunde0…Kunde4, as CSV lines after [`HEADER`] (GDPR tests).
+pub fn sale_consents() -> Vec<String> {
     let mut lines = vec![HEADER.to_string()];
     for i in 0..5 {
         lines.push(format!(
             "0171 66{i:05};2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;de;Kunde{i}"
         ));
     }
+    lines
+}
+
+/// A sandbox with [`sale_consents`] imported.
+pub fn seeded() -> Sandbox {
+    let sb = Sandbox::new();
+    let lines = sale_consents();
     let rows: Vec<&str> = lines.iter().map(String::as_str).collect();
     sb.import_text("consents.csv", &csv(&rows), 0);
     sb
+}
+
+/// `campaign send --template herbst_sale --topic sale --yes`, to its end.
+pub fn send_sale(sb: &Sandbox) {
+    sb.bote([
+        "campaign",
+        "send",
+        "--template",
+        "herbst_sale",
+        "--topic",
+        "sale",
+        "--yes",
+    ])
+    .expect_code(0);
+}
+
+/// Campaign `id`'s recipients over every state, and its `status --json`.
+pub fn campaign_total(sb: &Sandbox, id: &str) -> (u64, Value) {
+    let status = sb
+        .bote(["campaign", "status", id, "--json"])
+        .expect_code(0)
+        .json();
+    let total = [
+        "pending",
+        "in_flight",
+        "accepted",
+        "sent",
+        "delivered",
+        "read",
+        "failed",
+        "skipped",
+        "unknown",
+    ]
+    .iter()
+    .map(|k| status["counts"][k].as_u64().unwrap_or(0))
+    .sum();
+    (total, status)
 }
 
 /// `audit show --json ARGS`, one entry each.
