@@ -34,7 +34,7 @@ use crate::phone::Phone;
 use crate::template::{Catalog, Category, Lint, Params, Template, TemplateError};
 
 pub use cost::{CostEstimate, CountryCost};
-pub use eta::{estimate, SendEstimate};
+pub use eta::{estimate, Estimated, SendEstimate};
 pub use exclusion::{Excluded, Exclusion};
 pub use summary::{ExcludedView, PlanSummary, Preview, ReasonCount};
 pub use tier::{tier_check, TierCheck};
@@ -207,15 +207,17 @@ pub fn plan(
     };
     let cost = estimate_cost(config, template.category, &eligible);
     let tier = tier_check(store, config.api.messaging_tier, eligible.len() as u64, now)?;
-    let estimate = estimate(
+    let Estimated { estimate, zoneless } = estimate(
         &eligible,
         config.send.rate,
         config.send.quiet_hours.as_ref(),
         &tier,
         now,
     );
+    let mut lints = template.lint(&config.consent);
+    lints.extend(eta::zoneless_lint(&zoneless));
     Ok(Plan {
-        lints: template.lint(&config.consent),
+        lints,
         template,
         request: request.clone(),
         created_at: now,

@@ -14,6 +14,8 @@ mod format;
 mod parse;
 #[cfg(test)]
 mod properties;
+mod zone_table;
+pub mod zones;
 
 use phonenumber::country::Id as Region;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
