@@ -318,7 +318,12 @@ async fn a_stop_class_answer_never_hangs_the_run() {
         assert!(rig
             .sim
             .set_template_status("herbst_sale", "de", Status::Approved));
-        let plan = rig.engine.plan(&request()).expect("plan");
+        // The same people again each round, on purpose.
+        let again = PlanRequest {
+            include_recent: true,
+            ..request()
+        };
+        let plan = rig.engine.plan(&again).expect("plan");
         let meta = rig.engine.create(&plan).expect("create");
         let before = rig.sim.stats().accepted;
         let run = rig.engine.start(meta.id).expect("start");

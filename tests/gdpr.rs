@@ -21,6 +21,7 @@ fn every_step_is_in_the_trail_with_its_actor_and_no_number() {
         "herbst_sale",
         "--topic",
         "sale",
+        "--include-recent",
     ])
     .expect_code(0);
 

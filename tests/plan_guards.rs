@@ -90,3 +90,74 @@ fn a_templates_dir_that_does_not_exist_is_an_error() {
         "{stderr}"
     );
 }
+
+/// The same template to the same people twice: the second plan names who
+/// got it and when, and leaves them out unless asked to include them.
+#[test]
+fn a_repeat_of_a_template_is_excluded_with_when_it_was_sent() {
+    let sb = common::seeded();
+    common::send_sale(&sb);
+    let plan = |extra: &[&str]| {
+        let mut args = vec![
+            "campaign",
+            "plan",
+            "--template",
+            "herbst_sale",
+            "--topic",
+            "sale",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        sb.bote(args).expect_code(0).json()
+    };
+    let again = plan(&[]);
+    assert_eq!(again["eligible"], 0, "{again:#}");
+    assert_eq!(
+        common::reasons(&again).get("recently_sent"),
+        Some(&5),
+        "{again:#}"
+    );
+    let why = again["excluded_sample"][0]["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        why.starts_with("got herbst_sale less than a minute before this plan (campaign 1)"),
+        "{why}"
+    );
+    let text = sb
+        .bote([
+            "campaign",
+            "plan",
+            "--template",
+            "herbst_sale",
+            "--topic",
+            "sale",
+        ])
+        .expect_code(0)
+        .stdout
+        .clone();
+    assert!(text.contains("recently_sent"), "{text}");
+
+    let included = plan(&["--include-recent"]);
+    assert_eq!(included["eligible"], 5, "{included:#}");
+    assert_eq!(common::reasons(&included).get("recently_sent"), None);
+
+    // Another template to the same people is not a repeat.
+    let other = sb
+        .bote([
+            "campaign",
+            "plan",
+            "--template",
+            "event_einladung",
+            "--topic",
+            "sale",
+            "--json",
+        ])
+        .expect_code(0)
+        .json();
+    assert_eq!(
+        common::reasons(&other).get("recently_sent"),
+        None,
+        "{other:#}"
+    );
+}

@@ -140,7 +140,8 @@ async fn a_campaign_recategorised_utility_to_marketing_mid_way_is_paused_to_plan
     assert!(r.counts(meta.id).pending > 0);
 
     // Planned again, the campaign is what the template is now: MARKETING,
-    // judged and sent as marketing, on the Marketing Messages API.
+    // judged and sent as marketing, on the Marketing Messages API — to
+    // everyone but those the paused run already reached (recently_sent).
     let sent_before = r.sim().records().len();
     let (again, handle) = r.launch(UTILITY);
     assert_eq!(again.template.category, Category::Marketing);
@@ -149,7 +150,16 @@ async fn a_campaign_recategorised_utility_to_marketing_mid_way_is_paused_to_plan
     assert!(records[sent_before..]
         .iter()
         .all(|m| m.endpoint == "marketing_messages"));
-    assert_eq!(records.len() - sent_before, 40);
+    let first: std::collections::HashSet<&str> = records[..sent_before]
+        .iter()
+        .map(|m| m.to.as_str())
+        .collect();
+    let second: std::collections::HashSet<&str> = records[sent_before..]
+        .iter()
+        .map(|m| m.to.as_str())
+        .collect();
+    assert!(first.is_disjoint(&second), "nobody got it twice");
+    assert_eq!(first.len() + second.len(), 40, "everyone got it once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

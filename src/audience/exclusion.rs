@@ -36,6 +36,16 @@ pub enum Exclusion {
         /// The cap.
         max: u32,
     },
+    /// The recipient got this template shortly before (the frequency cap's
+    /// window, or 7 days): a second copy is a mistake more often than not.
+    RecentlySent {
+        /// The template.
+        template: String,
+        /// The campaign that sent it.
+        campaign: String,
+        /// Minutes between that send and this plan.
+        minutes_before: u64,
+    },
     /// A placeholder cannot be filled for this recipient.
     MissingParameter {
         /// The attribute that is missing.
@@ -66,6 +76,7 @@ impl Exclusion {
             Self::Revoked => "revoked",
             Self::Pending => "pending",
             Self::FrequencyCap { .. } => "frequency_cap",
+            Self::RecentlySent { .. } => "recently_sent",
             Self::MissingParameter { .. } => "missing_parameter",
             Self::ParameterNotAllowed { .. } => "parameter_not_allowed",
             Self::TemplateNotApproved { .. } => "template_not_approved",
@@ -87,6 +98,14 @@ impl Exclusion {
             Self::FrequencyCap { sent, max } => {
                 format!("frequency cap reached: {sent} of {max} marketing messages (G15)")
             }
+            Self::RecentlySent {
+                template,
+                campaign,
+                minutes_before,
+            } => format!(
+                "got {template} {} before this plan (campaign {campaign}); --include-recent sends it again",
+                ago(*minutes_before)
+            ),
             Self::MissingParameter { attribute } => {
                 format!("missing template parameter: no {attribute}")
             }
@@ -96,6 +115,17 @@ impl Exclusion {
             Self::TemplateNotApproved { status } => format!("template is {status}, not APPROVED"),
         }
     }
+}
+
+/// "less than a minute", "4 minutes", "3 hours", "2 days".
+fn ago(minutes: u64) -> String {
+    let (n, unit) = match minutes {
+        0 => return "less than a minute".into(),
+        m if m < 120 => (m, "minute"),
+        m if m < 48 * 60 => (m / 60, "hour"),
+        m => (m / (24 * 60), "day"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 /// A recipient who will not.

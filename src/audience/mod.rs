@@ -16,6 +16,7 @@ mod eta;
 mod exclusion;
 mod guards;
 mod list;
+mod recent;
 mod rules;
 mod segment;
 mod summary;
@@ -36,6 +37,7 @@ use crate::template::{Catalog, Category, Lint, Params, Template, TemplateError};
 pub use cost::{CostEstimate, CountryCost};
 pub use eta::{estimate, Estimated, SendEstimate};
 pub use exclusion::{Excluded, Exclusion};
+pub use recent::{RecentSends, DEFAULT_WINDOW as RECENT_WINDOW};
 pub use summary::{ExcludedView, PlanSummary, Preview, ReasonCount};
 pub use tier::{tier_check, TierCheck};
 
@@ -109,6 +111,10 @@ pub struct PlanRequest {
     pub list: Option<PathBuf>,
     /// Campaign values for placeholders (e.g. another discount code).
     pub overrides: BTreeMap<String, String>,
+    /// Also send to those who got this template within the window
+    /// ([`RecentSends`]); excluded by default.
+    #[serde(default)]
+    pub include_recent: bool,
 }
 
 /// A campaign's audience, frozen at planning time.
@@ -162,12 +168,33 @@ impl Plan {
     }
 }
 
-/// Makes the plan: the dry run.
+/// Makes the plan: the dry run (with no record of earlier sends of the
+/// template: see [`plan_with`]).
 pub fn plan(
     store: &Store,
     config: &Config,
     catalog: &Catalog,
     request: &PlanRequest,
+    now: DateTime<Utc>,
+) -> Result<Plan, PlanError> {
+    plan_with(
+        store,
+        config,
+        catalog,
+        request,
+        &RecentSends::default(),
+        now,
+    )
+}
+
+/// Makes the plan: the dry run, leaving out who got the same template
+/// recently unless the request includes them.
+pub fn plan_with(
+    store: &Store,
+    config: &Config,
+    catalog: &Catalog,
+    request: &PlanRequest,
+    recent: &RecentSends,
     now: DateTime<Utc>,
 ) -> Result<Plan, PlanError> {
     if !config.has_topic(&request.topic) {
@@ -200,6 +227,8 @@ pub fn plan(
             None => HashMap::new(),
         },
         cap,
+        recent: (!request.include_recent).then_some(recent),
+        now,
     };
     let Verdicts { eligible, excluded } = match &request.list {
         Some(list) => rules.list(list, config)?,

@@ -1,10 +1,10 @@
-//! The checks of a plan: one recipient's consent, frequency cap, parameters and template status.
+//! The checks of a plan: one recipient's consent, frequency cap, a recent send of the template, parameters and template status.
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
-use super::{Excluded, Exclusion, PlanRequest, Recipient};
+use super::{Excluded, Exclusion, PlanRequest, RecentSends, Recipient};
 use crate::consent::{ConsentStatus, Store};
 use crate::phone::Phone;
 use crate::template::{Status, Template};
@@ -18,6 +18,10 @@ pub(super) struct Rules<'a> {
     pub(super) cap: Option<(u32, DateTime<Utc>)>,
     /// Sends per recipient since the cap's window start.
     pub(super) sent: HashMap<Phone, u32>,
+    /// Who got this template recently, unless the request includes them.
+    pub(super) recent: Option<&'a RecentSends>,
+    /// When the plan is made.
+    pub(super) now: DateTime<Utc>,
 }
 
 /// Who gets the message and who does not, in the order considered.
@@ -66,6 +70,10 @@ impl Rules<'_> {
                 out.exclude(Some(phone), line, Exclusion::FrequencyCap { sent, max });
                 return;
             }
+        }
+        if let Some(reason) = self.recent.and_then(|r| r.exclusion(phone, self.now)) {
+            out.exclude(Some(phone), line, reason);
+            return;
         }
         let params = match self
             .template

@@ -29,6 +29,7 @@ mod meta;
 mod migration;
 mod recipients;
 mod registry;
+pub mod report;
 mod results;
 mod settlement;
 

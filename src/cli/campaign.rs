@@ -28,6 +28,8 @@ pub enum CampaignCmd {
     Resume(super::send::ResumeArgs),
     /// Send again, in a new run, recipients deferred by Meta's marketing cap (131049) ≥ 24 h ago.
     Resend(super::resend::ResendArgs),
+    /// What a campaign achieved: funnel, opt-outs, failures by reason, cost.
+    Report(super::report::ReportArgs),
     /// Campaigns with their state and counts.
     List {
         /// As JSON.
@@ -100,6 +102,10 @@ pub struct PlanArgs {
     /// Campaign value for a placeholder, e.g. `--param 2=WINTER30`.
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
     pub params: Vec<(String, String)>,
+    /// Also send to those who got this template within the frequency cap's
+    /// window (7 days without a cap); they are left out otherwise.
+    #[arg(long)]
+    pub include_recent: bool,
     /// Print the plan as one JSON document.
     #[arg(long)]
     pub json: bool,
@@ -122,6 +128,7 @@ impl PlanArgs {
             locale: self.locale.clone(),
             list: self.list.clone(),
             overrides: self.params.iter().cloned().collect::<BTreeMap<_, _>>(),
+            include_recent: self.include_recent,
         }
     }
 }
@@ -140,6 +147,7 @@ pub(super) fn run(ctx: &Context, cmd: CampaignCmd) -> Result<Exit> {
         CampaignCmd::Send(args) => super::send::send(ctx, &args),
         CampaignCmd::Resume(args) => super::send::resume(ctx, &args),
         CampaignCmd::Resend(args) => super::resend::resend(ctx, &args),
+        CampaignCmd::Report(args) => super::report::report(ctx, &args),
         CampaignCmd::Watch { id, json } => super::send::watch_cmd(ctx, id, json),
         CampaignCmd::List { json } => list(ctx, json),
         CampaignCmd::Status { id, json } => status(ctx, id, json),
@@ -399,6 +407,7 @@ pub(super) fn sample(ctx: &Context) -> Result<Exit> {
         list,
         locale: None,
         params: Vec::new(),
+        include_recent: false,
         json: false,
     };
     if ctx.mode != super::Mode::Sandbox {

@@ -33,6 +33,7 @@ mod consent;
 mod daemon;
 mod gdpr;
 pub mod output;
+mod report;
 mod resend;
 mod send;
 pub mod sim;

@@ -150,16 +150,47 @@ impl Engine {
             c.api.messaging_tier = tier;
             std::borrow::Cow::Owned(c)
         };
-        let mut plan = audience::plan(
+        let now = self.now();
+        let recent = self.recent_sends(&request.template, now)?;
+        let mut plan = audience::plan_with(
             &self.store,
             &config,
             &self.routed_catalog(),
             request,
-            self.now(),
+            &recent,
+            now,
         )?;
         plan.tier.source = source;
         self.platform_lints(&mut plan);
         Ok(plan)
+    }
+
+    /// Who got `template` within the frequency cap's window (or
+    /// [`audience::RECENT_WINDOW`]): one pass over the campaigns
+    /// and one over the send index's window.
+    fn recent_sends(
+        &self,
+        template: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<audience::RecentSends, StoreError> {
+        let window = self
+            .config
+            .consent
+            .frequency_cap
+            .and_then(|cap| chrono::Duration::from_std(cap.window).ok())
+            .unwrap_or(audience::RECENT_WINDOW);
+        let since = now.checked_sub_signed(window).unwrap_or(now);
+        let campaigns: std::collections::HashSet<String> = self
+            .campaigns
+            .list()?
+            .into_iter()
+            .filter(|m| m.template.name == template && m.started_at.is_some())
+            .map(|m| m.id.to_string())
+            .collect();
+        Ok(audience::RecentSends {
+            template: template.to_string(),
+            by_phone: self.store.latest_sends_from(since, &campaigns)?,
+        })
     }
 
     /// Freezes a plan into a campaign, by this process's actor.

@@ -88,6 +88,27 @@ pub struct ResultsPage {
 }
 
 impl Engine {
+    /// What a campaign achieved: funnel, opt-outs, failures by reason,
+    /// estimated against actual cost.
+    pub fn report(
+        &self,
+        caller: &Caller,
+        id: CampaignId,
+    ) -> Result<crate::campaign::report::Report, Failure> {
+        self.authorize(caller, Role::Viewer, "looking at campaigns")?;
+        let mut campaign = self.campaigns.require(id).map_err(error)?;
+        self.runs.show_live_state(&mut campaign);
+        let journal = self.campaigns.journal(id).map_err(error)?;
+        crate::campaign::report::report(
+            &campaign,
+            &journal,
+            &self.store,
+            &self.config.pricing,
+            self.now(),
+        )
+        .map_err(error)
+    }
+
     /// The set-up a view is drawn with.
     pub fn setup(&self, caller: &Caller) -> Result<Setup, Failure> {
         self.authorize(caller, Role::Viewer, "opening the TUI")?;

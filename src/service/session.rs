@@ -244,6 +244,7 @@ async fn answer(
         }
         Request::Campaigns => blocking(engine, move |e| e.campaign_list(&c)).await,
         Request::Status { id } => blocking(engine, move |e| e.status(&c, id)).await,
+        Request::Report { id } => blocking(engine, move |e| e.report(&c, id)).await,
         Request::Export { id, format } => {
             blocking(engine, move |e| {
                 let (rows, text) = e.export(&c, id, format)?;

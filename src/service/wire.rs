@@ -145,6 +145,11 @@ pub enum Request {
         /// Campaign.
         id: CampaignId,
     },
+    /// What a campaign achieved (`campaign report`).
+    Report {
+        /// Campaign.
+        id: CampaignId,
+    },
     /// Per-recipient results, rendered.
     Export {
         /// Campaign.

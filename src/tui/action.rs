@@ -60,6 +60,8 @@ pub enum Cmd {
     Refresh,
     /// Plan: on to the confirmation.
     Send,
+    /// Include (or leave out again) who got the template recently.
+    IncludeRecent,
     /// Dashboard: pause sending.
     Pause,
     /// Dashboard / detail: resume sending.

@@ -89,6 +89,13 @@ const PLAN: &[Bind] = &[
     b(Enter, Cmd::Enter, "Enter", "recipients of reason", true),
     b(Left, Cmd::Left, "←→", "previews", true),
     b(Char('s'), Cmd::Send, "s", "send…", true),
+    b(
+        Char('i'),
+        Cmd::IncludeRecent,
+        "i",
+        "include / leave out who got this template recently",
+        true,
+    ),
 ];
 
 const CONFIRM: &[Bind] = &[

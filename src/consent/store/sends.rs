@@ -6,7 +6,7 @@
 //! side), `n` + millis + id for utility and authentication sends, `t` +
 //! millis + number for bote 0.1's single entries.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -18,6 +18,14 @@ use crate::template::Category;
 const MARKETING: u8 = b'g';
 /// Key prefix of grouped utility / authentication send entries.
 const OTHER: u8 = b'n';
+
+/// The time in a send key (after its one-byte prefix).
+fn millis_of(k: &[u8]) -> Result<i64, StoreError> {
+    k.get(1..9)
+        .and_then(|b| b.try_into().ok())
+        .map(i64::from_be_bytes)
+        .ok_or_else(|| corrupt(k, "short send key"))
+}
 
 impl Store {
     /// Records an accepted marketing send, for caps and the tier (G15).
@@ -61,6 +69,46 @@ impl Store {
         Ok(())
     }
 
+    /// Visits every grouped entry since `since` under `prefixes` as
+    /// (milliseconds, campaign, numbers).
+    fn each_grouped(
+        &self,
+        since: DateTime<Utc>,
+        prefixes: &[u8],
+        mut visit: impl FnMut(i64, &str, &mut dyn Iterator<Item = Phone>),
+    ) -> Result<(), StoreError> {
+        let from = since.timestamp_millis().to_be_bytes();
+        for &prefix in prefixes {
+            for r in self
+                .sends
+                .range([&[prefix][..], &from].concat()..vec![prefix + 1])
+            {
+                let (k, v) = r?;
+                let ms = millis_of(&k)?;
+                let name_len =
+                    usize::from(*v.first().ok_or_else(|| corrupt(&k, "empty send entry"))?);
+                // Cut at 255 bytes when written, so maybe mid-character.
+                let name = String::from_utf8_lossy(
+                    v.get(1..1 + name_len)
+                        .ok_or_else(|| corrupt(&k, "short send entry"))?,
+                );
+                let raw = v
+                    .get(1 + name_len..)
+                    .filter(|p| p.len() % 8 == 0)
+                    .ok_or_else(|| corrupt(&k, "bad send entry"))?;
+                if let Some(bad) = raw.chunks_exact(8).find(|c| Phone::from_key(c).is_none()) {
+                    return Err(corrupt(&k, format!("bad phone {bad:?}")));
+                }
+                visit(
+                    ms,
+                    &name,
+                    &mut raw.chunks_exact(8).filter_map(Phone::from_key),
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Every recorded send since `since` as (milliseconds, number), oldest
     /// first: the grouped marketing entries (and the other ones if
     /// `with_other`) and the single `t` entries of bote 0.1.
@@ -69,44 +117,57 @@ impl Store {
         since: DateTime<Utc>,
         with_other: bool,
     ) -> Result<Vec<(i64, Phone)>, StoreError> {
-        let from = since.timestamp_millis().to_be_bytes();
-        let ts_of = |k: &[u8]| {
-            k.get(1..9)
-                .and_then(|b| b.try_into().ok())
-                .map(i64::from_be_bytes)
-                .ok_or_else(|| corrupt(k, "short send key"))
-        };
         let mut out = Vec::new();
-        let grouped = |prefix: u8| {
-            self.sends
-                .range([&[prefix][..], &from].concat()..vec![prefix + 1])
+        let prefixes: &[u8] = if with_other {
+            &[MARKETING, OTHER]
+        } else {
+            &[MARKETING]
         };
-        let other = with_other.then(|| grouped(OTHER)).into_iter().flatten();
-        for r in grouped(MARKETING).chain(other) {
-            let (k, v) = r?;
-            let ts = ts_of(&k)?;
-            let name_len = usize::from(*v.first().ok_or_else(|| corrupt(&k, "empty send entry"))?);
-            let phones = v
-                .get(1 + name_len..)
-                .filter(|p| p.len() % 8 == 0)
-                .ok_or_else(|| corrupt(&k, "bad send entry"))?;
-            for chunk in phones.chunks_exact(8) {
-                out.push((
-                    ts,
-                    Phone::from_key(chunk).ok_or_else(|| corrupt(&k, "bad phone"))?,
-                ));
-            }
-        }
+        self.each_grouped(since, prefixes, |ms, _, phones| {
+            out.extend(phones.map(|p| (ms, p)));
+        })?;
+        let from = since.timestamp_millis().to_be_bytes();
         for r in self.sends.range([&[b't'][..], &from].concat()..vec![b'u']) {
             let (k, _) = r?;
             let phone = k
                 .get(9..)
                 .and_then(Phone::from_key)
                 .ok_or_else(|| corrupt(&k, "bad phone"))?;
-            out.push((ts_of(&k)?, phone));
+            out.push((millis_of(&k)?, phone));
         }
         out.sort_by_key(|(ts, _)| *ts);
         Ok(out)
+    }
+
+    /// The latest send since `since` to each number from one of
+    /// `campaigns` (any category), as (time, campaign): who already got a
+    /// template the plan is about to send again.
+    pub fn latest_sends_from(
+        &self,
+        since: DateTime<Utc>,
+        campaigns: &HashSet<String>,
+    ) -> Result<HashMap<Phone, (DateTime<Utc>, String)>, StoreError> {
+        let mut latest: HashMap<Phone, (DateTime<Utc>, String)> = HashMap::new();
+        if campaigns.is_empty() {
+            return Ok(latest);
+        }
+        self.each_grouped(since, &[MARKETING, OTHER], |ms, name, phones| {
+            if !campaigns.contains(name) {
+                return;
+            }
+            let Some(at) = DateTime::<Utc>::from_timestamp_millis(ms) else {
+                return;
+            };
+            for phone in phones {
+                match latest.get(&phone) {
+                    Some((t, _)) if *t >= at => {}
+                    _ => {
+                        latest.insert(phone, (at, name.to_string()));
+                    }
+                }
+            }
+        })?;
+        Ok(latest)
     }
 
     /// Marketing sends per recipient since `since`: [`Store::sends_since`]

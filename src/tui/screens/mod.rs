@@ -50,6 +50,7 @@ pub fn works(app: &App, cmd: Cmd) -> bool {
     match app.screen() {
         ScreenId::Dashboard => dashboard::works(app, cmd),
         ScreenId::Detail => detail::works(app, cmd),
+        ScreenId::Plan => plan::works(app, cmd),
         _ => true,
     }
 }

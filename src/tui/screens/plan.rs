@@ -20,13 +20,29 @@ use ratatui::widgets::{
 };
 use ratatui::Frame;
 
-use super::super::action::PlanView;
+use super::super::action::{Cmd, PlanView};
 use super::super::app::{App, ScreenId};
 use super::super::widgets::fmt;
 use super::steps_line;
 
 /// Digits of a number left visible on screen.
 pub const KEEP_DIGITS: usize = 4;
+
+/// Whether `cmd` does anything on the dry run: including recent receivers
+/// only when the plan left some out (or already includes them).
+pub fn works(app: &App, cmd: Cmd) -> bool {
+    match cmd {
+        Cmd::IncludeRecent => {
+            app.wizard.include_recent
+                || app
+                    .wizard
+                    .plan
+                    .as_ref()
+                    .is_some_and(|p| p.reasons.iter().any(|r| r.code == "recently_sent"))
+        }
+        _ => true,
+    }
+}
 
 /// Draws the dry-run step.
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {

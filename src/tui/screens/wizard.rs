@@ -65,6 +65,8 @@ pub struct WizardState {
     pub confirm: TextInput,
     /// Whether the campaign is being created and started.
     pub starting: bool,
+    /// Whether the plan includes who got the template recently.
+    pub include_recent: bool,
 }
 
 impl WizardState {
@@ -97,6 +99,7 @@ fn request(app: &App) -> Option<PlanRequest> {
         locale: app.wizard.locale.get().map(str::to_string),
         list: app.wizard.list.get().map(PathBuf::from),
         overrides: Default::default(),
+        include_recent: app.wizard.include_recent,
     })
 }
 
@@ -259,6 +262,10 @@ pub fn input(app: &mut App, key: InputKey) -> Vec<Effect> {
 }
 
 fn plan_cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
+    if cmd == Cmd::IncludeRecent && !super::plan::works(app, cmd) {
+        app.fail("nobody in this audience got the template recently");
+        return vec![];
+    }
     let (reasons, eligible, members) = match &app.wizard.plan {
         Some(p) => (
             p.reasons.len(),
@@ -296,6 +303,16 @@ fn plan_cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
         Cmd::PageUp => w.preview = w.preview.saturating_sub(10),
         Cmd::PageDown => w.preview = (w.preview + 10).min(eligible.saturating_sub(1)),
         Cmd::Enter if reasons > 0 => w.drill = Some((w.reason, 0)),
+        Cmd::IncludeRecent => {
+            w.include_recent = !w.include_recent;
+            w.reason = 0;
+            app.say(if app.wizard.include_recent {
+                "including who got this template recently"
+            } else {
+                "leaving out who got this template recently"
+            });
+            return plan_now(app);
+        }
         Cmd::Back => return app.back(),
         Cmd::Send => {
             if w.planning || w.dirty_since.is_some() {

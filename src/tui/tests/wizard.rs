@@ -193,3 +193,56 @@ async fn send_follows_the_real_run_to_the_end() {
         "Enter on a finished dashboard opens the detail"
     );
 }
+
+#[tokio::test]
+async fn a_repeat_send_is_left_out_until_the_operator_includes_it() {
+    let fx = Fixture::new(true);
+    let mut h = at_plan(&fx, true).await;
+    let first = h
+        .app
+        .wizard
+        .plan
+        .as_ref()
+        .expect("plan")
+        .plan
+        .eligible
+        .len();
+    h.key(KeyCode::Char('i'));
+    assert!(
+        !h.app.wizard.include_recent,
+        "nothing to include before anything was sent"
+    );
+    h.key(KeyCode::Char('s'));
+    h.key(KeyCode::Char('y'));
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenId::Dashboard);
+    while h.app.screen() != ScreenId::Home {
+        h.key(KeyCode::Esc);
+    }
+    h.press(&[KeyCode::Char('n'), KeyCode::Enter]).await;
+    h.press(&[KeyCode::Enter]).await;
+    assert_eq!(h.app.screen(), ScreenId::Plan);
+    let again = h.app.wizard.plan.clone().expect("plan");
+    let recent = again
+        .reasons
+        .iter()
+        .find(|r| r.code == "recently_sent")
+        .expect("the first campaign's recipients are left out");
+    assert!(!recent.members.is_empty());
+    assert!(
+        recent.description.starts_with("got herbst_sale"),
+        "{}",
+        recent.description
+    );
+    let screen = h.render();
+    assert!(screen.contains("recently_sent"), "{screen}");
+    assert!(
+        screen.contains("i include"),
+        "the footer offers it: {screen}"
+    );
+    h.press(&[KeyCode::Char('i')]).await;
+    assert!(h.app.wizard.include_recent);
+    let included = h.app.wizard.plan.clone().expect("plan");
+    assert!(included.reasons.iter().all(|r| r.code != "recently_sent"));
+    assert_eq!(included.plan.eligible.len(), first);
+}
