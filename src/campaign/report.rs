@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::cost::{actual_cost, ActualCost};
-use super::journal::RecipientState;
+use super::journal::{Counts, RecipientState};
 use super::{CampaignMeta, Journal};
 use crate::config::PricingConfig;
 use crate::consent::{Change, Store, StoreError};
@@ -69,6 +69,33 @@ pub struct Report {
     pub made_at: DateTime<Utc>,
 }
 
+/// The states of the funnel, in order: each one past the one before.
+const FUNNEL: [RecipientState; 4] = [
+    RecipientState::Accepted,
+    RecipientState::Sent,
+    RecipientState::Delivered,
+    RecipientState::Read,
+];
+
+/// The funnel of `counts`: how many got at least as far as each stage,
+/// and their share of the accepted (the TUI draws the same numbers).
+pub fn funnel(counts: &Counts) -> Vec<Stage> {
+    let at_least = |i: usize| -> u64 { FUNNEL.iter().skip(i).map(|s| counts.get(*s)).sum() };
+    let accepted = at_least(0);
+    FUNNEL
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let count = at_least(i);
+            Stage {
+                stage: s.to_string(),
+                count,
+                rate: (accepted > 0).then(|| count as f64 / accepted as f64),
+            }
+        })
+        .collect()
+}
+
 /// Makes the report of `campaign` from its journal and the consent store.
 pub fn report(
     campaign: &CampaignMeta,
@@ -77,10 +104,8 @@ pub fn report(
     prices: &PricingConfig,
     now: DateTime<Utc>,
 ) -> Result<Report, StoreError> {
-    let mut reached = [0u64; 4];
-    let mut not_reached: BTreeMap<String, u64> = BTreeMap::new();
+    let mut counts = Counts::default();
     let mut failures: BTreeMap<Option<u32>, FailureGroup> = BTreeMap::new();
-    let mut recipients = 0u64;
     let mut opted_out = 0u64;
     let window = campaign.started_at.map(|start| {
         let end = campaign.finished_at.unwrap_or(now).max(start);
@@ -88,18 +113,7 @@ pub fn report(
     });
     for r in journal.iter() {
         let (_, rec) = r?;
-        recipients += 1;
-        let depth = match rec.state {
-            RecipientState::Accepted => Some(1),
-            RecipientState::Sent => Some(2),
-            RecipientState::Delivered => Some(3),
-            RecipientState::Read => Some(4),
-            _ => None,
-        };
-        match depth {
-            Some(d) => reached.iter_mut().take(d).for_each(|n| *n += 1),
-            None => *not_reached.entry(rec.state.to_string()).or_default() += 1,
-        }
+        counts.shift(None, rec.state);
         if rec.state == RecipientState::Failed {
             let group = failures.entry(rec.code).or_insert_with(|| FailureGroup {
                 code: rec.code,
@@ -111,7 +125,14 @@ pub fn report(
             });
             group.count += 1;
         }
-        if let (Some(phone), Some((from, to)), Some(_)) = (rec.phone, window, depth) {
+        let reached = matches!(
+            rec.state,
+            RecipientState::Accepted
+                | RecipientState::Sent
+                | RecipientState::Delivered
+                | RecipientState::Read
+        );
+        if let (Some(phone), Some((from, to)), true) = (rec.phone, window, reached) {
             let stopped = store.history(phone)?.iter().any(|e| {
                 e.origin.starts_with("webhook:")
                     && matches!(&e.change, Change::Revoked { topic, revoked_at, .. }
@@ -120,22 +141,17 @@ pub fn report(
             opted_out += u64::from(stopped);
         }
     }
-    let accepted = reached[0];
-    let funnel = ["accepted", "sent", "delivered", "read"]
+    let not_reached = RecipientState::ALL
         .iter()
-        .zip(reached)
-        .map(|(stage, count)| Stage {
-            stage: (*stage).to_string(),
-            count,
-            rate: (accepted > 0).then(|| count as f64 / accepted as f64),
-        })
+        .filter(|s| !FUNNEL.contains(s) && counts.get(**s) > 0)
+        .map(|s| (s.to_string(), counts.get(*s)))
         .collect();
     let mut failures: Vec<FailureGroup> = failures.into_values().collect();
     failures.sort_by(|a, b| b.count.cmp(&a.count).then(a.code.cmp(&b.code)));
     Ok(Report {
         campaign: campaign.clone(),
-        recipients,
-        funnel,
+        recipients: counts.total(),
+        funnel: funnel(&counts),
         opted_out,
         not_reached,
         failures,
@@ -221,5 +237,41 @@ impl Report {
             at(Some(self.made_at)),
         ));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_funnel_is_cumulative_and_relative_to_the_accepted() {
+        let counts = Counts {
+            accepted: 2,
+            sent: 3,
+            delivered: 10,
+            read: 5,
+            failed: 4,
+            skipped: 7,
+            ..Counts::default()
+        };
+        let f = funnel(&counts);
+        let got: Vec<(&str, u64)> = f.iter().map(|s| (s.stage.as_str(), s.count)).collect();
+        assert_eq!(
+            got,
+            [
+                ("accepted", 20),
+                ("sent", 18),
+                ("delivered", 15),
+                ("read", 5)
+            ]
+        );
+        assert_eq!(f[0].rate, Some(1.0));
+        assert_eq!(f[3].rate, Some(0.25));
+        let none = funnel(&Counts {
+            failed: 3,
+            ..Counts::default()
+        });
+        assert!(none.iter().all(|s| s.count == 0 && s.rate.is_none()));
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Cell, LineGauge, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
 use super::super::action::{Cmd, Effect, JournalPage};
@@ -16,7 +16,8 @@ use super::super::widgets::fmt;
 use super::super::widgets::input::TextInput;
 use super::plan::KEEP_DIGITS;
 use crate::campaign::export::Format;
-use crate::campaign::journal::RecipientState;
+use crate::campaign::journal::{Counts, RecipientState};
+use crate::campaign::report::funnel;
 use crate::campaign::{CampaignId, CampaignState};
 
 /// Journal rows read per page.
@@ -199,6 +200,9 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let m = &page.meta;
     let c = &page.counts;
     let [head, table] = Layout::vertical([Constraint::Length(6), Constraint::Min(3)]).areas(area);
+    let [head, funnel] =
+        Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(head);
+    draw_funnel(app, c, frame, funnel);
     let off = app.ui.offset;
     let mut counts = Vec::new();
     for s in RecipientState::ALL {
@@ -245,6 +249,40 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     );
     draw_journal(app, page, frame, table);
 }
+
+/// The funnel of `campaign report`: one gauge per stage, its share of
+/// the accepted.
+fn draw_funnel(app: &App, counts: &Counts, frame: &mut Frame, area: Rect) {
+    let t = app.ui.theme;
+    let block = Block::bordered().title(Span::styled(" Funnel ", t.title()));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let rows = Layout::vertical([Constraint::Length(1); 4]).split(inner);
+    for ((stage, state), row) in funnel(counts).iter().zip(FUNNEL_STATES).zip(rows.iter()) {
+        let pct = stage
+            .rate
+            .map_or("  —  ".to_string(), |r| format!("{:>3.0} %", r * 100.0));
+        frame.render_widget(
+            LineGauge::default()
+                .filled_style(t.state(state))
+                .label(format!(
+                    "{:<9} {:>6} {pct}",
+                    stage.stage,
+                    fmt::count(stage.count)
+                ))
+                .ratio(stage.rate.unwrap_or(0.0).clamp(0.0, 1.0)),
+            *row,
+        );
+    }
+}
+
+/// The states the funnel's bars take their colours from.
+const FUNNEL_STATES: [RecipientState; 4] = [
+    RecipientState::Accepted,
+    RecipientState::Sent,
+    RecipientState::Delivered,
+    RecipientState::Read,
+];
 
 fn draw_journal(app: &App, page: &JournalPage, frame: &mut Frame, area: Rect) {
     let t = app.ui.theme;
