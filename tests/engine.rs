@@ -534,3 +534,41 @@ async fn the_messaging_tier_holds_the_rest_until_capacity_frees() {
         "the rest wait as pending: {counts:?}"
     );
 }
+
+/// The dry run and the send share one tier computation: the run sends
+/// what the plan said could go now and holds the rest until the time the
+/// plan named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_send_holds_what_the_plan_said_it_would() {
+    let mut s = setup(5, 100, 1000, |_| {}).await;
+    let earlier = chrono::Utc::now() - chrono::Duration::hours(23);
+    for i in [100, 101] {
+        s.engine
+            .store
+            .record_send(phone(i), earlier, "earlier")
+            .expect("send");
+    }
+    s.engine.config.api.messaging_tier = 6;
+    let plan = s.engine.plan(&request()).expect("plan");
+    assert_eq!((plan.tier.now, plan.tier.later), (4, 1), "{:?}", plan.tier);
+    let later_at = plan
+        .tier
+        .later_at
+        .expect("the plan names when the rest goes");
+    let meta = s.engine.create(&plan).expect("create");
+    let handle = s.engine.start(meta.id).expect("start");
+    let mut events = handle.subscribe();
+    let until = held_until(&mut events, "messaging tier").await;
+    assert!(
+        (until - later_at).num_milliseconds().abs() <= 1,
+        "held until {until}, the plan said {later_at}"
+    );
+    assert_eq!(s.sim().stats().accepted, plan.tier.now);
+    handle.detach();
+    assert_eq!(handle.wait().await.expect("run"), CampaignState::Paused);
+    let counts = counts(&s, meta.id);
+    assert_eq!(
+        (counts.accepted, counts.pending),
+        (plan.tier.now, plan.tier.later)
+    );
+}

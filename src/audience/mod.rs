@@ -39,7 +39,7 @@ pub use eta::{estimate, Estimated, SendEstimate};
 pub use exclusion::{Excluded, Exclusion};
 pub use recent::{RecentSends, DEFAULT_WINDOW as RECENT_WINDOW};
 pub use summary::{ExcludedView, PlanSummary, Preview, ReasonCount};
-pub use tier::{tier_check, TierCheck};
+pub use tier::{capacity, tier_check, TierCheck, TIER_WINDOW};
 
 use cost::estimate_cost;
 use rules::{Rules, Verdicts};

@@ -24,6 +24,24 @@ pub struct TierCheck {
     pub source: Option<String>,
 }
 
+/// The tier's rolling window.
+pub const TIER_WINDOW: Duration = Duration::hours(24);
+
+/// What the tier leaves at `now`: the tier less the unique recipients of
+/// the last 24 h and `unindexed` sends not in the send index yet, with
+/// those recipients' latest send times, oldest first. The plan and the
+/// feeder both ask this, so the dry run says what the send will do.
+pub fn capacity(
+    store: &Store,
+    tier: u64,
+    unindexed: u64,
+    now: DateTime<Utc>,
+) -> Result<(u64, Vec<DateTime<Utc>>), StoreError> {
+    let recent = store.unique_recipients_since(now - TIER_WINDOW)?;
+    let used = (recent.len() as u64).saturating_add(unindexed);
+    Ok((tier.saturating_sub(used), recent))
+}
+
 /// How many of `wanted` recipients the rolling 24-h tier lets go now.
 pub fn tier_check(
     store: &Store,
@@ -31,10 +49,9 @@ pub fn tier_check(
     wanted: u64,
     now: DateTime<Utc>,
 ) -> Result<TierCheck, StoreError> {
-    let window = Duration::hours(24);
-    let recent = store.unique_recipients_since(now - window)?;
+    let window = TIER_WINDOW;
+    let (free, recent) = capacity(store, tier, 0, now)?;
     let used = recent.len() as u64;
-    let free = tier.saturating_sub(used);
     let now_count = wanted.min(free);
     let later = wanted - now_count;
     // Capacity frees up as recipients' latest sends leave the window, oldest

@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 
 use super::progress::Progress;
 use super::{hold, DispatchError, Job, RunState, Shared};
+use crate::audience::{capacity, TIER_WINDOW};
 use crate::consent::StoreError;
 
 /// How soon the feeder looks at the tier again while this run's own sends
@@ -263,15 +264,11 @@ fn tier_window(
     now: DateTime<Utc>,
     unindexed: u64,
 ) -> Result<TierWindow, StoreError> {
-    let day = chrono::Duration::hours(24);
-    let recent = shared.store.unique_recipients_since(now - day)?;
+    let (left, recent) = capacity(&shared.store, shared.config.tier, unindexed, now)?;
     Ok(TierWindow {
-        left: shared
-            .config
-            .tier
-            .saturating_sub((recent.len() as u64).saturating_add(unindexed)),
+        left,
         frees_at: recent
             .first()
-            .map_or(now + chrono::Duration::minutes(1), |t| *t + day),
+            .map_or(now + chrono::Duration::minutes(1), |t| *t + TIER_WINDOW),
     })
 }
