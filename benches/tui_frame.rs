@@ -171,6 +171,7 @@ fn frame_bench() -> Res<()> {
         templates: Vec::new(),
         offset: utc(),
         theme: Theme::COLOR,
+        export_dir: std::env::temp_dir(),
     };
     let meta = CampaignMeta {
         id: CampaignId(1),
@@ -375,7 +376,6 @@ async fn input_bench() -> Res<()> {
     let ctx = Ctx {
         client: client.clone(),
         clock: Clock::System,
-        out_dir: dir.path().to_owned(),
     };
     let request = PlanRequest {
         template: "herbst_sale".into(),

@@ -571,4 +571,15 @@ fn export_is_owner_only_and_overwrites_only_with_force() {
         .expect_code(0);
     assert_eq!(mode(&out), 0o600, "replaced and made owner-only");
     assert!(std::fs::read_to_string(&out).expect("read").lines().count() > 1);
+
+    // --mask: the rows, without the numbers.
+    let masked = sb
+        .bote(["campaign", "export", "1", "--mask"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    assert_eq!(masked.lines().count(), first.lines().count(), "{masked}");
+    assert!(first.contains(&e164("0171 1000001")), "{first}");
+    assert!(!masked.contains(&e164("0171 1000001")), "{masked}");
+    assert!(masked.contains("0001"), "the last digits stay: {masked}");
 }

@@ -183,6 +183,7 @@ async fn the_actual_cost_is_the_sum_of_the_simulators_priced_deliveries() {
             &r.caller(),
             marketing.id,
             bote::campaign::export::Format::Csv,
+            false,
         )
         .expect("export");
     assert!(

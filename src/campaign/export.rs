@@ -41,14 +41,25 @@ struct Row<'a> {
     currency: &'a str,
 }
 
-fn row<'a>(index: u32, r: &'a RecipientRecord, prices: &'a PricingConfig) -> Row<'a> {
+fn row<'a>(
+    index: u32,
+    r: &'a RecipientRecord,
+    prices: &'a PricingConfig,
+    numbers: Numbers,
+) -> Row<'a> {
     Row {
         pricing_category: r.pricing.map(|p| p.category),
         pricing_type: r.pricing.map(|p| p.kind),
         cost: super::cost::record_cost(prices, r).map(|(_, c)| c),
         currency: &prices.currency,
         index,
-        phone: r.phone.map(|p| p.e164()).unwrap_or_default(),
+        phone: r
+            .phone
+            .map(|p| match numbers {
+                Numbers::Full => p.e164(),
+                Numbers::Masked => p.masked(MASK_KEEP),
+            })
+            .unwrap_or_default(),
         state: r.state.as_str(),
         code: r.code,
         reason: r.reason.as_deref(),
@@ -59,6 +70,19 @@ fn row<'a>(index: u32, r: &'a RecipientRecord, prices: &'a PricingConfig) -> Row
         actor: &r.actor,
     }
 }
+
+/// Whether an export shows numbers in full or masked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Numbers {
+    /// E.164, as sent.
+    Full,
+    /// All but the last [`MASK_KEEP`] digits hidden: for sharing results
+    /// without the numbers.
+    Masked,
+}
+
+/// Digits a masked export keeps.
+pub const MASK_KEEP: usize = 4;
 
 /// Export format.
 #[derive(
@@ -92,6 +116,7 @@ pub fn export(
     journal: &Journal,
     format: Format,
     prices: &PricingConfig,
+    numbers: Numbers,
     out: &mut dyn Write,
 ) -> Result<u64, ExportError> {
     let word = |v: Option<String>| v.unwrap_or_default();
@@ -101,7 +126,7 @@ pub fn export(
         Format::Json => {
             for r in journal.iter() {
                 let (idx, rec) = r?;
-                serde_json::to_writer(&mut *out, &row(idx, &rec, prices))
+                serde_json::to_writer(&mut *out, &row(idx, &rec, prices, numbers))
                     .map_err(|e| ExportError::Encode(e.to_string()))?;
                 writeln!(out)?;
                 n += 1;
@@ -127,7 +152,7 @@ pub fn export(
             ])?;
             for r in journal.iter() {
                 let (idx, rec) = r?;
-                let x = row(idx, &rec, prices);
+                let x = row(idx, &rec, prices, numbers);
                 let cells = [
                     x.index.to_string(),
                     x.phone,

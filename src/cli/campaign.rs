@@ -78,6 +78,9 @@ pub enum CampaignCmd {
         /// Replace `--out` if it exists.
         #[arg(long, requires = "out")]
         force: bool,
+        /// Numbers masked to their last 4 digits (for sharing results).
+        #[arg(long)]
+        mask: bool,
     },
 }
 
@@ -181,6 +184,7 @@ pub(super) fn run(ctx: &Context, cmd: CampaignCmd) -> Result<Exit> {
             format,
             out,
             force,
+            mask,
         } => block_on(async {
             let c = ctx.client().await?;
             #[derive(serde::Deserialize)]
@@ -188,7 +192,7 @@ pub(super) fn run(ctx: &Context, cmd: CampaignCmd) -> Result<Exit> {
                 rows: u64,
                 text: String,
             }
-            let e: Exported = c.call(&Request::Export { id, format }, None).await?;
+            let e: Exported = c.call(&Request::Export { id, format, mask }, None).await?;
             match out {
                 Some(path) => {
                     super::write_private(&path, e.text.as_bytes(), force)?;

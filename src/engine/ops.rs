@@ -410,17 +410,24 @@ impl Engine {
         caller: &Caller,
         id: CampaignId,
         format: Format,
+        mask: bool,
     ) -> Result<(u64, String), Failure> {
         self.authorize(caller, Role::Operator, "exporting results")?;
         self.campaigns.require(id).map_err(error)?;
         let journal = self.campaigns.journal(id).map_err(error)?;
         let mut out = Vec::new();
-        let n = export::export(&journal, format, &self.config.pricing, &mut out).map_err(error)?;
+        let numbers = if mask {
+            export::Numbers::Masked
+        } else {
+            export::Numbers::Full
+        };
+        let n = export::export(&journal, format, &self.config.pricing, numbers, &mut out)
+            .map_err(error)?;
         self.audit_campaign(
             &caller.user,
             Action::CampaignExport,
             id,
-            serde_json::json!({ "rows": n, "format": format }),
+            serde_json::json!({ "rows": n, "format": format, "masked": mask }),
         )?;
         tracing::info!(campaign = %id, rows = n, actor = %caller.user, "exported campaign results");
         Ok((n, String::from_utf8_lossy(&out).into_owned()))

@@ -245,9 +245,9 @@ async fn answer(
         Request::Campaigns => blocking(engine, move |e| e.campaign_list(&c)).await,
         Request::Status { id } => blocking(engine, move |e| e.status(&c, id)).await,
         Request::Report { id } => blocking(engine, move |e| e.report(&c, id)).await,
-        Request::Export { id, format } => {
+        Request::Export { id, format, mask } => {
             blocking(engine, move |e| {
-                let (rows, text) = e.export(&c, id, format)?;
+                let (rows, text) = e.export(&c, id, format, mask)?;
                 Ok(serde_json::json!({ "rows": rows, "text": text }))
             })
             .await

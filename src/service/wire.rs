@@ -156,6 +156,9 @@ pub enum Request {
         id: CampaignId,
         /// CSV or JSON lines.
         format: Format,
+        /// Numbers masked to their last digits.
+        #[serde(default)]
+        mask: bool,
     },
     /// The store's contacts, filtered.
     Consents {

@@ -246,12 +246,16 @@ pub enum Effect {
         /// Rows.
         len: usize,
     },
-    /// Export a journal to a file in the current directory.
+    /// Export a campaign's results to a new file (never over an old one).
     Export {
         /// Campaign.
         id: CampaignId,
         /// CSV or JSON lines.
         format: Format,
+        /// The file, as the operator confirmed it.
+        path: PathBuf,
+        /// Numbers masked to their last digits.
+        mask: bool,
     },
     /// Look a number up.
     LookupConsent(String),

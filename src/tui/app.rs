@@ -54,6 +54,15 @@ pub enum Confirm {
     },
     /// Quit; the running campaign goes on in the daemon.
     QuitWhileSending,
+    /// Export a campaign's results to the path typed.
+    Export {
+        /// Campaign.
+        id: CampaignId,
+        /// CSV or JSON lines.
+        format: crate::campaign::export::Format,
+        /// Numbers masked to their last digits.
+        mask: bool,
+    },
 }
 
 /// A question that must be answered before anything else.
@@ -69,6 +78,13 @@ pub struct Modal {
     pub expected: Option<String>,
     /// What was typed.
     pub input: TextInput,
+}
+
+impl Modal {
+    /// Whether the dialog reads typed text (a confirmation to type, a path).
+    pub fn takes_text(&self) -> bool {
+        self.expected.is_some() || matches!(self.confirm, Confirm::Export { .. })
+    }
 }
 
 /// The footer's message.
@@ -342,7 +358,30 @@ fn modal_cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
                 }],
                 Confirm::Revoke { phone, topic } => vec![Effect::Revoke { phone, topic }],
                 Confirm::QuitWhileSending => quit_now(app),
+                Confirm::Export { id, format, mask } => match modal.input.get() {
+                    Some(path) => {
+                        app.say("exporting…");
+                        vec![Effect::Export {
+                            id,
+                            format,
+                            path: crate::paths::expand_home(std::path::Path::new(path)),
+                            mask,
+                        }]
+                    }
+                    None => {
+                        app.modal = Some(modal);
+                        vec![]
+                    }
+                },
             }
+        }
+        Cmd::Tab => {
+            let mut modal = modal;
+            if let Confirm::Export { mask, .. } = &mut modal.confirm {
+                *mask = !*mask;
+            }
+            app.modal = Some(modal);
+            vec![]
         }
         Cmd::No | Cmd::Back => vec![],
         _ => {

@@ -15,7 +15,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::action::{Action, Cmd, InputKey};
-use super::app::{App, ScreenId};
+use super::app::{App, Confirm, ScreenId};
 use super::screens;
 
 /// One key of a screen.
@@ -146,9 +146,15 @@ pub fn screen_binds(screen: ScreenId) -> &'static [Bind] {
 /// Footer hints: the screen's keys, then back and help.
 pub fn hints(app: &App) -> Vec<(&'static str, &'static str)> {
     if let Some(m) = &app.modal {
-        return match m.expected {
-            Some(_) => vec![("Enter", "confirm"), ("Esc", "no")],
-            None => vec![("y/Enter", "yes"), ("n/Esc", "no")],
+        return match (&m.confirm, &m.expected) {
+            (Confirm::Export { .. }, _) => vec![
+                ("Enter", "write"),
+                ("Tab", "mask numbers"),
+                ("Ctrl-U", "clear"),
+                ("Esc", "cancel"),
+            ],
+            (_, Some(_)) => vec![("Enter", "confirm"), ("Esc", "no")],
+            (_, None) => vec![("y/Enter", "yes"), ("n/Esc", "no")],
         };
     }
     if app.text_focus() {
@@ -238,9 +244,13 @@ pub fn map(app: &App, key: KeyEvent) -> Option<Action> {
         return Some(Action::Cmd(Cmd::Help));
     }
     if let Some(modal) = &app.modal {
-        return match (modal.expected.is_some(), key.code) {
+        if key.code == Char('u') && ctrl && modal.takes_text() {
+            return Some(Action::Input(InputKey::Clear));
+        }
+        return match (modal.takes_text(), key.code) {
             (_, Enter) => Some(Action::Cmd(Cmd::Yes)),
             (_, Esc) => Some(Action::Cmd(Cmd::No)),
+            (_, Tab) => Some(Action::Cmd(Cmd::Tab)),
             (true, KeyCode::Backspace) => Some(Action::Input(InputKey::Backspace)),
             (true, Char(c)) => Some(Action::Input(InputKey::Char(c))),
             (false, Char('y' | 'Y' | 'j' | 'J')) => Some(Action::Cmd(Cmd::Yes)),

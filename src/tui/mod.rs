@@ -32,7 +32,7 @@ pub mod widgets;
 #[cfg(test)]
 mod tests;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{Offset, Utc};
 use ratatui::layout::{Constraint, Layout};
@@ -81,7 +81,6 @@ pub async fn run(client: Client, store_dir: &Path) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let ctx = Ctx {
         client,
-        out_dir: PathBuf::from("."),
         clock: requests::Clock::System,
     };
     let mut exec = Executor::new(ctx, tx);

@@ -31,8 +31,6 @@ use crate::service::wire::{Confirmation, Request, Upload};
 pub struct Ctx {
     /// The daemon of the store.
     pub client: Client,
-    /// Where exports are written.
-    pub out_dir: PathBuf,
     /// The view's "now" (ticks, ETAs); the daemon keeps its own.
     pub clock: Clock,
 }
@@ -59,7 +57,12 @@ pub async fn perform(ctx: &Ctx, effect: Effect) -> Option<Action> {
             from,
             len,
         } => Action::Results(results_page(ctx, id, filter, from, len).await.map(Box::new)),
-        Effect::Export { id, format } => Action::Exported(export_file(ctx, id, format).await),
+        Effect::Export {
+            id,
+            format,
+            path,
+            mask,
+        } => Action::Exported(export_file(ctx, id, format, &path, mask).await),
         Effect::LookupConsent(input) => Action::Consent(lookup(ctx, &input).await.map(Box::new)),
         Effect::Revoke { phone, topic } => Action::Revoked(revoke(ctx, phone, topic).await),
         Effect::Import(path) => Action::Imported(import_file(ctx, &path).await.map(Box::new)),
@@ -158,13 +161,15 @@ pub async fn results_page(
         .map_err(err)
 }
 
-/// The daemon renders the export; it is written to `bote-campaign-ID.csv`
-/// (or `.jsonl`) in the output dir, never overwriting: an existing name gets
-/// `-2`, `-3` …; owner-only, as it holds numbers.
+/// The daemon renders the export (numbers masked if asked); it is written
+/// to `path`, owner-only as it holds numbers, and never over an existing
+/// file. A missing directory is created owner-only.
 pub async fn export_file(
     ctx: &Ctx,
     id: CampaignId,
     format: Format,
+    path: &std::path::Path,
+    mask: bool,
 ) -> Result<(PathBuf, u64), String> {
     #[derive(serde::Deserialize)]
     struct Rendered {
@@ -173,33 +178,28 @@ pub async fn export_file(
     }
     let r: Rendered = ctx
         .client
-        .call(&Request::Export { id, format }, None)
+        .call(&Request::Export { id, format, mask }, None)
         .await
         .map_err(err)?;
-    let ext = match format {
-        Format::Csv => "csv",
-        Format::Json => "jsonl",
-    };
-    for n in 1..1000 {
-        let name = match n {
-            1 => format!("bote-campaign-{id}.{ext}"),
-            _ => format!("bote-campaign-{id}-{n}.{ext}"),
-        };
-        let path = ctx.out_dir.join(name);
-        let mut file = match open_private(&path, PrivateFile::New) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(format!("{}: {e}", path.display())),
-        };
-        file.write_all(r.text.as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        return Ok((path, r.rows));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    Err(format!(
-        "too many exports of campaign {id} in {}",
-        ctx.out_dir.display()
-    ))
+    let mut file = open_private(path, PrivateFile::New).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => format!(
+            "{} exists: bote never replaces an export; choose another name",
+            path.display()
+        ),
+        _ => format!("{}: {e}", path.display()),
+    })?;
+    file.write_all(r.text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((path.to_owned(), r.rows))
 }
 
 /// One number's state and history.

@@ -44,6 +44,9 @@ pub struct UiConfig {
     pub offset: FixedOffset,
     /// Colours or not.
     pub theme: Theme,
+    /// Where exports are proposed: the data dir's `exports/`, never the
+    /// working directory.
+    pub export_dir: std::path::PathBuf,
 }
 
 impl UiConfig {
@@ -63,6 +66,7 @@ impl UiConfig {
                 .collect(),
             offset,
             theme,
+            export_dir: crate::paths::default_data_dir().join("exports"),
         }
     }
 }

@@ -141,8 +141,24 @@ pub fn cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
             } else {
                 Format::Json
             };
-            app.say("exporting…");
-            vec![Effect::Export { id, format }]
+            let path = default_export_path(app, id, format);
+            app.modal = Some(Modal {
+                title: "Export results".into(),
+                lines: vec![
+                    format!("One row per recipient of campaign {id}, written owner-only (0600)."),
+                    "An existing file is never replaced: choose another name.".into(),
+                ],
+                confirm: Confirm::Export {
+                    id,
+                    format,
+                    mask: false,
+                },
+                expected: None,
+                input: TextInput {
+                    value: path.display().to_string(),
+                },
+            });
+            vec![]
         }
         Cmd::Resume => {
             if app.running.is_some() {
@@ -183,6 +199,19 @@ pub fn cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
         Cmd::Back => app.back(),
         _ => vec![],
     }
+}
+
+/// `<data dir>/exports/bote-campaign-ID-YYYYMMDD-HHMM.csv`, in the
+/// operator's time: a name an earlier export of the same minute alone has.
+fn default_export_path(app: &App, id: CampaignId, format: Format) -> PathBuf {
+    let ext = match format {
+        Format::Csv => "csv",
+        Format::Json => "jsonl",
+    };
+    let at = app.now.with_timezone(&app.ui.offset).format("%Y%m%d-%H%M");
+    app.ui
+        .export_dir
+        .join(format!("bote-campaign-{id}-{at}.{ext}"))
 }
 
 /// Draws the detail screen.

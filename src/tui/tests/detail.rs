@@ -32,21 +32,51 @@ async fn export_writes_a_file_and_says_where() {
     let fx = Fixture::new(true);
     let (id, _) = seed::campaigns(&fx);
     let mut h = open(&fx, 1).await;
-    h.press(&[KeyCode::Char('e')]).await;
-    let csv = fx.path(&format!("bote-campaign-{id}.csv"));
+    let exports = h.app.ui.export_dir.clone();
+    h.app.ui.export_dir = std::path::PathBuf::from("/home/op/.local/share/bote/exports");
+    h.key(KeyCode::Char('e'));
+    snap!("detail_export_dialog", h);
+    h.key(KeyCode::Esc);
+    assert!(h.app.modal.is_none());
+    h.app.ui.export_dir = exports;
+    h.key(KeyCode::Char('e'));
+    // The proposal: the data dir's exports/, named by campaign and minute.
+    h.press(&[KeyCode::Enter]).await;
+    let csv = fx.path(&format!("exports/bote-campaign-{id}-20261001-1000.csv"));
     let text = std::fs::read_to_string(&csv).expect("export written");
     assert_eq!(text.lines().count(), 11, "header + 10 recipients");
+    assert!(text.contains("+49171"), "numbers in full by default");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&csv).expect("meta").permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
     let status = h.app.status.clone().expect("status");
     assert!(
-        status.text.contains("exported 10 rows") && status.text.contains("bote-campaign-1.csv")
+        status.text.contains("exported 10 rows") && status.text.contains("bote-campaign-1-"),
+        "{status:?}"
     );
-    h.press(&[KeyCode::Char('e')]).await;
+    // The same name again is refused, and the file stays as it was.
+    h.press(&[KeyCode::Char('e'), KeyCode::Enter]).await;
+    let status = h.app.status.clone().expect("status");
     assert!(
-        fx.path("bote-campaign-1-2.csv").is_file(),
-        "never overwrites"
+        status.error && status.text.contains("never replaces"),
+        "{status:?}"
     );
-    h.press(&[KeyCode::Char('j')]).await;
-    assert!(fx.path("bote-campaign-1.jsonl").is_file());
+    assert_eq!(std::fs::read_to_string(&csv).expect("csv"), text);
+    // Another name, numbers masked.
+    h.key(KeyCode::Char('j'));
+    h.key_mod(KeyCode::Char('u'), crossterm::event::KeyModifiers::CONTROL);
+    let masked = fx.path("shared.jsonl");
+    for c in masked.display().to_string().chars() {
+        h.key(KeyCode::Char(c));
+    }
+    h.key(KeyCode::Tab);
+    assert!(h.render().contains("masked to their last 4 digits"));
+    h.press(&[KeyCode::Enter]).await;
+    let json = std::fs::read_to_string(&masked).expect("masked export");
+    assert_eq!(json.lines().count(), 10);
+    assert!(!json.contains("+49171"), "{json}");
+    assert!(json.contains('•'), "{json}");
 }
 
 #[tokio::test]

@@ -182,7 +182,6 @@ impl Fixture {
         let socket = crate::service::daemon::socket_path(&self.dir.path().join("store"));
         Ctx {
             client: Client::at(&socket).await.expect("the test daemon answers"),
-            out_dir: self.dir.path().to_owned(),
             clock: Clock::Fixed(now()),
         }
     }
@@ -218,7 +217,8 @@ impl Harness {
             .call(&Request::Setup, None)
             .await
             .expect("set-up");
-        let ui = UiConfig::from_setup(setup, offset, Theme::MONO);
+        let mut ui = UiConfig::from_setup(setup, offset, Theme::MONO);
+        ui.export_dir = fx.path("exports");
         assert_eq!(ui.sandbox, sandbox, "the fixture's mode is the daemon's");
         let (tx, rx) = mpsc::unbounded_channel();
         let mut h = Self {

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::super::app::App;
+use super::super::app::{App, Confirm};
 use super::super::keys;
 use super::fmt;
 
@@ -118,12 +118,24 @@ pub fn modal(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.ui.theme;
     let mut lines: Vec<Line> = m.lines.iter().map(|l| Line::from(l.clone())).collect();
     lines.push(Line::default());
-    match &m.expected {
-        Some(x) => {
+    match (&m.confirm, &m.expected) {
+        (Confirm::Export { mask, .. }, _) => {
+            lines.push(m.input.line("File", true, 68, t));
+            lines.push(Line::from(vec![
+                Span::styled("Tab", t.key()),
+                Span::raw(if *mask {
+                    " numbers: masked to their last 4 digits"
+                } else {
+                    " numbers: in full"
+                }),
+            ]));
+            lines.push(Line::styled("Enter: write   Esc: cancel", t.dim()));
+        }
+        (_, Some(x)) => {
             lines.push(m.input.line(&format!("Type {x} and Enter"), true, 60, t));
             lines.push(Line::styled("Esc: no", t.dim()));
         }
-        None => lines.push(Line::from(vec![
+        (_, None) => lines.push(Line::from(vec![
             Span::styled("y", t.key()),
             Span::raw(" yes   "),
             Span::styled("n", t.key()),
