@@ -156,6 +156,8 @@ pub enum Action {
     Input(InputKey),
     /// The terminal's size changed: columns, rows.
     Resize(u16, u16),
+    /// A left click at column, row.
+    Click(u16, u16),
     /// A key no binding of the current screen knows (as the hint names it).
     UnknownKey(String),
     /// Home data arrived.

@@ -138,6 +138,8 @@ pub struct App {
     pub running: Option<CampaignId>,
     /// Leave the event loop.
     pub quit: bool,
+    /// Where the last frame drew its lists, for clicks.
+    pub hits: super::mouse::HitMap,
 }
 
 impl App {
@@ -159,6 +161,7 @@ impl App {
             status: None,
             running: None,
             quit: false,
+            hits: Default::default(),
         }
     }
 
@@ -276,6 +279,16 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Cmd(Cmd::Quit) => quit_now(app),
+        // Dialogs and the key overlay take keys, not clicks.
+        Action::Click(..) if app.modal.is_some() || app.help.is_some() => vec![],
+        Action::Click(column, row) => {
+            let cmds = app.hits.click(column, row);
+            let mut effects = Vec::new();
+            for cmd in cmds {
+                effects.extend(update(app, Action::Cmd(cmd)));
+            }
+            effects
+        }
         Action::Cmd(cmd) if app.modal.is_some() => modal_cmd(app, cmd),
         Action::Input(key) if app.modal.is_some() => {
             if let Some(m) = app.modal.as_mut() {

@@ -55,6 +55,7 @@ where
         let action = tokio::select! {
             ev = input.next() => match ev {
                 Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => keys::map(app, key),
+                Some(Ok(Event::Mouse(m))) => super::mouse::map(m),
                 Some(Ok(Event::Resize(columns, rows))) => {
                     dirty = true;
                     Some(Action::Resize(columns, rows))

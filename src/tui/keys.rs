@@ -192,6 +192,10 @@ pub fn help(app: &App) -> Vec<(&'static str, &'static str)> {
             .map(|b| (b.label, b.help)),
     );
     out.push((
+        "Mouse",
+        "wheel scrolls; a click selects a row, a second click opens it",
+    ));
+    out.push((
         "Ctrl-C",
         "quit now (a running campaign goes on in the daemon)",
     ));

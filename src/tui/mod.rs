@@ -21,6 +21,7 @@ pub mod action;
 pub mod app;
 pub mod event;
 pub mod keys;
+pub mod mouse;
 pub mod requests;
 pub mod runner;
 pub mod screens;
@@ -96,6 +97,7 @@ pub async fn run(client: Client, store_dir: &Path) -> anyhow::Result<()> {
 
 /// Draws the whole app: banner, screen, footer, overlays.
 pub fn draw(app: &App, frame: &mut Frame) {
+    app.hits.clear();
     let area = frame.area();
     if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
         let t = app.ui.theme;

@@ -21,20 +21,30 @@ impl Guard {
     pub fn enter() -> std::io::Result<(Self, DefaultTerminal)> {
         let terminal = ratatui::try_init()?;
         install_panic_hook();
+        // Clicks and the wheel come as events; without a terminal that
+        // reports them the keys still do everything.
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
         Ok((Self, terminal))
     }
 }
 
+/// Gives the terminal back: mouse reporting off, then raw mode and the
+/// alternate screen.
+fn restore() {
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    ratatui::restore();
+}
+
 impl Drop for Guard {
     fn drop(&mut self) {
-        ratatui::restore();
+        restore();
     }
 }
 
 fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        ratatui::restore();
+        restore();
         tracing::error!(panic = %info, "the TUI panicked");
         previous(info);
         // Campaign state is crash-safe by design (in-flight records become

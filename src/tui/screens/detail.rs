@@ -10,6 +10,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, LineGauge, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
+use super::super::mouse::{self, Rows};
+
 use super::super::action::{Cmd, Effect, JournalPage};
 use super::super::app::{App, Confirm, Modal, ScreenId};
 use super::super::widgets::fmt;
@@ -378,4 +380,10 @@ fn draw_journal(app: &App, page: &JournalPage, frame: &mut Frame, area: Rect) {
         .block(block);
     let mut state = TableState::default().with_selected(Some(local - start));
     frame.render_stateful_widget(table, area, &mut state);
+    app.hits.rows(Rows {
+        area: mouse::body(area, 1),
+        first: page.from + start + state.offset(),
+        selected: sel,
+        len: total,
+    });
 }

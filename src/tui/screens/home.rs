@@ -16,6 +16,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Gauge, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
+use super::super::mouse::{self, Rows};
+
 use super::super::action::{Cmd, Effect, HomeData};
 use super::super::app::{App, ScreenId};
 use super::super::widgets::fmt;
@@ -191,6 +193,12 @@ fn draw_campaigns(app: &App, frame: &mut Frame, area: Rect) {
         .highlight_symbol("▶ ");
     let mut state = ratatui::widgets::TableState::default().with_selected(Some(app.home.selected));
     frame.render_stateful_widget(table, area, &mut state);
+    app.hits.rows(Rows {
+        area: mouse::body(area, 1),
+        first: state.offset(),
+        selected: app.home.selected,
+        len: data.campaigns.len(),
+    });
 }
 
 fn draw_totals(app: &App, frame: &mut Frame, area: Rect) {

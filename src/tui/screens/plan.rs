@@ -20,6 +20,8 @@ use ratatui::widgets::{
 };
 use ratatui::Frame;
 
+use super::super::mouse::{self, Rows};
+
 use super::super::action::{Cmd, PlanView};
 use super::super::app::{App, ScreenId};
 use super::super::widgets::fmt;
@@ -213,6 +215,12 @@ fn draw_reasons(app: &App, view: &PlanView, frame: &mut Frame, area: Rect) {
         .highlight_symbol("▶ ");
     let mut state = ListState::default().with_selected(Some(app.wizard.reason));
     frame.render_stateful_widget(list, area, &mut state);
+    app.hits.rows(Rows {
+        area: mouse::body(area, 0),
+        first: state.offset(),
+        selected: app.wizard.reason,
+        len: view.reasons.len(),
+    });
 }
 
 fn draw_preview(app: &App, view: &PlanView, frame: &mut Frame, area: Rect) {
@@ -286,6 +294,12 @@ fn draw_drill(app: &App, view: &PlanView, r: usize, sel: usize, frame: &mut Fram
     .block(Block::bordered().title(Span::styled(title, t.title())));
     let mut state = TableState::default().with_selected(Some(sel - start));
     frame.render_stateful_widget(table, area, &mut state);
+    app.hits.rows(Rows {
+        area: mouse::body(area, 1),
+        first: start + state.offset(),
+        selected: sel,
+        len: group.members.len(),
+    });
 }
 
 /// The send's time at the rate and, when quiet hours or the tier hold part

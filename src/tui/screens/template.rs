@@ -8,6 +8,8 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
 use ratatui::Frame;
 
+use super::super::mouse::{self, Rows};
+
 use super::super::app::{App, ScreenId};
 use super::super::widgets::body;
 use super::steps_line;
@@ -43,6 +45,12 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         .highlight_symbol("▶ ");
     let mut state = ListState::default().with_selected(Some(app.wizard.template));
     frame.render_stateful_widget(list, left, &mut state);
+    app.hits.rows(Rows {
+        area: mouse::body(left, 0),
+        first: state.offset(),
+        selected: app.wizard.template,
+        len: app.ui.templates.len(),
+    });
 
     let Some(view) = app.ui.templates.get(app.wizard.template) else {
         frame.render_widget(

@@ -127,3 +127,40 @@ async fn an_unknown_key_gets_a_hint_in_the_status_line() {
     h.key(KeyCode::Char('n'));
     assert!(h.app.status.is_none(), "a known key clears the hint");
 }
+
+#[tokio::test]
+async fn a_click_selects_a_row_and_a_second_opens_it_the_wheel_scrolls() {
+    use crate::tui::action::Action;
+    let fx = Fixture::new(true);
+    seed::campaigns(&fx);
+    let mut h = Harness::new(&fx, true, 100, 30).await;
+    h.render();
+    assert_eq!(h.app.home.selected, 0);
+    // The table's second row (screen line 4, under the banner, the border
+    // and the header): campaign 1.
+    h.act(Action::Click(20, 4));
+    assert_eq!(h.app.home.selected, 1, "the click selected the row");
+    assert_eq!(h.app.screen(), ScreenId::Home);
+    h.render();
+    h.act(Action::Click(20, 2));
+    assert_eq!(h.app.home.selected, 1, "a click on the header does nothing");
+    h.act(Action::Click(20, 8));
+    assert_eq!(h.app.home.selected, 1, "below the last row does nothing");
+    h.act(Action::Click(20, 4));
+    h.settle().await;
+    assert_eq!(
+        h.app.screen(),
+        ScreenId::Detail,
+        "a click on the selected row opens it"
+    );
+    let m = |kind| crossterm::event::MouseEvent {
+        kind,
+        column: 10,
+        row: 10,
+        modifiers: crossterm::event::KeyModifiers::NONE,
+    };
+    assert!(matches!(
+        crate::tui::mouse::map(m(crossterm::event::MouseEventKind::ScrollDown)),
+        Some(Action::Cmd(crate::tui::action::Cmd::Down))
+    ));
+}
