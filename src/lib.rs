@@ -15,6 +15,7 @@ pub mod connections;
 pub mod consent;
 pub mod dispatch;
 pub mod engine;
+pub mod i18n;
 pub mod paths;
 pub mod phone;
 pub mod platform;

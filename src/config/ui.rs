@@ -12,12 +12,16 @@ pub struct UiConfig {
     /// The operator's time zone (IANA name, e.g. `Europe/Berlin`).
     #[serde(deserialize_with = "de_zone")]
     pub timezone: chrono_tz::Tz,
+    /// The language of screens and messages (`de` or `en`); unset: the
+    /// environment's (`LANG`), English outside a German locale.
+    pub language: Option<crate::i18n::Language>,
 }
 
 impl Default for UiConfig {
     fn default() -> Self {
         Self {
             timezone: chrono_tz::Europe::Berlin,
+            language: None,
         }
     }
 }

@@ -37,6 +37,10 @@ pub struct Setup {
     /// The operator's zone (`[ui] timezone`), for every time the view shows.
     #[serde(default)]
     pub timezone: Option<String>,
+    /// The language `[ui] language` names, if it does (else the client's
+    /// environment decides).
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 /// Campaigns with counts, consent totals (configured topics first), tier use.
@@ -134,6 +138,14 @@ impl Engine {
                 .map(|t| (t.clone(), t.lint(&c.consent)))
                 .collect(),
             timezone: Some(c.ui.timezone.name().to_string()),
+            language: c.ui.language.map(|l| {
+                if l == crate::i18n::Language::De {
+                    "de"
+                } else {
+                    "en"
+                }
+                .to_string()
+            }),
         })
     }
 

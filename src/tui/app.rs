@@ -165,6 +165,30 @@ impl App {
         }
     }
 
+    /// The message `id` in the operator's language.
+    pub fn t(&self, id: &str) -> String {
+        self.ui.lang.texts().get(id)
+    }
+
+    /// The message `id` with arguments, in the operator's language.
+    pub fn tw(&self, id: &str, args: &[(&str, crate::i18n::Arg)]) -> String {
+        self.ui.lang.texts().with(id, args)
+    }
+
+    /// A campaign state's name in the operator's language.
+    pub fn state_name(&self, state: crate::campaign::CampaignState) -> String {
+        use crate::campaign::CampaignState as S;
+        self.t(match state {
+            S::Planned => "tui-state-planned",
+            S::Scheduled => "tui-state-scheduled",
+            S::Sending => "tui-state-sending",
+            S::Paused => "tui-state-paused",
+            S::Held => "tui-state-held",
+            S::Cancelled => "tui-state-cancelled",
+            S::Finished => "tui-state-finished",
+        })
+    }
+
     /// The first effects: load the home screen.
     pub fn init(&self) -> Vec<Effect> {
         vec![Effect::LoadHome]

@@ -27,7 +27,7 @@ pub struct Bind {
     pub cmd: Cmd,
     /// How the footer and help name the key.
     pub label: &'static str,
-    /// What the help says.
+    /// What the help says: a message id of the catalog (`i18n`).
     pub help: &'static str,
     /// Whether the footer shows it.
     pub hint: bool,
@@ -47,86 +47,92 @@ use KeyCode::{BackTab, Char, Down, End, Enter, Esc, Home, Left, PageDown, PageUp
 
 /// Keys shared by every screen.
 pub const NAV: &[Bind] = &[
-    b(Up, Cmd::Up, "↑", "previous row / field", false),
-    b(Down, Cmd::Down, "↓", "next row / field", false),
-    b(PageUp, Cmd::PageUp, "PgUp", "page up", false),
-    b(PageDown, Cmd::PageDown, "PgDn", "page down", false),
-    b(Home, Cmd::Top, "Home", "first row", false),
-    b(End, Cmd::Bottom, "End", "last row / follow newest", false),
-    b(Left, Cmd::Left, "←", "previous value", false),
-    b(Right, Cmd::Right, "→", "next value", false),
-    b(Tab, Cmd::Tab, "Tab", "next field", false),
-    b(BackTab, Cmd::BackTab, "S-Tab", "previous field", false),
-    b(Enter, Cmd::Enter, "Enter", "open / choose", false),
-    b(Esc, Cmd::Back, "Esc", "back", true),
+    b(Up, Cmd::Up, "↑", "key-previous-row-field", false),
+    b(Down, Cmd::Down, "↓", "key-next-row-field", false),
+    b(PageUp, Cmd::PageUp, "PgUp", "key-page-up", false),
+    b(PageDown, Cmd::PageDown, "PgDn", "key-page-down", false),
+    b(Home, Cmd::Top, "Home", "key-first-row", false),
+    b(End, Cmd::Bottom, "End", "key-last-row-follow-newest", false),
+    b(Left, Cmd::Left, "←", "key-previous-value", false),
+    b(Right, Cmd::Right, "→", "key-next-value", false),
+    b(Tab, Cmd::Tab, "Tab", "key-next-field", false),
+    b(BackTab, Cmd::BackTab, "S-Tab", "key-previous-field", false),
+    b(Enter, Cmd::Enter, "Enter", "key-open-choose", false),
+    b(Esc, Cmd::Back, "Esc", "key-back", true),
     b(
         Char('q'),
         Cmd::Back,
         "q",
-        "back (quit on the home screen)",
+        "key-back-quit-on-the-home-screen",
         false,
     ),
-    b(Char('?'), Cmd::Help, "?", "keys", true),
+    b(Char('?'), Cmd::Help, "?", "key-keys", true),
 ];
 
 const HOME: &[Bind] = &[
-    b(Char('n'), Cmd::NewCampaign, "n", "new campaign", true),
-    b(Char('c'), Cmd::Consents, "c", "consents", true),
-    b(Enter, Cmd::Enter, "Enter", "open campaign", true),
-    b(Char('r'), Cmd::Refresh, "r", "refresh", true),
-    b(Char('q'), Cmd::Back, "q", "quit", true),
+    b(Char('n'), Cmd::NewCampaign, "n", "key-new-campaign", true),
+    b(Char('c'), Cmd::Consents, "c", "key-consents", true),
+    b(Enter, Cmd::Enter, "Enter", "key-open-campaign", true),
+    b(Char('r'), Cmd::Refresh, "r", "key-refresh", true),
+    b(Char('q'), Cmd::Back, "q", "key-quit", true),
 ];
 
-const TEMPLATE: &[Bind] = &[b(Enter, Cmd::Enter, "Enter", "use template", true)];
+const TEMPLATE: &[Bind] = &[b(Enter, Cmd::Enter, "Enter", "key-use-template", true)];
 
 const AUDIENCE: &[Bind] = &[
-    b(Left, Cmd::Left, "←→", "topic", true),
-    b(Tab, Cmd::Tab, "Tab", "next field", true),
-    b(Enter, Cmd::Enter, "Enter", "dry run", true),
+    b(Left, Cmd::Left, "←→", "key-topic", true),
+    b(Tab, Cmd::Tab, "Tab", "key-next-field", true),
+    b(Enter, Cmd::Enter, "Enter", "key-dry-run", true),
 ];
 
 const PLAN: &[Bind] = &[
-    b(Enter, Cmd::Enter, "Enter", "recipients of reason", true),
-    b(Left, Cmd::Left, "←→", "previews", true),
-    b(Char('s'), Cmd::Send, "s", "send…", true),
+    b(Enter, Cmd::Enter, "Enter", "key-recipients-of-reason", true),
+    b(Left, Cmd::Left, "←→", "key-previews", true),
+    b(Char('s'), Cmd::Send, "s", "key-send-ask", true),
     b(
         Char('i'),
         Cmd::IncludeRecent,
         "i",
-        "include / leave out who got this template recently",
+        "key-include-leave-out-who-got-this-template-recently",
         true,
     ),
 ];
 
 const CONFIRM: &[Bind] = &[
-    b(Char('y'), Cmd::Yes, "y", "send", true),
-    b(Char('n'), Cmd::No, "n", "back", true),
+    b(Char('y'), Cmd::Yes, "y", "key-send", true),
+    b(Char('n'), Cmd::No, "n", "key-back", true),
 ];
 
 const DASHBOARD: &[Bind] = &[
-    b(Char('p'), Cmd::Pause, "p", "pause", true),
-    b(Char('r'), Cmd::Resume, "r", "resume", true),
-    b(Char('c'), Cmd::Cancel, "c", "cancel…", true),
-    b(Char('f'), Cmd::Filter, "f", "filter", true),
-    b(End, Cmd::Bottom, "End", "follow", false),
-    b(Enter, Cmd::Enter, "Enter", "details and export", true),
+    b(Char('p'), Cmd::Pause, "p", "key-pause", true),
+    b(Char('r'), Cmd::Resume, "r", "key-resume", true),
+    b(Char('c'), Cmd::Cancel, "c", "key-cancel", true),
+    b(Char('f'), Cmd::Filter, "f", "key-filter", true),
+    b(End, Cmd::Bottom, "End", "key-follow", false),
+    b(Enter, Cmd::Enter, "Enter", "key-details-and-export", true),
 ];
 
 const DETAIL: &[Bind] = &[
-    b(Char('e'), Cmd::ExportCsv, "e", "export CSV", true),
-    b(Char('j'), Cmd::ExportJson, "j", "export JSON", true),
-    b(Char('u'), Cmd::ResendUnknown, "u", "re-send unknown…", true),
-    b(Char('r'), Cmd::Resume, "r", "resume", true),
+    b(Char('e'), Cmd::ExportCsv, "e", "key-export-csv", true),
+    b(Char('j'), Cmd::ExportJson, "j", "key-export-json", true),
+    b(
+        Char('u'),
+        Cmd::ResendUnknown,
+        "u",
+        "key-re-send-unknown",
+        true,
+    ),
+    b(Char('r'), Cmd::Resume, "r", "key-resume", true),
 ];
 
 const CONSENT: &[Bind] = &[
-    b(Char('/'), Cmd::Search, "/", "search", true),
-    b(Char('x'), Cmd::Revoke, "x", "revoke topic…", true),
-    b(Char('X'), Cmd::RevokeAll, "X", "revoke all…", true),
-    b(Char('i'), Cmd::Import, "i", "import CSV", true),
+    b(Char('/'), Cmd::Search, "/", "key-search", true),
+    b(Char('x'), Cmd::Revoke, "x", "key-revoke-topic", true),
+    b(Char('X'), Cmd::RevokeAll, "X", "key-revoke-all", true),
+    b(Char('i'), Cmd::Import, "i", "key-import-csv", true),
 ];
 
-const IMPORT: &[Bind] = &[b(Enter, Cmd::Enter, "Enter", "import", true)];
+const IMPORT: &[Bind] = &[b(Enter, Cmd::Enter, "Enter", "key-import", true)];
 
 /// The table of a screen.
 pub fn screen_binds(screen: ScreenId) -> &'static [Bind] {
@@ -143,28 +149,32 @@ pub fn screen_binds(screen: ScreenId) -> &'static [Bind] {
     }
 }
 
-/// Footer hints: the screen's keys, then back and help.
-pub fn hints(app: &App) -> Vec<(&'static str, &'static str)> {
+/// Footer hints: the screen's keys, then back and help, in the
+/// operator's language.
+pub fn hints(app: &App) -> Vec<(&'static str, String)> {
+    let said = |pairs: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
+        pairs.iter().map(|(k, id)| (*k, app.t(id))).collect()
+    };
     if let Some(m) = &app.modal {
         return match (&m.confirm, &m.expected) {
-            (Confirm::Export { .. }, _) => vec![
-                ("Enter", "write"),
-                ("Tab", "mask numbers"),
-                ("Ctrl-U", "clear"),
-                ("Esc", "cancel"),
-            ],
-            (_, Some(_)) => vec![("Enter", "confirm"), ("Esc", "no")],
-            (_, None) => vec![("y/Enter", "yes"), ("n/Esc", "no")],
+            (Confirm::Export { .. }, _) => said(&[
+                ("Enter", "hint-write"),
+                ("Tab", "hint-mask-numbers"),
+                ("Ctrl-U", "hint-clear"),
+                ("Esc", "hint-cancel"),
+            ]),
+            (_, Some(_)) => said(&[("Enter", "hint-confirm"), ("Esc", "hint-no")]),
+            (_, None) => said(&[("y/Enter", "hint-yes"), ("n/Esc", "hint-no")]),
         };
     }
     if app.text_focus() {
-        return vec![
-            ("Enter", "submit"),
-            ("Tab", "next field"),
-            ("Esc", "back"),
-            ("Ctrl-U", "clear"),
-            ("?", "keys"),
-        ];
+        return said(&[
+            ("Enter", "hint-submit"),
+            ("Tab", "key-next-field"),
+            ("Esc", "key-back"),
+            ("Ctrl-U", "hint-clear"),
+            ("?", "key-keys"),
+        ]);
     }
     let screen = app.screen();
     let own = screen_binds(screen)
@@ -173,32 +183,26 @@ pub fn hints(app: &App) -> Vec<(&'static str, &'static str)> {
     let nav = NAV
         .iter()
         .filter(|b| b.hint && !(screen == ScreenId::Home && b.cmd == Cmd::Back));
-    own.chain(nav).map(|b| (b.label, b.help)).collect()
+    own.chain(nav).map(|b| (b.label, app.t(b.help))).collect()
 }
 
 /// The keys of the current screen that work now, then the shared ones it
 /// does not bind itself, for the help overlay.
-pub fn help(app: &App) -> Vec<(&'static str, &'static str)> {
+pub fn help(app: &App) -> Vec<(&'static str, String)> {
     let own = screen_binds(app.screen());
-    let mut out: Vec<(&str, &str)> = own
+    let mut out: Vec<(&str, String)> = own
         .iter()
         .filter(|b| screens::works(app, b.cmd))
-        .map(|b| (b.label, b.help))
+        .map(|b| (b.label, app.t(b.help)))
         .collect();
     // A screen's own meaning of a key (Enter, q, ←) replaces the shared one.
     out.extend(
         NAV.iter()
             .filter(|n| !own.iter().any(|b| b.code == n.code))
-            .map(|b| (b.label, b.help)),
+            .map(|b| (b.label, app.t(b.help))),
     );
-    out.push((
-        "Mouse",
-        "wheel scrolls; a click selects a row, a second click opens it",
-    ));
-    out.push((
-        "Ctrl-C",
-        "quit now (a running campaign goes on in the daemon)",
-    ));
+    out.push(("Mouse", app.t("key-mouse")));
+    out.push(("Ctrl-C", app.t("key-ctrl-c")));
     out
 }
 

@@ -44,6 +44,8 @@ pub struct UiConfig {
     pub offset: FixedOffset,
     /// Colours or not.
     pub theme: Theme,
+    /// The language every text on screen is in.
+    pub lang: crate::i18n::Language,
     /// Where exports are proposed: the data dir's `exports/`, never the
     /// working directory.
     pub export_dir: std::path::PathBuf,
@@ -67,6 +69,11 @@ impl UiConfig {
             offset,
             theme,
             export_dir: crate::paths::default_data_dir().join("exports"),
+            lang: setup
+                .language
+                .as_deref()
+                .and_then(crate::i18n::Language::parse)
+                .unwrap_or_else(crate::i18n::Language::from_env),
         }
     }
 }

@@ -106,9 +106,13 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
 
 fn draw_campaigns(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.ui.theme;
-    let block = Block::bordered().title(Span::styled(" Campaigns ", t.title()));
+    let block = Block::bordered().title(Span::styled(app.t("tui-home-campaigns"), t.title()));
     let Some(data) = &app.home.data else {
-        let text = app.home.error.as_deref().unwrap_or("reading the store…");
+        let text = app
+            .home
+            .error
+            .clone()
+            .unwrap_or_else(|| app.t("tui-reading-store"));
         frame.render_widget(
             Paragraph::new(text).block(block).wrap(Wrap { trim: true }),
             area,
@@ -117,13 +121,11 @@ fn draw_campaigns(app: &App, frame: &mut Frame, area: Rect) {
     };
     if data.campaigns.is_empty() {
         let p = Paragraph::new(vec![
-            Line::from("No campaigns yet."),
+            Line::from(app.t("tui-home-no-campaigns")),
             Line::from(vec![
-                Span::raw("Press "),
+                Span::raw(app.t("tui-home-press")),
                 Span::styled("n", t.key()),
-                Span::raw(
-                    " to plan one (a dry run comes first; nothing is sent without a confirmation).",
-                ),
+                Span::raw(app.t("tui-home-to-plan-one")),
             ]),
         ])
         .block(block)
@@ -146,7 +148,7 @@ fn draw_campaigns(app: &App, frame: &mut Frame, area: Rect) {
         };
         let mut cells = vec![
             Cell::from(format!("{:>3}", m.id)),
-            Cell::from(Span::styled(state.to_string(), state_style(app, state))),
+            Cell::from(Span::styled(app.state_name(state), state_style(app, state))),
             Cell::from(m.template.name.clone()),
             Cell::from(m.topic.clone()),
             Cell::from(format!("{:>8}", fmt::count(m.audience))),
@@ -179,12 +181,23 @@ fn draw_campaigns(app: &App, frame: &mut Frame, area: Rect) {
         Constraint::Length(5),
         Constraint::Length(11),
     ];
-    let mut header = vec![
-        "ID", "State", "Template", "Topic", "Audience", "  Taken", "Failed", " Unkn", "Created",
-    ];
+    let mut header: Vec<String> = [
+        "tui-col-id",
+        "tui-col-state",
+        "tui-col-template",
+        "tui-col-topic",
+        "tui-col-audience",
+        "tui-col-taken",
+        "tui-col-failed",
+        "tui-col-unknown",
+        "tui-col-created",
+    ]
+    .iter()
+    .map(|id| app.t(id))
+    .collect();
     if wide {
         widths.push(Constraint::Length(11));
-        header.push("Finished");
+        header.push(app.t("tui-col-finished"));
     }
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(t.title()))
@@ -203,7 +216,7 @@ fn draw_campaigns(app: &App, frame: &mut Frame, area: Rect) {
 
 fn draw_totals(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.ui.theme;
-    let block = Block::bordered().title(Span::styled(" Consents per topic ", t.title()));
+    let block = Block::bordered().title(Span::styled(app.t("tui-home-consents"), t.title()));
     let Some(data) = &app.home.data else {
         frame.render_widget(block, area);
         return;
@@ -213,7 +226,7 @@ fn draw_totals(app: &App, frame: &mut Frame, area: Rect) {
         .iter()
         .all(|(_, x)| *x == TopicTotals::default())
     {
-        let p = Paragraph::new("The store is empty: import a consent list (c, then i).")
+        let p = Paragraph::new(app.t("tui-home-store-empty"))
             .block(block)
             .wrap(Wrap { trim: true });
         frame.render_widget(p, area);
@@ -240,14 +253,25 @@ fn draw_totals(app: &App, frame: &mut Frame, area: Rect) {
         Constraint::Length(7),
     ];
     let table = Table::new(rows, widths)
-        .header(Row::new(["Topic", "Confirmed", "Pending", "Revoked"]).style(t.title()))
+        .header(
+            Row::new(
+                [
+                    "tui-col-topic",
+                    "tui-col-confirmed",
+                    "tui-col-pending",
+                    "tui-col-revoked",
+                ]
+                .map(|id| app.t(id)),
+            )
+            .style(t.title()),
+        )
         .block(block);
     frame.render_widget(table, area);
 }
 
 fn draw_tier(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.ui.theme;
-    let block = Block::bordered().title(Span::styled(" Messaging tier (24 h) ", t.title()));
+    let block = Block::bordered().title(Span::styled(app.t("tui-home-tier"), t.title()));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(data) = &app.home.data else { return };
@@ -267,20 +291,19 @@ fn draw_tier(app: &App, frame: &mut Frame, area: Rect) {
             .ratio(ratio)
             .gauge_style(style)
             .use_unicode(true)
-            .label(format!(
-                "{} of {}",
-                fmt::count(used),
-                fmt::count(app.ui.tier)
+            .label(app.tw(
+                "tui-n-of-m",
+                &[
+                    ("n", fmt::count(used).into()),
+                    ("m", fmt::count(app.ui.tier).into()),
+                ],
             )),
         gauge,
     );
     let free = app.ui.tier.saturating_sub(used);
     let lines = vec![
-        Line::from(format!(
-            "unique recipients messaged in the last 24 h: {}",
-            fmt::count(used)
-        )),
-        Line::from(format!("free now: {}", fmt::count(free))),
+        Line::from(app.tw("tui-home-tier-used", &[("n", fmt::count(used).into())])),
+        Line::from(app.tw("tui-home-tier-free", &[("n", fmt::count(free).into())])),
     ];
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), text);
 }

@@ -219,6 +219,8 @@ impl Harness {
             .expect("set-up");
         let mut ui = UiConfig::from_setup(setup, offset, Theme::MONO);
         ui.export_dir = fx.path("exports");
+        // Whatever the machine's LANG: English unless a test asks for German.
+        ui.lang = crate::i18n::Language::En;
         assert_eq!(ui.sandbox, sandbox, "the fixture's mode is the daemon's");
         let (tx, rx) = mpsc::unbounded_channel();
         let mut h = Self {

@@ -164,3 +164,17 @@ async fn a_click_selects_a_row_and_a_second_opens_it_the_wheel_scrolls() {
         Some(Action::Cmd(crate::tui::action::Cmd::Down))
     ));
 }
+
+#[tokio::test]
+async fn campaigns_in_german() {
+    let fx = Fixture::new(true);
+    seed::campaigns(&fx);
+    let mut h = Harness::new(&fx, true, 100, 30).await;
+    h.app.ui.lang = crate::i18n::Language::De;
+    snap!("home_campaigns_de", h);
+    let screen = h.render();
+    assert!(
+        screen.contains("Kampagnen") && screen.contains("neue Kampagne"),
+        "{screen}"
+    );
+}

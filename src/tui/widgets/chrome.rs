@@ -21,7 +21,10 @@ pub fn header(app: &App, frame: &mut Frame, area: Rect) {
     };
     let mut right = Vec::new();
     if let Some(id) = app.running {
-        right.push(Span::styled(format!("● campaign {id} active  "), t.ok()));
+        right.push(Span::styled(
+            app.tw("tui-campaign-active", &[("id", id.to_string().into())]),
+            t.ok(),
+        ));
     }
     right.push(Span::styled(fmt::clock(app.now, app.ui.offset), t.dim()));
     let right_w: usize = right.iter().map(|s| s.width()).sum();
@@ -34,7 +37,17 @@ pub fn header(app: &App, frame: &mut Frame, area: Rect) {
     let left = Line::from(vec![
         Span::styled(mode, t.banner(app.ui.sandbox)),
         Span::styled(" bote ", t.title()),
-        Span::styled(format!("· {}", app.ui.mode_line), t.dim()),
+        Span::styled(
+            format!(
+                "· {}",
+                if app.ui.sandbox {
+                    app.t("tui-mode-sandbox")
+                } else {
+                    app.ui.mode_line.clone()
+                }
+            ),
+            t.dim(),
+        ),
     ]);
     frame.render_widget(Paragraph::new(left), left_area);
     frame.render_widget(Paragraph::new(Line::from(right)), right_area);
@@ -91,7 +104,7 @@ pub fn help(app: &App, top: usize, frame: &mut Frame, area: Rect) {
         .map(|(k, what)| {
             Line::from(vec![
                 Span::styled(format!("{k:>8}  "), t.key()),
-                Span::raw(*what),
+                Span::raw(what.clone()),
             ])
         })
         .collect();
