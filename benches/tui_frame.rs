@@ -172,6 +172,7 @@ fn frame_bench() -> Res<()> {
         offset: utc(),
         theme: Theme::COLOR,
         export_dir: std::env::temp_dir(),
+        lang: bote::i18n::Language::En,
     };
     let meta = CampaignMeta {
         id: CampaignId(1),
