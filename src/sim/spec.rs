@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::template::{placeholders, Catalog, Category, Component, Status, Template};
+use crate::template::{placeholders, Catalog, Category, Component, MediaKind, Status, Template};
 
 const CATEGORIES: [Category; 3] = [
     Category::Marketing,
@@ -43,8 +43,8 @@ pub(crate) struct Expect {
     pub(crate) count: usize,
     /// Names of named placeholders; empty when positional.
     pub(crate) names: Vec<String>,
-    /// A media header: one non-text parameter.
-    pub(crate) media: bool,
+    /// A media header: one parameter of this kind.
+    pub(crate) media: Option<MediaKind>,
 }
 
 impl Expect {
@@ -54,7 +54,7 @@ impl Expect {
         Self {
             count: keys.len(),
             names: if named { keys } else { Vec::new() },
-            media: false,
+            media: None,
         }
     }
 }
@@ -82,11 +82,11 @@ impl Spec {
                 Component::Header { format, text, .. } if format == "TEXT" => {
                     header = Expect::from_text(text.as_deref().unwrap_or(""));
                 }
-                Component::Header { format, .. } if format != "LOCATION" => {
+                Component::Header { format, .. } if MediaKind::from_format(format).is_some() => {
                     header = Expect {
                         count: 1,
                         names: Vec::new(),
-                        media: true,
+                        media: MediaKind::from_format(format),
                     };
                 }
                 Component::Buttons { buttons: list } => {
@@ -132,6 +132,7 @@ impl Spec {
         let mut v = serde_json::to_value(&self.template).unwrap_or(Value::Null);
         if let Some(o) = v.as_object_mut() {
             o.remove("bindings");
+            o.remove("media");
             o.insert("status".into(), Value::String(self.status().to_string()));
             o.insert(
                 "category".into(),

@@ -31,6 +31,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/event_einladung.toml"),
     ),
     (
+        "winter_gutschein.toml",
+        include_str!("../../templates/winter_gutschein.toml"),
+    ),
+    (
         "optin_bestaetigung.toml",
         include_str!("../../templates/optin_bestaetigung.toml"),
     ),

@@ -136,6 +136,7 @@ fn tidy(g: &mut Gen) -> Template {
         status: *g.pick(&[Status::Approved, Status::Paused]),
         components,
         bindings,
+        media: None,
     }
 }
 
@@ -195,6 +196,7 @@ fn untidy(g: &mut Gen) -> Template {
         status: *g.pick(&[Status::Approved, Status::Paused, Status::Pending]),
         components,
         bindings,
+        media: None,
     }
 }
 
