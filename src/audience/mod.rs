@@ -181,6 +181,7 @@ pub fn plan(
         .clone();
     guards::check_overrides(&template, request)?;
     guards::check_locale(store, catalog, request)?;
+    let readiness = guards::check_template_ready(store, &template, now)?;
     // Read first: a change while planning makes the epochs differ, and the
     // sends then check every consent again.
     let consent_epoch = store.consent_epoch();
@@ -215,7 +216,7 @@ pub fn plan(
         now,
     );
     Ok(Plan {
-        lints: template.lint(&config.consent),
+        lints: [template.lint(&config.consent), readiness].concat(),
         template,
         request: request.clone(),
         created_at: now,

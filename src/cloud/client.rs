@@ -6,6 +6,7 @@
 //! even be opened) from "maybe taken" (the request left, the answer did not
 //! come back): the first may be retried, the second is `Unknown`.
 
+mod media;
 mod number;
 
 use std::fmt;

@@ -81,6 +81,13 @@ pub enum Request {
         /// As the API answered.
         limits: crate::cloud::NumberLimits,
     },
+    /// Upload a file for media headers (the bytes follow the line).
+    MediaUpload {
+        /// The file.
+        file: Upload,
+    },
+    /// The files uploaded for media headers.
+    MediaList,
     /// Send again the recipients deferred (131049) at least 24 h ago.
     ResendDeferred {
         /// Campaign.
@@ -243,7 +250,7 @@ impl Request {
             Self::Plan { list, .. } | Self::PlanFull { list, .. } | Self::Send { list, .. } => {
                 list.as_ref()
             }
-            Self::Import { file, .. } => Some(file),
+            Self::Import { file, .. } | Self::MediaUpload { file } => Some(file),
             _ => None,
         }
     }

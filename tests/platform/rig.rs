@@ -126,11 +126,12 @@ pub async fn rig(setup: Setup, tune: impl FnOnce(&mut Config)) -> Rig {
         Arc::clone(&store),
         config,
         catalog,
-        Arc::new(client),
+        Arc::new(client.clone()),
         Backend::Sandbox(Some(Box::new(sim))),
         "test".into(),
     )
     .expect("engine")
+    .with_cloud(client)
     .with_receiver(receiver)
     .with_clock(clock);
     Rig {
