@@ -17,6 +17,7 @@ pub mod reads;
 pub mod retention;
 pub mod runs;
 pub mod schedule;
+pub mod sync;
 pub mod trail;
 
 use std::sync::Arc;
@@ -177,6 +178,10 @@ impl Engine {
         )?;
         plan.tier.source = source;
         self.platform_lints(&mut plan);
+        let (_, notes) = self.effective_catalog();
+        if let Some(n) = notes.get(&(plan.template.name.clone(), plan.template.language.clone())) {
+            plan.lints.extend(n.iter().cloned());
+        }
         Ok(plan)
     }
 

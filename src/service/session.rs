@@ -174,6 +174,7 @@ async fn answer(
             })
             .await
         }
+        Request::TemplateSync => value(engine.sync_templates(caller).await?),
         Request::MediaUpload { file } => {
             let Some(path) = upload else {
                 return Err(Failure::Error("the upload carried no file".into()));

@@ -74,6 +74,8 @@ pub enum Request {
         #[serde(default)]
         listed: Vec<crate::engine::categories::ListedCategory>,
     },
+    /// Bring every template of the WABA from the API into the store.
+    TemplateSync,
     /// What Meta reported about the account and the templates (webhooks).
     Platform,
     /// The number's limits a client's `template list --sync` read.

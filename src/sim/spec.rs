@@ -68,6 +68,8 @@ pub(crate) struct Spec {
     category: AtomicU8,
     /// Sends the Marketing Messages API still refuses as not yet synced.
     pub(crate) unsynced: std::sync::atomic::AtomicU32,
+    /// The quality rating the list shows (`UNKNOWN` until one is posted).
+    pub(crate) quality: std::sync::Mutex<String>,
     pub(crate) header: Expect,
     pub(crate) body: Expect,
     pub(crate) buttons: BTreeMap<String, Expect>,
@@ -106,6 +108,7 @@ impl Spec {
             status: AtomicU8::new(status_index(template.status)),
             category: AtomicU8::new(category_index(template.category)),
             unsynced: std::sync::atomic::AtomicU32::new(0),
+            quality: std::sync::Mutex::new("UNKNOWN".into()),
             body: Expect::from_text(template.body()),
             header,
             buttons,
@@ -137,6 +140,15 @@ impl Spec {
             o.insert(
                 "category".into(),
                 Value::String(self.category().to_string()),
+            );
+            let quality = self
+                .quality
+                .lock()
+                .map(|q| q.clone())
+                .unwrap_or_else(|p| p.into_inner().clone());
+            o.insert(
+                "quality_score".into(),
+                serde_json::json!({ "score": quality }),
             );
             if !o.contains_key("id") {
                 o.insert("id".into(), Value::String(format!("{}", 1_000_000 + index)));

@@ -11,6 +11,7 @@
 //! filled per recipient (`params`) and shown as text (`render`); `lints`
 //! checks it, and the [`Catalog`] (`catalog`) holds them all.
 
+mod bindings;
 mod catalog;
 mod components;
 mod lints;
@@ -27,6 +28,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use bindings::{load_bindings_dir, BindingsByTemplate, BindingsFile};
 pub use catalog::Catalog;
 pub use components::{Button, Component};
 pub use lints::Lint;
