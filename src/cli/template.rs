@@ -149,8 +149,8 @@ pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
                         ),
                         None => lints.first().map(|l| l.message.clone()).unwrap_or_default(),
                     };
-                    // A webhook's status is newer than the file's (a sync
-                    // writes the files; the webhook reaches the daemon).
+                    // The status Meta last reported (a webhook or a sync,
+                    // kept by the daemon) is newer than the file's.
                     let s = state(t);
                     let status = s.and_then(|s| s.status).unwrap_or(t.status);
                     let quality = s
