@@ -214,6 +214,10 @@ fn print_template(out: &mut impl Write, t: &Template, lints: &[Lint]) -> Result<
         t.name, t.language, t.category, t.status
     )?;
     writeln!(out)?;
+    if let Some(line) = t.media_line() {
+        writeln!(out, "  {line}")?;
+        writeln!(out)?;
+    }
     if let Some(h) = t.header_text() {
         writeln!(out, "  {h}")?;
         writeln!(out)?;

@@ -146,6 +146,22 @@ impl Template {
         })
     }
 
+    /// What a preview shows for a media header: `[image: https://…]`,
+    /// `[image: media id …]`, or that the file is not set.
+    pub fn media_line(&self) -> Option<String> {
+        let kind = self.media_kind()?;
+        let source = self
+            .media
+            .as_ref()
+            .and_then(|m| {
+                m.link
+                    .clone()
+                    .or_else(|| m.id.as_ref().map(|id| format!("media id {id}")))
+            })
+            .unwrap_or_else(|| "not set".into());
+        Some(format!("[{kind}: {source}]"))
+    }
+
     /// The media table's fit with the header: a `[media]` only for a media
     /// header, and well-formed. A media header without one is not an error
     /// here (Meta's definition has none): it is unbound, and the plan says so.

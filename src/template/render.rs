@@ -18,18 +18,10 @@ impl Template {
             }
         };
         let mut out = String::new();
-        if let Some(kind) = self.media_kind() {
+        if let Some(line) = self.media_line() {
             // The preview names the file, so a wrong picture shows in the plan.
-            let source = self
-                .media
-                .as_ref()
-                .and_then(|m| {
-                    m.link
-                        .clone()
-                        .or_else(|| m.id.as_ref().map(|id| format!("media id {id}")))
-                })
-                .unwrap_or_else(|| "not set".into());
-            out.push_str(&format!("[{kind}: {source}]\n\n"));
+            out.push_str(&line);
+            out.push_str("\n\n");
         }
         if let Some(h) = self.header_text() {
             out.push_str(&substitute(h, lookup(Part::Header)));
