@@ -74,3 +74,91 @@ fn resend_deferred_says_when_there_is_nothing_to_send() {
     assert_ne!(out.code, 0);
     assert!(out.stderr.contains("--deferred"), "{}", out.stderr);
 }
+
+#[test]
+fn a_sync_reports_what_lacks_bindings_and_a_bindings_file_binds_it() {
+    let sb = Sandbox::new();
+    let templates = sb.path().join("templates");
+    std::fs::create_dir(&templates).expect("dir");
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    for entry in std::fs::read_dir(&shipped).expect("templates") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            std::fs::copy(&path, templates.join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+    // The image template as Meta has it: the file names no picture.
+    let file = templates.join("winter_gutschein.toml");
+    let text = std::fs::read_to_string(&file).expect("read");
+    let text = text.replace("[media]\n", "").replace(
+        "link = \"https://shop.example/bilder/winter-gutschein.jpg\"\n",
+        "",
+    );
+    std::fs::write(&file, text).expect("write");
+    let lines = common::sale_consents();
+    let rows: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let consents = sb.file("consents.csv", common::csv(&rows));
+    sb.bote_with_templates(
+        &templates,
+        ["consent".as_ref(), "import".as_ref(), consents.as_os_str()],
+    )
+    .expect_code(0);
+    let sync = sb.bote_with_templates(&templates, ["template", "list", "--sync"]);
+    sync.expect_code(0);
+    assert!(
+        sync.stderr.contains("synced 6 templates from the API"),
+        "{}",
+        sync.stderr
+    );
+    assert!(
+        sync.stderr.contains(
+            "not sendable until bound: winter_gutschein (de) — the image of the header ([media])"
+        ),
+        "{}",
+        sync.stderr
+    );
+    assert!(sync.stdout.contains("not sendable yet"), "{}", sync.stdout);
+    let refused = sb.bote_with_templates(
+        &templates,
+        [
+            "campaign",
+            "plan",
+            "--template",
+            "winter_gutschein",
+            "--topic",
+            "sale",
+        ],
+    );
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused
+            .stderr
+            .contains("templates/bindings/winter_gutschein.de.toml"),
+        "{}",
+        refused.stderr
+    );
+
+    std::fs::create_dir(templates.join("bindings")).expect("bindings");
+    std::fs::write(
+        templates.join("bindings").join("winter_gutschein.de.toml"),
+        "[media]\nlink = \"https://shop.example/bilder/winter.jpg\"\n",
+    )
+    .expect("write");
+    sb.stop_daemon(); // the daemon reads the template dir when it starts
+    let plan = sb
+        .bote_with_templates(
+            &templates,
+            [
+                "campaign",
+                "plan",
+                "--template",
+                "winter_gutschein",
+                "--topic",
+                "sale",
+                "--json",
+            ],
+        )
+        .expect_code(0)
+        .json();
+    assert_eq!(plan["eligible"], 5, "{plan}");
+}

@@ -208,6 +208,7 @@ pub fn plan_with(
         .clone();
     guards::check_overrides(&template, request)?;
     guards::check_locale(store, catalog, request)?;
+    let readiness = guards::check_template_ready(store, &template, now)?;
     // Read first: a change while planning makes the epochs differ, and the
     // sends then check every consent again.
     let consent_epoch = store.consent_epoch();
@@ -243,7 +244,7 @@ pub fn plan_with(
         &tier,
         now,
     );
-    let mut lints = template.lint(&config.consent);
+    let mut lints = [template.lint(&config.consent), readiness].concat();
     lints.extend(eta::zoneless_lint(&zoneless));
     Ok(Plan {
         lints,

@@ -32,6 +32,7 @@ mod campaign;
 mod consent;
 mod daemon;
 mod gdpr;
+mod media;
 pub mod output;
 mod report;
 mod resend;
@@ -98,6 +99,9 @@ pub enum Command {
     /// The template catalog.
     #[command(subcommand)]
     Template(template::TemplateCmd),
+    /// Files for media headers: upload, list.
+    #[command(subcommand)]
+    Media(media::MediaCmd),
     /// Campaigns: plan (dry run).
     #[command(subcommand)]
     Campaign(campaign::CampaignCmd),
@@ -313,10 +317,11 @@ impl Context {
             store,
             self.config.clone(),
             catalog,
-            Arc::new(client),
+            Arc::new(client.clone()),
             backend,
             crate::consent::current_actor(),
         )?
+        .with_cloud(client)
         .with_receiver(receiver))
     }
 
@@ -451,6 +456,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Some(Command::Purge { dry_run, json }) => gdpr::purge(&ctx, dry_run, json),
         Some(Command::Doctor { json }) => gdpr::doctor(&ctx, json),
         Some(Command::Template(cmd)) => template::run(&ctx, cmd),
+        Some(Command::Media(cmd)) => media::run(&ctx, cmd),
         Some(Command::Campaign(cmd)) => campaign::run(&ctx, cmd),
         Some(Command::Sim(args)) => {
             let catalog = ctx.catalog()?;

@@ -9,8 +9,9 @@ use clap::Subcommand;
 use super::{block_on, Context, Exit};
 use crate::engine::categories::{ListedCategory, TemplateCategory};
 use crate::engine::reads::Setup;
+use crate::engine::sync::TemplateSync;
 use crate::service::wire::Request;
-use crate::template::{Binding, Catalog, Lint, Template};
+use crate::template::{Binding, Lint, Template};
 
 /// `bote template` subcommands.
 #[derive(Debug, Subcommand)]
@@ -20,8 +21,9 @@ pub enum TemplateCmd {
         /// As JSON.
         #[arg(long)]
         json: bool,
-        /// First refresh each template's status from the Cloud API (the
-        /// simulator in sandbox mode) and write it back to the template files.
+        /// First bring every template of the WABA from the Cloud API (the
+        /// simulator in sandbox mode) into the daemon's store: definitions,
+        /// statuses, quality, categories; and the number's limits.
         #[arg(long)]
         sync: bool,
     },
@@ -39,24 +41,42 @@ pub enum TemplateCmd {
 }
 
 pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
-    let mut listed = Vec::new();
     if let TemplateCmd::List { sync: true, .. } = cmd {
-        // Writes the template files; the daemon reads them when it starts.
-        let mut catalog = ctx.catalog()?;
-        let (changed, remote) = sync_statuses(ctx, &mut catalog)?;
+        // The daemon lists and keeps them: it owns the store, and its
+        // client is the one sends go through (the sandbox's simulator).
+        let report: TemplateSync = block_on(async {
+            let c = ctx.client().await?;
+            c.call(&Request::TemplateSync, None).await
+        })?;
+        let ch = &report.changes;
         errln!(
-            "synced template statuses: {changed} changed (a running daemon uses them after its next start)"
+            "synced {} templates from the API: {} new, {} changed, {} removed",
+            ch.listed,
+            ch.added.len(),
+            ch.changed.len(),
+            ch.removed.len()
         );
-        listed = remote
-            .iter()
-            .map(|t| ListedCategory {
-                name: t.name.clone(),
-                language: t.language.clone(),
-                category: t.category,
-                status: Some(t.status),
-            })
-            .collect();
+        for (what, list) in [
+            ("new", &ch.added),
+            ("changed", &ch.changed),
+            ("removed", &ch.removed),
+        ] {
+            if !list.is_empty() {
+                errln!("  {what}: {}", list.join(", "));
+            }
+        }
+        errln!("{}", report.limits);
+        for u in &report.unbound {
+            errln!(
+                "not sendable until bound: {} ({}) — {} (write {})",
+                u.name,
+                u.language,
+                u.missing.join(", "),
+                u.bindings_file
+            );
+        }
     }
+    let listed: Vec<ListedCategory> = Vec::new();
     // The latest categories the daemon routes by (the sync's go there at once).
     let categories: Vec<TemplateCategory> = block_on(async {
         let c = ctx.client().await?;
@@ -129,8 +149,8 @@ pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
                         ),
                         None => lints.first().map(|l| l.message.clone()).unwrap_or_default(),
                     };
-                    // A webhook's status is newer than the file's (a sync
-                    // writes the files; the webhook reaches the daemon).
+                    // The status Meta last reported (a webhook or a sync,
+                    // kept by the daemon) is newer than the file's.
                     let s = state(t);
                     let status = s.and_then(|s| s.status).unwrap_or(t.status);
                     let quality = s
@@ -187,77 +207,6 @@ pub(super) fn run(ctx: &Context, cmd: TemplateCmd) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Refreshes statuses from the API and writes changed ones back to the
-/// template files (only the `status` line changes; comments stay).
-fn sync_statuses(ctx: &Context, catalog: &mut Catalog) -> Result<(usize, Vec<Template>)> {
-    let rt = tokio::runtime::Runtime::new()?;
-    let (remote, limits) = rt.block_on(async {
-        let (client, _backend) = ctx.connect(catalog).await?;
-        let remote = client.list_templates().await?;
-        // The limits are extra: a BSP that does not expose the fields
-        // must not fail the template sync.
-        let limits = match client.number_limits().await {
-            Ok(l) => Some(l),
-            Err(e) => {
-                errln!("could not read the number's messaging limit and throughput: {e}");
-                None
-            }
-        };
-        anyhow::Ok((remote, limits))
-    })?;
-    if let Some(limits) = limits {
-        let recorded: String = rt.block_on(async {
-            let c = ctx.client().await?;
-            c.call(&Request::NumberLimits { limits }, None).await
-        })?;
-        errln!("{recorded}");
-    }
-    let before: Vec<Template> = catalog.list().into_iter().cloned().collect();
-    let changed = catalog.apply_remote(&remote);
-    if changed == 0 || !ctx.templates_dir.is_dir() {
-        return Ok((changed, remote));
-    }
-    for t in catalog.list() {
-        let old = before
-            .iter()
-            .find(|b| b.name == t.name && b.language == t.language);
-        if old.is_some_and(|o| o.status != t.status) {
-            write_status(&ctx.templates_dir, t)?;
-        }
-    }
-    Ok((changed, remote))
-}
-
-fn write_status(dir: &std::path::Path, t: &Template) -> Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.extension().is_none_or(|e| e != "toml") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path)?;
-        let Ok(parsed) = Catalog::parse_file(&path, &text) else {
-            continue;
-        };
-        if parsed.name != t.name || parsed.language != t.language {
-            continue;
-        }
-        let new: Vec<String> = text
-            .lines()
-            .map(|l| {
-                if l.trim_start().starts_with("status") && l.contains('=') {
-                    format!("status = \"{}\"", t.status)
-                } else {
-                    l.to_string()
-                }
-            })
-            .collect();
-        let tmp = path.with_extension("toml.tmp");
-        std::fs::write(&tmp, new.join("\n") + "\n")?;
-        std::fs::rename(&tmp, &path)?;
-    }
-    Ok(())
-}
-
 fn print_template(out: &mut impl Write, t: &Template, lints: &[Lint]) -> Result<()> {
     writeln!(
         out,
@@ -265,6 +214,10 @@ fn print_template(out: &mut impl Write, t: &Template, lints: &[Lint]) -> Result<
         t.name, t.language, t.category, t.status
     )?;
     writeln!(out)?;
+    if let Some(line) = t.media_line() {
+        writeln!(out, "  {line}")?;
+        writeln!(out)?;
+    }
     if let Some(h) = t.header_text() {
         writeln!(out, "  {h}")?;
         writeln!(out)?;

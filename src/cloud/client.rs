@@ -6,6 +6,7 @@
 //! even be opened) from "maybe taken" (the request left, the answer did not
 //! come back): the first may be retried, the second is `Unknown`.
 
+mod media;
 mod number;
 
 use std::fmt;
@@ -358,12 +359,28 @@ impl Client {
     /// Reads every template of the WABA, following `paging.next`. Items that
     /// bote cannot represent (e.g. carousel templates) are skipped with a warning.
     pub async fn list_templates(&self) -> Result<Vec<Template>, CloudError> {
+        Ok(self
+            .list_template_definitions()
+            .await?
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect())
+    }
+
+    /// As [`Client::list_templates`], with each template's quality rating
+    /// (`quality_score.score`) when Meta gave one.
+    pub async fn list_template_definitions(
+        &self,
+    ) -> Result<Vec<(Template, Option<crate::platform::Quality>)>, CloudError> {
         const WHAT: &str = "listing templates";
         let mut url = self.templates_url.clone();
         url.query_pairs_mut()
-            .append_pair("fields", "name,language,status,category,components")
+            .append_pair(
+                "fields",
+                "name,language,status,category,components,quality_score",
+            )
             .append_pair("limit", &self.page_size.to_string());
-        let mut out = Vec::new();
+        let mut out: Vec<(Template, Option<crate::platform::Quality>)> = Vec::new();
         for _ in 0..MAX_TEMPLATE_PAGES {
             let page: TemplatePage = self.get_json(url.clone(), WHAT).await?;
             for item in page.data {
@@ -372,8 +389,17 @@ impl Client {
                     .and_then(|n| n.as_str())
                     .unwrap_or("?")
                     .to_string();
+                let quality = item
+                    .pointer("/quality_score/score")
+                    .and_then(|q| q.as_str())
+                    .and_then(crate::platform::Quality::parse);
                 match serde_json::from_value::<Template>(item) {
-                    Ok(t) => out.push(t),
+                    // A definition bote cannot hold (a malformed body) is
+                    // skipped as an unrepresentable one is.
+                    Ok(t) => match t.validate_shape() {
+                        Ok(()) => out.push((t, quality)),
+                        Err(e) => tracing::warn!(template = %name, error = %e, "skipping template"),
+                    },
                     Err(e) => tracing::warn!(template = %name, error = %e, "skipping template"),
                 }
             }
@@ -382,7 +408,7 @@ impl Client {
                 if let Some(c) = &self.categories {
                     let listed = out
                         .iter()
-                        .map(|t| (t.name.as_str(), t.language.as_str(), t.category));
+                        .map(|(t, _)| (t.name.as_str(), t.language.as_str(), t.category));
                     if let Err(e) = c.record_listed(listed, chrono::Utc::now()) {
                         tracing::warn!(error = %e, "recording the listed template categories");
                     }

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::template::{Params, Part, Template};
+use crate::template::{HeaderMedia, MediaKind, Params, Part, Template};
 
 /// Longest `biz_opaque_callback_data` Meta accepts, in characters.
 pub const MAX_CALLBACK_DATA: usize = 512;
@@ -43,7 +43,7 @@ impl SendRequest {
         template: &Template,
         params: &Params,
         callback_data: &str,
-    ) -> Result<Self, ParamCountMismatch> {
+    ) -> Result<Self, RequestError> {
         Ok(Self {
             messaging_product: "whatsapp".into(),
             recipient_type: "individual".into(),
@@ -116,6 +116,64 @@ pub struct Parameter {
     /// The placeholder's name, for templates with named placeholders.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameter_name: Option<String>,
+    /// The file of an `image` header parameter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<MediaObject>,
+    /// The file of a `video` header parameter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video: Option<MediaObject>,
+    /// The file of a `document` header parameter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<MediaObject>,
+}
+
+/// `{"id": …}` or `{"link": …}`: the file a media parameter shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MediaObject {
+    /// An uploaded file's media id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// A public URL Meta fetches the file from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// For documents: the name the recipient sees.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+}
+
+impl Parameter {
+    /// The header parameter showing `media` as a `kind` file.
+    pub fn media(kind: MediaKind, media: &HeaderMedia) -> Self {
+        let object = MediaObject {
+            id: media.id.clone(),
+            link: media.link.clone(),
+            filename: media
+                .filename
+                .clone()
+                .filter(|_| kind == MediaKind::Document),
+        };
+        let mut p = Self {
+            kind: kind.as_str().into(),
+            ..Self::default()
+        };
+        match kind {
+            MediaKind::Image => p.image = Some(object),
+            MediaKind::Video => p.video = Some(object),
+            MediaKind::Document => p.document = Some(object),
+        }
+        p
+    }
+
+    /// The file of a media parameter: the object under its own `type`.
+    pub fn media_object(&self) -> Option<&MediaObject> {
+        match self.kind.as_str() {
+            "image" => self.image.as_ref(),
+            "video" => self.video.as_ref(),
+            "document" => self.document.as_ref(),
+            _ => None,
+        }
+    }
 }
 
 impl Parameter {
@@ -126,6 +184,7 @@ impl Parameter {
             kind: "text".into(),
             text: Some(value.into()),
             parameter_name: named.then(|| key.to_string()),
+            ..Self::default()
         }
     }
 }
@@ -161,21 +220,51 @@ pub struct ParamCountMismatch {
     pub given: usize,
 }
 
+/// Why a template message cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// The values do not fit the placeholders.
+    #[error(transparent)]
+    Count(#[from] ParamCountMismatch),
+    /// The header shows a file, and the template names none.
+    #[error("template {template} has a {kind} header but no [media] (a link, or an id from `bote media upload`)")]
+    NoMedia {
+        /// Template name.
+        template: String,
+        /// The header's kind.
+        kind: MediaKind,
+    },
+}
+
 /// Builds the `components` of a send request from a template and the
-/// recipient's values (in [`Template::slots`] order: header, body, buttons).
+/// recipient's values (in [`Template::slots`] order: header, body, buttons),
+/// a media header's file first.
 pub fn request_components(
     template: &Template,
     params: &Params,
-) -> Result<Vec<RequestComponent>, ParamCountMismatch> {
+) -> Result<Vec<RequestComponent>, RequestError> {
     let slots = template.slots();
     if slots.len() != params.0.len() {
         return Err(ParamCountMismatch {
             template: template.name.clone(),
             expected: slots.len(),
             given: params.0.len(),
-        });
+        }
+        .into());
     }
     let mut out: Vec<RequestComponent> = Vec::new();
+    if let Some(kind) = template.media_kind() {
+        let media = template
+            .media
+            .as_ref()
+            .ok_or_else(|| RequestError::NoMedia {
+                template: template.name.clone(),
+                kind,
+            })?;
+        let mut header = component("header", None, None);
+        header.parameters.push(Parameter::media(kind, media));
+        out.push(header);
+    }
     let mut current: Option<Part> = None;
     for (slot, value) in slots.iter().zip(&params.0) {
         if current != Some(slot.part) {
@@ -399,7 +488,37 @@ mod tests {
     fn count_mismatch_is_an_error() {
         let e =
             request_components(&with_url_button(), &Params(vec!["x".into()])).expect_err("too few");
+        let RequestError::Count(e) = e else {
+            panic!("a count mismatch: {e}")
+        };
         assert_eq!((e.expected, e.given), (4, 1));
+    }
+
+    #[test]
+    fn a_media_header_comes_first_as_metas_documented_parameter() {
+        let c = Catalog::embedded().expect("catalog");
+        let mut t = c.get("winter_gutschein", None).expect("exists").clone();
+        let p = Params(vec!["Anna".into(), "WINTER15".into()]);
+        let json = serde_json::to_value(request_components(&t, &p).expect("fits")).expect("json");
+        assert_eq!(
+            json[0],
+            serde_json::json!({ "type": "header", "parameters": [ { "type": "image",
+                "image": { "link": "https://shop.example/bilder/winter-gutschein.jpg" } } ] })
+        );
+        assert_eq!(json[1]["type"], "body");
+        t.media = Some(crate::template::HeaderMedia {
+            id: Some("4490709327".into()),
+            ..Default::default()
+        });
+        let comps = request_components(&t, &p).expect("fits");
+        assert_eq!(
+            serde_json::to_value(&comps[0].parameters[0]).expect("json"),
+            serde_json::json!({ "type": "image", "image": { "id": "4490709327" } })
+        );
+        t.media = None;
+        let e = request_components(&t, &p).expect_err("no file");
+        assert!(matches!(e, RequestError::NoMedia { .. }), "{e}");
+        assert!(e.to_string().contains("bote media upload"), "{e}");
     }
 
     #[test]

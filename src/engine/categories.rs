@@ -43,12 +43,12 @@ impl Engine {
     /// routed by): a plan made again after a re-categorisation is judged,
     /// frozen and sent as what the template is now.
     pub fn routed_catalog(&self) -> std::borrow::Cow<'_, Catalog> {
+        let (base, _) = self.effective_catalog();
         let Ok(categories) = TemplateCategories::open(self.store.db()) else {
-            return std::borrow::Cow::Borrowed(&self.catalog);
+            return base;
         };
         let mut changed = false;
-        let templates: Vec<_> = self
-            .catalog
+        let templates: Vec<_> = base
             .list()
             .into_iter()
             .map(|t| {
@@ -70,13 +70,13 @@ impl Engine {
             })
             .collect();
         if !changed {
-            return std::borrow::Cow::Borrowed(&self.catalog);
+            return base;
         }
         match Catalog::new(templates) {
             Ok(c) => std::borrow::Cow::Owned(c),
             Err(e) => {
                 tracing::warn!(error = %e, "applying the latest categories to the catalog");
-                std::borrow::Cow::Borrowed(&self.catalog)
+                base
             }
         }
     }

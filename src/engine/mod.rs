@@ -10,12 +10,14 @@ mod consents;
 pub mod deferred;
 pub mod doctor;
 pub mod gdpr;
+pub mod media;
 pub mod ops;
 pub mod platform;
 pub mod reads;
 pub mod retention;
 pub mod runs;
 pub mod schedule;
+pub mod sync;
 pub mod trail;
 
 use std::sync::Arc;
@@ -59,6 +61,9 @@ pub struct Engine {
     runs: Runs,
     /// Where "now" comes from.
     clock: crate::clock::Clock,
+    /// The Cloud API client (or the simulator's) for what is not a send:
+    /// media uploads, the template list.
+    cloud: Option<crate::cloud::Client>,
 }
 
 impl Engine {
@@ -85,6 +90,7 @@ impl Engine {
         actor: String,
     ) -> Result<Self, StoreError> {
         let campaigns = Campaigns::open(&store)?;
+        media::restore_sandbox_uploads(&store, &backend)?;
         Ok(Self {
             store,
             campaigns,
@@ -96,6 +102,7 @@ impl Engine {
             receiver: None,
             runs: Runs::default(),
             clock: crate::clock::Clock::System,
+            cloud: None,
         })
     }
 
@@ -103,6 +110,18 @@ impl Engine {
     pub fn with_receiver(mut self, receiver: crate::webhook::ReceiverHandle) -> Self {
         self.receiver = Some(receiver);
         self
+    }
+
+    /// Uploads media and lists templates through `client` (the one sends
+    /// go through, so the simulator that takes them knows the uploads).
+    pub fn with_cloud(mut self, client: crate::cloud::Client) -> Self {
+        self.cloud = Some(client);
+        self
+    }
+
+    /// The Cloud API client, when the engine has one.
+    pub fn cloud(&self) -> Option<&crate::cloud::Client> {
+        self.cloud.as_ref()
     }
 
     /// Reads "now" from `clock` (tests fix it).
@@ -162,6 +181,10 @@ impl Engine {
         )?;
         plan.tier.source = source;
         self.platform_lints(&mut plan);
+        let (_, notes) = self.effective_catalog();
+        if let Some(n) = notes.get(&(plan.template.name.clone(), plan.template.language.clone())) {
+            plan.lints.extend(n.iter().cloned());
+        }
         Ok(plan)
     }
 

@@ -131,12 +131,21 @@ impl Engine {
             workers: crate::dispatch::EngineConfig::from_config(c, self.actor()).workers,
             tier: c.api.messaging_tier,
             topics: c.consent.topics.clone(),
-            templates: self
-                .catalog
-                .list()
-                .into_iter()
-                .map(|t| (t.clone(), t.lint(&c.consent)))
-                .collect(),
+            templates: {
+                // Synced templates too, with what their merge found.
+                let (catalog, notes) = self.effective_catalog();
+                catalog
+                    .list()
+                    .into_iter()
+                    .map(|t| {
+                        let mut lints = t.lint(&c.consent);
+                        if let Some(n) = notes.get(&(t.name.clone(), t.language.clone())) {
+                            lints.extend(n.iter().cloned());
+                        }
+                        (t.clone(), lints)
+                    })
+                    .collect()
+            },
             timezone: Some(c.ui.timezone.name().to_string()),
             language: c.ui.language.map(|l| {
                 if l == crate::i18n::Language::De {

@@ -1,13 +1,19 @@
 //! The platform's state as Meta reports it by webhook (issue #15, item 3):
 //! each template's status and quality ([`templates`]), and the account's
 //! quality, restrictions, alerts and messaging limit ([`account`]).
+//! The files uploaded for media headers ([`media`]) and the WABA's template
+//! definitions from the last sync ([`synced`]) are kept beside them.
 //! The consent store owns both (one per store, shared by the webhook
 //! processor that writes them and the dispatcher that obeys them).
 
 pub mod account;
+pub mod media;
+pub mod synced;
 pub mod templates;
 
 pub use account::{Account, AccountState, MessagingLimit, Notice};
+pub use media::{MediaRecord, MediaRegistry};
+pub use synced::{SyncChanges, SyncedTemplates};
 pub use templates::{Pass, Quality, TemplateState, TemplateStates};
 
 /// A failure reading or writing the platform state.

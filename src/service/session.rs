@@ -174,6 +174,14 @@ async fn answer(
             })
             .await
         }
+        Request::TemplateSync => value(engine.sync_templates(caller).await?),
+        Request::MediaUpload { file } => {
+            let Some(path) = upload else {
+                return Err(Failure::Error("the upload carried no file".into()));
+            };
+            value(engine.upload_media(caller, &path, &file.name).await?)
+        }
+        Request::MediaList => blocking(engine, move |e| e.media_list(&c)).await,
         Request::ResendDeferred { id } => {
             blocking(engine, move |e| e.resend_deferred(&c, id)).await
         }

@@ -74,6 +74,8 @@ pub enum Request {
         #[serde(default)]
         listed: Vec<crate::engine::categories::ListedCategory>,
     },
+    /// Bring every template of the WABA from the API into the store.
+    TemplateSync,
     /// What Meta reported about the account and the templates (webhooks).
     Platform,
     /// The number's limits a client's `template list --sync` read.
@@ -81,6 +83,13 @@ pub enum Request {
         /// As the API answered.
         limits: crate::cloud::NumberLimits,
     },
+    /// Upload a file for media headers (the bytes follow the line).
+    MediaUpload {
+        /// The file.
+        file: Upload,
+    },
+    /// The files uploaded for media headers.
+    MediaList,
     /// Send again the recipients deferred (131049) at least 24 h ago.
     ResendDeferred {
         /// Campaign.
@@ -251,7 +260,7 @@ impl Request {
             Self::Plan { list, .. } | Self::PlanFull { list, .. } | Self::Send { list, .. } => {
                 list.as_ref()
             }
-            Self::Import { file, .. } => Some(file),
+            Self::Import { file, .. } | Self::MediaUpload { file } => Some(file),
             _ => None,
         }
     }

@@ -14,6 +14,7 @@ mod delivery;
 mod faults;
 mod limits;
 mod listener;
+mod media;
 mod platform;
 mod record;
 mod server;
@@ -189,6 +190,7 @@ impl Sim {
             nonce: rand::random(),
             upgrading: std::sync::atomic::AtomicU32::new(0),
             messaging_limit: std::sync::RwLock::new("TIER_2K".into()),
+            media: media::MediaStore::default(),
         });
         let tcp = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -287,6 +289,25 @@ impl SimHandle {
         if let Ok(mut expected) = self.state.expected_auth.write() {
             *expected = Some(value);
         }
+    }
+
+    /// Takes an upload made earlier (to a simulator before this one), so a
+    /// sandbox restarted within 30 days still knows the ids it gave out.
+    pub fn restore_media(
+        &self,
+        id: &str,
+        kind: crate::template::MediaKind,
+        uploaded_at: chrono::DateTime<chrono::Utc>,
+    ) {
+        self.state
+            .media
+            .insert(id.to_string(), media::Upload { kind, uploaded_at });
+    }
+
+    /// Moves an uploaded file's upload time back by `by` (a file 31 days
+    /// old is refused as expired, 131053); false if no upload has the id.
+    pub fn age_media(&self, id: &str, by: chrono::Duration) -> bool {
+        self.state.media.age(id, by)
     }
 
     /// Changes a template's status (e.g. to `Paused`); false if unknown.

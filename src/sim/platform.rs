@@ -138,6 +138,13 @@ impl SimHandle {
         previous: &str,
         new: &str,
     ) -> Result<u16, SimError> {
+        // The list shows the new rating from now on, as Meta's does.
+        if let Some(spec) = self.state.table.spec(name, language) {
+            *spec
+                .quality
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = new.to_string();
+        }
         let d = self.delivery()?;
         d.post(&template_quality_payload(
             &d.meta, name, language, previous, new,

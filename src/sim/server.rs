@@ -54,6 +54,8 @@ pub(crate) struct SimState {
     pub(crate) upgrading: std::sync::atomic::AtomicU32,
     /// The portfolio's messaging limit the phone number object reports.
     pub(crate) messaging_limit: std::sync::RwLock<String>,
+    /// Files uploaded to `/media`, by id.
+    pub(crate) media: super::media::MediaStore,
 }
 
 /// The router over `state`.
@@ -61,6 +63,7 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
     Router::new()
         .route("/{version}/{id}/messages", post(send))
         .route("/{version}/{id}/marketing_messages", post(send))
+        .route("/{version}/{id}/media", post(super::media::upload))
         .route("/{version}/{id}/message_templates", get(templates))
         .route("/{version}/{id}", get(super::platform::number))
         .route("/_sim/inbound", post(super::control::inbound))
@@ -162,7 +165,7 @@ impl SimState {
         }
         let req: SendRequest = serde_json::from_slice(body)
             .map_err(|e| Reject::new(100, format!("request body is not valid JSON: {e}")))?;
-        let valid = check(&req, &self.table)?;
+        let valid = check(&req, &self.table, &self.media)?;
         let upgrading = self
             .upgrading
             .fetch_update(
@@ -409,7 +412,7 @@ fn decode_cursor(cursor: &str) -> Option<usize> {
 async fn unsupported(State(s): State<Arc<SimState>>, method: axum::http::Method) -> Response {
     s.refuse(&Reject::new(
         100,
-        format!("Unsupported {method} request: the simulator serves /{{version}}/{{phone-number-id}}/messages and /{{version}}/{{waba-id}}/message_templates"),
+        format!("Unsupported {method} request: the simulator serves /{{version}}/{{phone-number-id}}/messages, /media and /{{version}}/{{waba-id}}/message_templates"),
     ))
 }
 

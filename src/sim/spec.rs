@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::template::{placeholders, Catalog, Category, Component, Status, Template};
+use crate::template::{placeholders, Catalog, Category, Component, MediaKind, Status, Template};
 
 const CATEGORIES: [Category; 3] = [
     Category::Marketing,
@@ -43,8 +43,8 @@ pub(crate) struct Expect {
     pub(crate) count: usize,
     /// Names of named placeholders; empty when positional.
     pub(crate) names: Vec<String>,
-    /// A media header: one non-text parameter.
-    pub(crate) media: bool,
+    /// A media header: one parameter of this kind.
+    pub(crate) media: Option<MediaKind>,
 }
 
 impl Expect {
@@ -54,7 +54,7 @@ impl Expect {
         Self {
             count: keys.len(),
             names: if named { keys } else { Vec::new() },
-            media: false,
+            media: None,
         }
     }
 }
@@ -68,6 +68,8 @@ pub(crate) struct Spec {
     category: AtomicU8,
     /// Sends the Marketing Messages API still refuses as not yet synced.
     pub(crate) unsynced: std::sync::atomic::AtomicU32,
+    /// The quality rating the list shows (`UNKNOWN` until one is posted).
+    pub(crate) quality: std::sync::Mutex<String>,
     pub(crate) header: Expect,
     pub(crate) body: Expect,
     pub(crate) buttons: BTreeMap<String, Expect>,
@@ -82,11 +84,11 @@ impl Spec {
                 Component::Header { format, text, .. } if format == "TEXT" => {
                     header = Expect::from_text(text.as_deref().unwrap_or(""));
                 }
-                Component::Header { format, .. } if format != "LOCATION" => {
+                Component::Header { format, .. } if MediaKind::from_format(format).is_some() => {
                     header = Expect {
                         count: 1,
                         names: Vec::new(),
-                        media: true,
+                        media: MediaKind::from_format(format),
                     };
                 }
                 Component::Buttons { buttons: list } => {
@@ -106,6 +108,7 @@ impl Spec {
             status: AtomicU8::new(status_index(template.status)),
             category: AtomicU8::new(category_index(template.category)),
             unsynced: std::sync::atomic::AtomicU32::new(0),
+            quality: std::sync::Mutex::new("UNKNOWN".into()),
             body: Expect::from_text(template.body()),
             header,
             buttons,
@@ -132,10 +135,20 @@ impl Spec {
         let mut v = serde_json::to_value(&self.template).unwrap_or(Value::Null);
         if let Some(o) = v.as_object_mut() {
             o.remove("bindings");
+            o.remove("media");
             o.insert("status".into(), Value::String(self.status().to_string()));
             o.insert(
                 "category".into(),
                 Value::String(self.category().to_string()),
+            );
+            let quality = self
+                .quality
+                .lock()
+                .map(|q| q.clone())
+                .unwrap_or_else(|p| p.into_inner().clone());
+            o.insert(
+                "quality_score".into(),
+                serde_json::json!({ "score": quality }),
             );
             if !o.contains_key("id") {
                 o.insert("id".into(), Value::String(format!("{}", 1_000_000 + index)));

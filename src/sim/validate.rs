@@ -6,7 +6,9 @@
 use crate::cloud::types::{RequestComponent, SendRequest, MAX_CALLBACK_DATA};
 use crate::template::Status;
 
+use super::media::{MediaProblem, MediaStore};
 use super::spec::{Expect, Spec, TemplateTable};
+use crate::template::MediaKind;
 
 /// A refusal: HTTP status, Graph code, and the detail for `error_data`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +52,7 @@ pub(crate) fn message(code: i64) -> &'static str {
         132016 => "(#132016) Template is disabled",
         132018 => "(#132018) There was an issue with the parameters in your template.",
         131009 => "(#131009) Parameter value is not valid",
+        131053 => "(#131053) Media upload error",
         131042 => "(#131042) Business eligibility payment issue",
         131049 => "(#131049) This message was not delivered to maintain healthy ecosystem engagement.",
         131055 => "(#131055) Method not allowed",
@@ -66,7 +69,11 @@ pub(crate) struct Valid<'a> {
 }
 
 /// Checks a parsed send request as Meta would.
-pub(crate) fn check<'a>(req: &SendRequest, table: &'a TemplateTable) -> Result<Valid<'a>, Reject> {
+pub(crate) fn check<'a>(
+    req: &SendRequest,
+    table: &'a TemplateTable,
+    media: &MediaStore,
+) -> Result<Valid<'a>, Reject> {
     if req.messaging_product != "whatsapp" {
         return Err(Reject::new(100, "messaging_product must be \"whatsapp\""));
     }
@@ -135,11 +142,15 @@ pub(crate) fn check<'a>(req: &SendRequest, table: &'a TemplateTable) -> Result<V
         }
         _ => return Err(missing()),
     }
-    check_components(spec, &tref.components)?;
+    check_components(spec, &tref.components, media)?;
     Ok(Valid { to, spec })
 }
 
-fn check_components(spec: &Spec, given: &[RequestComponent]) -> Result<(), Reject> {
+fn check_components(
+    spec: &Spec,
+    given: &[RequestComponent],
+    media: &MediaStore,
+) -> Result<(), Reject> {
     let mut seen_header = false;
     let mut seen_body = false;
     let mut seen_buttons: Vec<&str> = Vec::new();
@@ -179,6 +190,9 @@ fn check_components(spec: &Spec, given: &[RequestComponent]) -> Result<(), Rejec
         }
         if let Some(e) = expect {
             check_kinds(name, e, c)?;
+            if let Some(kind) = e.media {
+                check_media(kind, c, media)?;
+            }
         }
     }
     let missing = [
@@ -210,7 +224,7 @@ fn count_mismatch(name: &str, given: usize, expected: usize) -> Reject {
 fn check_kinds(name: &str, e: &Expect, c: &RequestComponent) -> Result<(), Reject> {
     for (i, p) in c.parameters.iter().enumerate() {
         let text_ok = p.kind == "text" && p.text.as_deref().is_some_and(|t| !t.is_empty());
-        if !e.media && !text_ok {
+        if e.media.is_none() && !text_ok {
             return Err(Reject::new(
                 132012,
                 format!("{name} parameter {} must be non-empty text", i + 1),
@@ -226,10 +240,15 @@ fn check_kinds(name: &str, e: &Expect, c: &RequestComponent) -> Result<(), Rejec
                 ),
             ));
         }
-        if e.media && p.kind == "text" {
+        if let Some(kind) = e.media.filter(|k| p.kind != k.as_str()) {
             return Err(Reject::new(
                 132012,
-                format!("{name} expects a media parameter"),
+                format!(
+                    "{name} parameter {}: the template's header is {}, the parameter is {:?}",
+                    i + 1,
+                    kind.as_str().to_ascii_uppercase(),
+                    p.kind
+                ),
             ));
         }
         if !e.names.is_empty()
@@ -249,6 +268,44 @@ fn check_kinds(name: &str, e: &Expect, c: &RequestComponent) -> Result<(), Rejec
         }
     }
     Ok(())
+}
+
+/// A media header's file: a link is taken as given (the simulator cannot
+/// fetch it); an id must be an upload of the header's kind, at most 30
+/// days old (131053, the upload error, for an unknown or expired id: the
+/// file cannot be attached; 132012 for another kind of file).
+fn check_media(kind: MediaKind, c: &RequestComponent, media: &MediaStore) -> Result<(), Reject> {
+    let Some(object) = c.parameters.first().and_then(|p| p.media_object()) else {
+        return Err(Reject::new(
+            100,
+            format!("header parameter of type {kind} needs a {kind} object with id or link"),
+        ));
+    };
+    match (&object.id, &object.link) {
+        (Some(_), Some(_)) | (None, None) => Err(Reject::new(
+            100,
+            format!("the {kind} object needs exactly one of id and link"),
+        )),
+        (None, Some(_)) => Ok(()),
+        (Some(id), None) => match media.check(id, kind) {
+            Ok(()) => Ok(()),
+            Err(MediaProblem::Unknown) => Err(Reject::new(
+                131053,
+                format!("Media upload error: media id {id} does not exist"),
+            )),
+            Err(MediaProblem::Expired) => Err(Reject::new(
+                131053,
+                format!("Media upload error: media id {id} has expired (uploads are kept 30 days)"),
+            )),
+            Err(MediaProblem::WrongKind(was)) => Err(Reject::new(
+                132012,
+                format!(
+                    "media id {id} is a {was}, the template's header is {}",
+                    kind.as_str().to_ascii_uppercase()
+                ),
+            )),
+        },
+    }
 }
 
 /// Whether Meta takes `text` as a parameter value: no newline, no tab, no
@@ -283,34 +340,60 @@ mod tests {
         let catalog = Catalog::embedded().expect("catalog");
         let table = TemplateTable::new(&catalog);
         let sale = catalog.get("herbst_sale", None).expect("exists");
-        let ok = check(&request(sale, &["Anna", "HERBST20"]), &table).expect("valid");
+        let ok = check(
+            &request(sale, &["Anna", "HERBST20"]),
+            &table,
+            &MediaStore::default(),
+        )
+        .expect("valid");
         assert_eq!(ok.to, 4917612345678);
         let named = catalog.get("neue_kollektion", None).expect("exists");
-        assert_eq!(code(check(&request(named, &["Anna"]), &table)), 0);
+        assert_eq!(
+            code(check(
+                &request(named, &["Anna"]),
+                &table,
+                &MediaStore::default()
+            )),
+            0
+        );
 
         let mut short = request(sale, &["Anna", "HERBST20"]);
         if let Some(t) = short.template.as_mut() {
             t.components[0].parameters.pop();
         }
-        assert_eq!(code(check(&short, &table)), 132000);
+        assert_eq!(code(check(&short, &table, &MediaStore::default())), 132000);
         let mut unnamed = request(named, &["Anna"]);
         if let Some(t) = unnamed.template.as_mut() {
             t.components[0].parameters[0].parameter_name = None;
         }
-        assert_eq!(code(check(&unnamed, &table)), 132012);
+        assert_eq!(
+            code(check(&unnamed, &table, &MediaStore::default())),
+            132012
+        );
         let mut other_lang = request(sale, &["Anna", "HERBST20"]);
         if let Some(t) = other_lang.template.as_mut() {
             t.language.code = "en".into();
         }
-        assert_eq!(code(check(&other_lang, &table)), 132001);
+        assert_eq!(
+            code(check(&other_lang, &table, &MediaStore::default())),
+            132001
+        );
         let paused = catalog.get("event_einladung", None).expect("exists");
         assert_eq!(
-            code(check(&request(paused, &["Anna", "Fr"]), &table)),
+            code(check(
+                &request(paused, &["Anna", "Fr"]),
+                &table,
+                &MediaStore::default()
+            )),
             132015
         );
         assert!(table.set_status("herbst_sale", "de", Status::Disabled));
         assert_eq!(
-            code(check(&request(sale, &["Anna", "HERBST20"]), &table)),
+            code(check(
+                &request(sale, &["Anna", "HERBST20"]),
+                &table,
+                &MediaStore::default()
+            )),
             132016
         );
     }
@@ -322,16 +405,104 @@ mod tests {
         let sale = catalog.get("herbst_sale", None).expect("exists");
         for bad in ["An\nna", "An\tna", "A     nna"] {
             assert_eq!(
-                code(check(&request(sale, &[bad, "HERBST20"]), &table)),
+                code(check(
+                    &request(sale, &[bad, "HERBST20"]),
+                    &table,
+                    &MediaStore::default()
+                )),
                 132018,
                 "{bad:?}"
             );
         }
         assert_eq!(
-            code(check(&request(sale, &["A    nna", "HERBST20"]), &table)),
+            code(check(
+                &request(sale, &["A    nna", "HERBST20"]),
+                &table,
+                &MediaStore::default()
+            )),
             0,
             "4 spaces pass"
         );
+    }
+
+    #[test]
+    fn media_headers_need_their_kind_of_a_known_fresh_file() {
+        use super::super::media::Upload;
+        let catalog = Catalog::embedded().expect("catalog");
+        let table = TemplateTable::new(&catalog);
+        let media = MediaStore::default();
+        let mut t = catalog
+            .get("winter_gutschein", None)
+            .expect("exists")
+            .clone();
+        let values = ["Anna", "WINTER15"];
+        assert_eq!(
+            code(check(&request(&t, &values), &table, &media)),
+            0,
+            "link"
+        );
+        let by_id = |t: &mut Template, id: &str| {
+            t.media = Some(crate::template::HeaderMedia {
+                id: Some(id.into()),
+                ..Default::default()
+            });
+        };
+        by_id(&mut t, "77");
+        assert_eq!(
+            code(check(&request(&t, &values), &table, &media)),
+            131053,
+            "unknown"
+        );
+        let now = chrono::Utc::now();
+        media.insert(
+            "77".into(),
+            Upload {
+                kind: MediaKind::Image,
+                uploaded_at: now,
+            },
+        );
+        media.insert(
+            "78".into(),
+            Upload {
+                kind: MediaKind::Video,
+                uploaded_at: now,
+            },
+        );
+        assert_eq!(
+            code(check(&request(&t, &values), &table, &media)),
+            0,
+            "fresh"
+        );
+        by_id(&mut t, "78");
+        assert_eq!(
+            code(check(&request(&t, &values), &table, &media)),
+            132012,
+            "a video"
+        );
+        by_id(&mut t, "77");
+        assert!(media.age("77", chrono::Duration::days(30)));
+        assert_eq!(
+            code(check(&request(&t, &values), &table, &media)),
+            131053,
+            "expired"
+        );
+
+        let mut video = request(&t, &values);
+        if let Some(tr) = video.template.as_mut() {
+            let p = &mut tr.components[0].parameters[0];
+            p.kind = "video".into();
+            p.video = p.image.take();
+        }
+        assert_eq!(
+            code(check(&video, &table, &media)),
+            132012,
+            "wrong parameter type"
+        );
+        let mut headless = request(&t, &values);
+        if let Some(tr) = headless.template.as_mut() {
+            tr.components.remove(0);
+        }
+        assert_eq!(code(check(&headless, &table, &media)), 132000, "no header");
     }
 
     #[test]
@@ -343,10 +514,14 @@ mod tests {
             kind: "template".into(),
             ..SendRequest::default()
         };
-        assert_eq!(code(check(&r, &table)), 100);
+        assert_eq!(code(check(&r, &table, &MediaStore::default())), 100);
         r.to = "4917612345678".into();
-        assert_eq!(code(check(&r, &table)), 100, "no template");
+        assert_eq!(
+            code(check(&r, &table, &MediaStore::default())),
+            100,
+            "no template"
+        );
         r.kind = "sticker".into();
-        assert_eq!(code(check(&r, &table)), 131051);
+        assert_eq!(code(check(&r, &table, &MediaStore::default())), 131051);
     }
 }

@@ -8,7 +8,9 @@ use super::{Status, Template, TemplateError};
 /// All templates known to bote, by name and language.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
-    templates: Vec<Template>,
+    pub(super) templates: Vec<Template>,
+    /// The bindings files of `templates/bindings/`, for synced templates.
+    pub(super) bindings: super::bindings::BindingsByTemplate,
 }
 
 /// The templates shipped in `templates/`, compiled in so the sandbox works
@@ -31,21 +33,25 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/event_einladung.toml"),
     ),
     (
+        "winter_gutschein.toml",
+        include_str!("../../templates/winter_gutschein.toml"),
+    ),
+    (
         "optin_bestaetigung.toml",
         include_str!("../../templates/optin_bestaetigung.toml"),
     ),
 ];
 
 impl Catalog {
-    /// A catalog of these templates, each validated as a file would be and
-    /// no name and language twice (errors name the template as
-    /// `NAME.toml`).
+    /// A catalog of these templates, each of a valid shape (placeholders
+    /// may be unbound: a synced template before its bindings) and no name
+    /// and language twice (errors name the template as `NAME.toml`).
     pub fn new(templates: Vec<Template>) -> Result<Self, TemplateError> {
         let mut catalog = Self::default();
         let mut origin = BTreeMap::new();
         for t in templates {
             let path = PathBuf::from(format!("{}.toml", t.name));
-            t.validate().map_err(|message| TemplateError::Parse {
+            t.validate_shape().map_err(|message| TemplateError::Parse {
                 path: path.clone(),
                 message,
             })?;
@@ -96,7 +102,13 @@ impl Catalog {
             let t = Self::parse_file(&path, &text)?;
             catalog.insert(t, &path, &mut origin)?;
         }
+        catalog.bindings = super::bindings::load_bindings_dir(&dir.join("bindings"))?;
         Ok(catalog)
+    }
+
+    /// The bindings files this catalog was loaded with.
+    pub fn bindings_files(&self) -> &super::bindings::BindingsByTemplate {
+        &self.bindings
     }
 
     /// The templates that ship with bote.

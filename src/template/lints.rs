@@ -17,12 +17,29 @@ pub struct Lint {
 }
 
 impl Template {
-    /// Checks the template itself (not its status): one body, at most one
-    /// header, footer and row of at most [`MAX_BUTTONS`] buttons, no
-    /// placeholder in the footer, placeholders numbered 1..n without gaps,
-    /// positional and named not mixed, every positional placeholder bound,
-    /// bindings only for existing placeholders.
+    /// Checks a template file (not its status): its shape
+    /// ([`Template::validate_shape`]) and every positional placeholder bound.
     pub fn validate(&self) -> Result<(), String> {
+        self.validate_shape()?;
+        for slot in &self.slots() {
+            if self.binding(&slot.key).is_none() {
+                return Err(format!(
+                    "placeholder {{{{{}}}}} has no entry in [bindings]",
+                    slot.key
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the template's shape, as Meta's definition and bote's
+    /// additions: one body, at most one header, footer and row of at most
+    /// [`MAX_BUTTONS`] buttons, no placeholder in the footer, placeholders
+    /// numbered 1..n without gaps, positional and named not mixed, bindings
+    /// only for existing placeholders, `[media]` only for a media header.
+    /// Unbound placeholders are allowed (a synced template before its
+    /// bindings file): [`Template::unbound`] names them.
+    pub fn validate_shape(&self) -> Result<(), String> {
         if self.name.is_empty()
             || !self
                 .name
@@ -80,14 +97,6 @@ impl Template {
                 }
             }
         }
-        for slot in &slots {
-            if self.binding(&slot.key).is_none() {
-                return Err(format!(
-                    "placeholder {{{{{}}}}} has no entry in [bindings]",
-                    slot.key
-                ));
-            }
-        }
         for key in self.bindings.keys() {
             if !slots.iter().any(|s| &s.key == key) {
                 return Err(format!(
@@ -95,7 +104,23 @@ impl Template {
                 ));
             }
         }
-        Ok(())
+        self.validate_media()
+    }
+
+    /// What bote still needs to send this template: each placeholder
+    /// without a binding (`{{1}}`) and a media header without `[media]`.
+    pub fn unbound(&self) -> Vec<String> {
+        let mut missing: Vec<String> = self
+            .slots()
+            .into_iter()
+            .filter(|s| self.binding(&s.key).is_none())
+            .map(|s| format!("{{{{{}}}}}", s.key))
+            .collect();
+        missing.dedup();
+        if let (Some(kind), None) = (self.media_kind(), &self.media) {
+            missing.push(format!("the {kind} of the header ([media])"));
+        }
+        missing
     }
 
     /// Compliance and configuration findings: a MARKETING template without an
@@ -124,6 +149,17 @@ impl Template {
                     });
                 }
             }
+        }
+        let unbound = self.unbound();
+        if !unbound.is_empty() {
+            lints.push(Lint {
+                level: "error".into(),
+                message: format!(
+                    "not sendable yet: no binding for {} (add them in {})",
+                    unbound.join(", "),
+                    super::bindings_file(&self.name, &self.language)
+                ),
+            });
         }
         if self.status != Status::Approved {
             lints.push(Lint {

@@ -11,9 +11,11 @@
 //! filled per recipient (`params`) and shown as text (`render`); `lints`
 //! checks it, and the [`Catalog`] (`catalog`) holds them all.
 
+mod bindings;
 mod catalog;
 mod components;
 mod lints;
+mod media;
 mod params;
 #[cfg(test)]
 mod properties;
@@ -26,9 +28,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use bindings::{load_bindings_dir, BindingsByTemplate, BindingsFile};
 pub use catalog::Catalog;
 pub use components::{Button, Component};
 pub use lints::Lint;
+pub use media::{HeaderMedia, MediaKind, MEDIA_ID_LIFETIME_DAYS};
 pub use params::{Binding, MissingParam, Params};
 pub use slots::{placeholders, substitute, Part, Slot};
 
@@ -66,6 +70,33 @@ pub enum TemplateError {
     /// No template of that name.
     #[error("no template named {0:?} (see `bote template list`)")]
     NotFound(String),
+    /// The template lacks what bote needs to fill it.
+    #[error("template {name} ({language}) cannot be sent yet: no binding for {} — add them in {}", missing.join(", "), bindings_file(name, language))]
+    Unbound {
+        /// Template name.
+        name: String,
+        /// Language code.
+        language: String,
+        /// The placeholders (`{{1}}`) and the header media without a source.
+        missing: Vec<String>,
+    },
+    /// The header's media id is, or will soon be, refused by Meta.
+    #[error("template {name} ({language}): media id {id} {when}; upload the file again (`bote media upload FILE`) and put the new id in [media]")]
+    MediaExpired {
+        /// Template name.
+        name: String,
+        /// Language code.
+        language: String,
+        /// The media id.
+        id: String,
+        /// "expired at …" or "expires at … (within a day)".
+        when: String,
+    },
+}
+
+/// Where the operator writes the bindings of a synced template.
+pub fn bindings_file(name: &str, language: &str) -> String {
+    format!("templates/bindings/{name}.{language}.toml")
 }
 
 /// Meta's template category.
@@ -143,6 +174,9 @@ pub struct Template {
     /// Placeholder key (`1`, `first_name`) → source of its value.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub bindings: BTreeMap<String, Binding>,
+    /// The file a media header shows (bote's `[media]` table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<HeaderMedia>,
 }
 
 /// The catalog the tests of every part read their templates from.

@@ -136,6 +136,7 @@ fn tidy(g: &mut Gen) -> Template {
         status: *g.pick(&[Status::Approved, Status::Paused]),
         components,
         bindings,
+        media: None,
     }
 }
 
@@ -195,6 +196,7 @@ fn untidy(g: &mut Gen) -> Template {
         status: *g.pick(&[Status::Approved, Status::Paused, Status::Pending]),
         components,
         bindings,
+        media: None,
     }
 }
 
@@ -312,7 +314,7 @@ fn a_catalog_takes_exactly_the_valid_unique_templates() {
             let mut seen = std::collections::BTreeSet::new();
             let acceptable = templates
                 .iter()
-                .all(|t| t.validate().is_ok() && seen.insert((&t.name, &t.language)));
+                .all(|t| t.validate_shape().is_ok() && seen.insert((&t.name, &t.language)));
             match Catalog::new(templates.clone()) {
                 Ok(c) if acceptable => {
                     if c.len() != templates.len() {

@@ -18,6 +18,11 @@ impl Template {
             }
         };
         let mut out = String::new();
+        if let Some(line) = self.media_line() {
+            // The preview names the file, so a wrong picture shows in the plan.
+            out.push_str(&line);
+            out.push_str("\n\n");
+        }
         if let Some(h) = self.header_text() {
             out.push_str(&substitute(h, lookup(Part::Header)));
             out.push_str("\n\n");
@@ -52,5 +57,15 @@ mod tests {
         let text = t.render(&params);
         assert!(text.contains("Hallo Jürgen"), "{text}");
         assert!(!text.contains("{{"), "{text}");
+    }
+
+    #[test]
+    fn a_media_header_names_its_file() {
+        let c = catalog();
+        let t = c.get("winter_gutschein", Some("de")).expect("exists");
+        let attrs = BTreeMap::from([("first_name".to_string(), "Anna".to_string())]);
+        let text = t.render(&t.resolve(&attrs, &BTreeMap::new()).expect("resolves"));
+        assert!(text.starts_with("[image: https://"), "{text}");
+        assert!(text.contains("Hallo Anna"), "{text}");
     }
 }

@@ -134,6 +134,15 @@ impl Sandbox {
         S: AsRef<OsStr>,
     {
         let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        self.bote_with_templates(&templates, args)
+    }
+
+    /// [`Sandbox::bote`] with `--templates DIR` (a test's own template files).
+    pub fn bote_with_templates<I, S>(&self, templates: &Path, args: I) -> Out
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
         let out = Command::new(BIN)
             .current_dir(self.dir.path())
             .arg("--store")

@@ -47,6 +47,9 @@ pub struct Setup {
     pub rate: u32,
     /// The first name of contact `i` (the templates' parameter).
     pub first_name: fn(usize) -> String,
+    /// Templates the WABA has beyond the shipped ones (only the
+    /// simulator, Meta's side, knows them).
+    pub meta_templates: Vec<bote::template::Template>,
 }
 
 impl Default for Setup {
@@ -55,6 +58,7 @@ impl Default for Setup {
             contacts: 10,
             rate: 200,
             first_name: |i| format!("Kunde{i}"),
+            meta_templates: Vec::new(),
         }
     }
 }
@@ -107,7 +111,20 @@ pub async fn rig(setup: Setup, tune: impl FnOnce(&mut Config)) -> Rig {
     .expect("receiver");
     let catalog = Catalog::embedded().expect("templates");
     let token = ApiToken::new("platform-test-token").expect("token");
-    let mut sim = SimConfig::new(catalog.clone());
+    // Meta's definition of a shipped template may differ from the file's.
+    let mut meta: Vec<_> = catalog
+        .list()
+        .into_iter()
+        .filter(|t| {
+            !setup
+                .meta_templates
+                .iter()
+                .any(|m| m.name == t.name && m.language == t.language)
+        })
+        .cloned()
+        .collect();
+    meta.extend(setup.meta_templates.iter().cloned());
+    let mut sim = SimConfig::new(Catalog::new(meta).expect("the WABA's templates"));
     sim.token = Some(token.clone());
     sim.mps = 1_000;
     let mut target = WebhookTarget::new(receiver.url(), SECRET);
@@ -126,11 +143,12 @@ pub async fn rig(setup: Setup, tune: impl FnOnce(&mut Config)) -> Rig {
         Arc::clone(&store),
         config,
         catalog,
-        Arc::new(client),
+        Arc::new(client.clone()),
         Backend::Sandbox(Some(Box::new(sim))),
         "test".into(),
     )
     .expect("engine")
+    .with_cloud(client)
     .with_receiver(receiver)
     .with_clock(clock);
     Rig {
