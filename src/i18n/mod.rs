@@ -66,6 +66,14 @@ impl Language {
         }
     }
 
+    /// A decimal as the language writes it: `0.1131` or `0,1131`.
+    pub fn decimal(self, v: f64) -> String {
+        match self {
+            Self::En => v.to_string(),
+            Self::De => v.to_string().replace('.', ","),
+        }
+    }
+
     /// `13.57 EUR` (English) or `13,57 €` (German).
     pub fn money(self, v: f64, currency: &str) -> String {
         match self {

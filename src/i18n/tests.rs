@@ -106,4 +106,6 @@ fn messages_money_and_a_missing_id() {
     assert_eq!(Language::En.money(13.57, "EUR"), "13.57 EUR");
     assert_eq!(Language::De.money(13.57, "EUR"), "13,57\u{a0}€");
     assert_eq!(Language::De.money(2.5, "CHF"), "2,50\u{a0}CHF");
+    assert_eq!(Language::De.decimal(0.1131), "0,1131");
+    assert_eq!(Language::En.decimal(0.1131), "0.1131");
 }

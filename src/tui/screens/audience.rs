@@ -39,11 +39,11 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let inner_w = form.width.saturating_sub(2);
     let mut lines = vec![
         Line::from(vec![
-            Span::styled("Template: ", t.dim()),
+            Span::styled(app.t("tui-audience-template"), t.dim()),
             Span::raw(template),
         ]),
         Line::from(vec![
-            Span::styled("Topic: ", topic_label),
+            Span::styled(app.t("tui-audience-topic"), topic_label),
             Span::styled(
                 format!("◀ {topic} ▶"),
                 if focus(Field::Topic) {
@@ -53,21 +53,24 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
                 },
             ),
         ]),
-        w.locale.line("Locale", focus(Field::Locale), inner_w, t),
+        w.locale.line(
+            &app.t("tui-audience-locale"),
+            focus(Field::Locale),
+            inner_w,
+            t,
+        ),
         w.list
-            .line("List (CSV path)", focus(Field::List), inner_w, t),
+            .line(&app.t("tui-audience-list"), focus(Field::List), inner_w, t),
     ];
     let hint = match w.field {
-        Field::Topic => "←/→ choose the campaign's purpose; only consents covering it qualify (G6)",
-        Field::Locale => "e.g. de (matches de_AT too); empty: every language",
-        Field::List => {
-            "a CSV with a phone column, matched against the store; empty: the whole store"
-        }
+        Field::Topic => "tui-audience-hint-topic",
+        Field::Locale => "tui-audience-hint-locale",
+        Field::List => "tui-audience-hint-list",
     };
-    lines.push(Line::styled(hint, t.dim()));
+    lines.push(Line::styled(app.t(hint), t.dim()));
     frame.render_widget(
         Paragraph::new(lines)
-            .block(Block::bordered().title(Span::styled(" Audience ", t.title())))
+            .block(Block::bordered().title(Span::styled(app.t("tui-audience-title"), t.title())))
             .wrap(Wrap { trim: true }),
         form,
     );
@@ -80,13 +83,18 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         let plan = &p.plan;
         lines.push(Line::from(vec![
             Span::styled(
-                format!("eligible {}", fmt::count(plan.eligible.len() as u64)),
+                app.tw(
+                    "tui-eligible-n",
+                    &[("n", fmt::count(plan.eligible.len() as u64).into())],
+                ),
                 t.ok(),
             ),
-            Span::raw(format!(
-                " of {} · excluded {}",
-                fmt::count(plan.audience() as u64),
-                fmt::count(plan.excluded.len() as u64)
+            Span::raw(app.tw(
+                "tui-of-n-excluded-m",
+                &[
+                    ("n", fmt::count(plan.audience() as u64).into()),
+                    ("m", fmt::count(plan.excluded.len() as u64).into()),
+                ],
             )),
         ]));
         let reasons: Vec<String> = p
@@ -99,12 +107,12 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         }
     }
     if busy {
-        lines.push(Line::styled("planning…", t.warn()));
+        lines.push(Line::styled(app.t("tui-planning"), t.warn()));
     }
-    lines.push(Line::styled("Enter: the full dry run", t.dim()));
+    lines.push(Line::styled(app.t("tui-audience-enter"), t.dim()));
     frame.render_widget(
         Paragraph::new(lines)
-            .block(Block::bordered().title(Span::styled(" Live count ", t.title())))
+            .block(Block::bordered().title(Span::styled(app.t("tui-audience-live"), t.title())))
             .wrap(Wrap { trim: true }),
         counts,
     );

@@ -18,41 +18,51 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let Some(p) = &app.wizard.plan else { return };
     let plan = &p.plan;
     let n = plan.eligible.len();
-    let cost = fmt::money(plan.cost.total, &plan.cost.currency);
+    let cost = app.ui.lang.money(plan.cost.total, &plan.cost.currency);
     let eta = fmt::duration((n as u64).div_ceil(u64::from(app.ui.rate.max(1))));
     let mut lines = vec![
         Line::from(vec![
-            Span::raw("Template "),
+            Span::raw(app.t("tui-confirm-template")),
             Span::styled(plan.template.name.clone(), t.title()),
-            Span::raw(format!(" · topic {} · ", plan.request.topic)),
-            Span::styled(format!("{} recipients", fmt::count(n as u64)), t.title()),
+            Span::raw(app.tw(
+                "tui-confirm-topic",
+                &[("topic", plan.request.topic.clone().into())],
+            )),
+            Span::styled(
+                app.tw(
+                    "tui-confirm-recipients",
+                    &[("n", fmt::count(n as u64).into())],
+                ),
+                t.title(),
+            ),
         ]),
-        Line::from(format!(
-            "cost up to {cost} · at most {}/s · about {eta}",
-            app.ui.rate
+        Line::from(app.tw(
+            "tui-confirm-cost",
+            &[
+                ("cost", cost.into()),
+                ("rate", app.ui.rate.to_string().into()),
+                ("eta", eta.into()),
+            ],
         )),
         Line::default(),
     ];
     if app.ui.sandbox {
-        lines.push(Line::styled(
-            "SANDBOX: messages go to the local simulator; nothing leaves this machine.",
-            t.warn(),
-        ));
+        lines.push(Line::styled(app.t("tui-confirm-sandbox"), t.warn()));
         lines.push(Line::default());
         lines.push(Line::from(vec![
             Span::styled("y", t.key()),
-            Span::raw(" send   "),
+            Span::raw(app.t("tui-confirm-send")),
             Span::styled("n", t.key()),
-            Span::raw(" back"),
+            Span::raw(app.t("tui-confirm-back")),
         ]));
     } else {
         lines.push(Line::styled(
-            format!("LIVE: this sends {n} real WhatsApp messages."),
+            app.tw("tui-confirm-live", &[("n", n.into())]),
             t.error(),
         ));
         lines.push(Line::default());
         lines.push(app.wizard.confirm.line(
-            &format!("Type {n} and Enter to send"),
+            &app.tw("tui-confirm-type", &[("n", n.into())]),
             true,
             main.width.saturating_sub(2),
             t,
@@ -60,11 +70,11 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     }
     if app.wizard.starting {
         lines.push(Line::default());
-        lines.push(Line::styled("starting…", t.warn()));
+        lines.push(Line::styled(app.t("tui-starting"), t.warn()));
     }
     frame.render_widget(
         Paragraph::new(lines)
-            .block(Block::bordered().title(Span::styled(" Confirm ", t.title())))
+            .block(Block::bordered().title(Span::styled(app.t("tui-confirm-title"), t.title())))
             .wrap(Wrap { trim: true }),
         main,
     );

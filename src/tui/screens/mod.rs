@@ -24,12 +24,12 @@ use super::app::{App, ScreenId};
 pub fn steps_line(app: &App, current: ScreenId) -> Line<'static> {
     let t = app.ui.theme;
     let steps = [
-        (ScreenId::Template, "1 Template"),
-        (ScreenId::Audience, "2 Audience"),
-        (ScreenId::Plan, "3 Dry run"),
-        (ScreenId::Confirm, "4 Confirm"),
+        (ScreenId::Template, "tui-step-template"),
+        (ScreenId::Audience, "tui-step-audience"),
+        (ScreenId::Plan, "tui-step-plan"),
+        (ScreenId::Confirm, "tui-step-confirm"),
     ];
-    let mut spans = vec![Span::styled("New campaign · ", t.dim())];
+    let mut spans = vec![Span::styled(app.t("tui-new-campaign"), t.dim())];
     for (i, (id, name)) in steps.iter().enumerate() {
         if i > 0 {
             spans.push(Span::styled(" › ", t.dim()));
@@ -39,7 +39,7 @@ pub fn steps_line(app: &App, current: ScreenId) -> Line<'static> {
         } else {
             t.dim()
         };
-        spans.push(Span::styled(*name, style));
+        spans.push(Span::styled(app.t(name), style));
     }
     Line::from(spans)
 }

@@ -55,11 +55,11 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let Some(view) = &w.plan else {
         let (text, style) = match &w.plan_error {
             Some(e) => (e.clone(), t.error()),
-            None => ("planning…".to_string(), t.warn()),
+            None => (app.t("tui-planning"), t.warn()),
         };
         frame.render_widget(
             Paragraph::new(Line::styled(text, style))
-                .block(Block::bordered().title(" Dry run "))
+                .block(Block::bordered().title(app.t("tui-plan-title")))
                 .wrap(Wrap { trim: true }),
             main,
         );
@@ -106,17 +106,23 @@ fn draw_summary(app: &App, view: &PlanView, frame: &mut Frame, area: Rect) {
     let t = app.ui.theme;
     let plan = &view.plan;
     let tpl = &plan.template;
-    let title = format!(
-        " Dry run: {} ({}, {}) · topic {}{} ",
-        tpl.name,
-        tpl.language,
-        tpl.category,
-        plan.request.topic,
-        plan.request
-            .locale
-            .as_deref()
-            .map(|l| format!(" · locale {l}"))
-            .unwrap_or_default()
+    let title = app.tw(
+        "tui-plan-summary-title",
+        &[
+            ("name", tpl.name.clone().into()),
+            ("language", tpl.language.clone().into()),
+            ("category", tpl.category.to_string().into()),
+            ("topic", plan.request.topic.clone().into()),
+            (
+                "locale",
+                plan.request
+                    .locale
+                    .as_deref()
+                    .map(|l| app.tw("tui-plan-locale", &[("locale", l.into())]))
+                    .unwrap_or_default()
+                    .into(),
+            ),
+        ],
     );
     let n = plan.eligible.len() as u64;
     let countries: Vec<String> = plan
@@ -124,42 +130,51 @@ fn draw_summary(app: &App, view: &PlanView, frame: &mut Frame, area: Rect) {
         .by_country
         .iter()
         .take(3)
-        .map(|(c, x)| format!("{c} {} × {}", fmt::count(x.recipients as u64), x.price))
+        .map(|(c, x)| {
+            format!(
+                "{c} {} × {}",
+                fmt::count(x.recipients as u64),
+                app.ui.lang.decimal(x.price)
+            )
+        })
         .collect();
     let tier = &plan.tier;
+    let args = |at: Option<String>| {
+        vec![
+            ("now", fmt::count(tier.now).into()),
+            ("later", fmt::count(tier.later).into()),
+            ("used", fmt::count(tier.used).into()),
+            ("tier", fmt::count(tier.tier).into()),
+            ("at", at.unwrap_or_default().into()),
+        ]
+    };
     let tier_text = if tier.later == 0 {
-        format!(
-            "all {} now ({} of {} used in 24 h)",
-            fmt::count(tier.now),
-            fmt::count(tier.used),
-            fmt::count(tier.tier)
-        )
+        app.tw("tui-tier-all-now", &args(None))
     } else {
         match tier.later_at {
-            Some(at) => format!(
-                "{} now, rest {} after {}",
-                fmt::count(tier.now),
-                fmt::count(tier.later),
-                fmt::clock(at, app.ui.offset)
+            Some(at) => app.tw(
+                "tui-tier-rest-after",
+                &args(Some(fmt::clock(at, app.ui.offset))),
             ),
-            None => format!(
-                "{} now; {} exceed the tier of {} even on an idle day",
-                fmt::count(tier.now),
-                fmt::count(tier.later),
-                fmt::count(tier.tier)
-            ),
+            None => app.tw("tui-tier-exceeds", &args(None)),
         }
     };
     let rate = app.ui.rate.max(1);
     let lines = vec![
         Line::from(vec![
             Span::styled(
-                format!("Eligible {}", fmt::count(n)),
+                app.tw("tui-plan-eligible", &[("n", fmt::count(n).into())]),
                 t.ok().patch(t.title()),
             ),
-            Span::raw(format!(" of {} · ", fmt::count(plan.audience() as u64))),
+            Span::raw(app.tw(
+                "tui-plan-of",
+                &[("n", fmt::count(plan.audience() as u64).into())],
+            )),
             Span::styled(
-                format!("excluded {}", fmt::count(plan.excluded.len() as u64)),
+                app.tw(
+                    "tui-plan-excluded",
+                    &[("n", fmt::count(plan.excluded.len() as u64).into())],
+                ),
                 if plan.excluded.is_empty() {
                     t.dim()
                 } else {
@@ -167,17 +182,31 @@ fn draw_summary(app: &App, view: &PlanView, frame: &mut Frame, area: Rect) {
                 },
             ),
         ]),
-        Line::from(format!(
-            "Cost ≤ {} ({})",
-            fmt::money(plan.cost.total, &plan.cost.currency),
-            if countries.is_empty() {
-                "nobody".into()
-            } else {
-                countries.join(", ")
-            }
-        )),
+        Line::from(
+            app.tw(
+                "tui-plan-cost",
+                &[
+                    (
+                        "money",
+                        app.ui
+                            .lang
+                            .money(plan.cost.total, &plan.cost.currency)
+                            .into(),
+                    ),
+                    (
+                        "countries",
+                        if countries.is_empty() {
+                            app.t("tui-nobody")
+                        } else {
+                            countries.join(", ")
+                        }
+                        .into(),
+                    ),
+                ],
+            ),
+        ),
         Line::from(vec![
-            Span::raw("Tier: "),
+            Span::raw(app.t("tui-plan-tier")),
             Span::styled(tier_text, if tier.later > 0 { t.warn() } else { t.ok() }),
         ]),
         Line::from(eta_text(app, plan, rate)),
@@ -192,9 +221,12 @@ fn draw_summary(app: &App, view: &PlanView, frame: &mut Frame, area: Rect) {
 
 fn draw_reasons(app: &App, view: &PlanView, frame: &mut Frame, area: Rect) {
     let t = app.ui.theme;
-    let block = Block::bordered().title(Span::styled(" Excluded, by reason ", t.title()));
+    let block = Block::bordered().title(Span::styled(app.t("tui-plan-reasons"), t.title()));
     if view.reasons.is_empty() {
-        frame.render_widget(Paragraph::new("nobody excluded").block(block), area);
+        frame.render_widget(
+            Paragraph::new(app.t("tui-plan-nobody-excluded")).block(block),
+            area,
+        );
         return;
     }
     let width = area.width.saturating_sub(12) as usize;
@@ -229,15 +261,17 @@ fn draw_preview(app: &App, view: &PlanView, frame: &mut Frame, area: Rect) {
     let plan = &view.plan;
     let (title, text) = match (plan.eligible.get(i), plan.preview(i)) {
         (Some(r), Some(text)) => (
-            format!(
-                " Preview {} of {} · {} ",
-                i + 1,
-                plan.eligible.len(),
-                r.phone.masked(KEEP_DIGITS)
+            app.tw(
+                "tui-preview-n-of-m",
+                &[
+                    ("n", (i + 1).into()),
+                    ("m", plan.eligible.len().into()),
+                    ("who", r.phone.masked(KEEP_DIGITS).into()),
+                ],
             ),
             text,
         ),
-        _ => (" Preview ".into(), "nobody eligible".into()),
+        _ => (app.t("tui-preview"), app.t("tui-nobody-eligible")),
     };
     frame.render_widget(
         Paragraph::new(text)
@@ -288,7 +322,10 @@ fn draw_drill(app: &App, view: &PlanView, r: usize, sel: usize, frame: &mut Fram
             Constraint::Min(10),
         ],
     )
-    .header(Row::new(["Recipient", "Line", "Reason"]).style(t.title()))
+    .header(
+        Row::new(["tui-col-recipient", "tui-col-line", "tui-col-reason"].map(|id| app.t(id)))
+            .style(t.title()),
+    )
     .row_highlight_style(t.selected())
     .highlight_symbol("▶ ")
     .block(Block::bordered().title(Span::styled(title, t.title())));
@@ -307,19 +344,35 @@ fn draw_drill(app: &App, view: &PlanView, r: usize, sel: usize, frame: &mut Fram
 fn eta_text(app: &App, plan: &crate::audience::Plan, rate: u32) -> String {
     let e = &plan.estimate;
     let sending = fmt::duration(e.sending_secs);
+    let rate = rate.to_string();
     if !e.held(&plan.tier) {
-        return format!("Rate ≤ {rate}/s · ETA {sending}");
+        return app.tw(
+            "tui-eta",
+            &[("rate", rate.into()), ("sending", sending.into())],
+        );
     }
     let last = e.finishes_at.map_or_else(
-        || "not within a day".to_string(),
+        || app.t("tui-eta-not-within-a-day"),
         |at| fmt::clock(at, app.ui.offset),
     );
     match e.quiet_until {
-        Some(until) => format!(
-            "Rate ≤ {rate}/s · {sending} of sending · {} held by quiet hours until {} · last send ≈ {last}",
-            fmt::count(e.quiet_held),
-            fmt::clock(until, app.ui.offset)
+        Some(until) => app.tw(
+            "tui-eta-quiet",
+            &[
+                ("rate", rate.into()),
+                ("sending", sending.into()),
+                ("held", fmt::count(e.quiet_held).into()),
+                ("until", fmt::clock(until, app.ui.offset).into()),
+                ("last", last.into()),
+            ],
         ),
-        None => format!("Rate ≤ {rate}/s · {sending} of sending · last send ≈ {last}"),
+        None => app.tw(
+            "tui-eta-held",
+            &[
+                ("rate", rate.into()),
+                ("sending", sending.into()),
+                ("last", last.into()),
+            ],
+        ),
     }
 }

@@ -40,7 +40,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         })
         .collect();
     let list = List::new(items)
-        .block(Block::bordered().title(Span::styled(" Template ", t.title())))
+        .block(Block::bordered().title(Span::styled(app.t("tui-template-title"), t.title())))
         .highlight_style(t.selected())
         .highlight_symbol("▶ ");
     let mut state = ListState::default().with_selected(Some(app.wizard.template));
@@ -54,8 +54,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
 
     let Some(view) = app.ui.templates.get(app.wizard.template) else {
         frame.render_widget(
-            Paragraph::new("No templates: add TOML files to the templates directory.")
-                .block(Block::bordered()),
+            Paragraph::new(app.t("tui-template-none")).block(Block::bordered()),
             right,
         );
         return;
@@ -68,9 +67,9 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let mut text = Text::default();
     if !view.selectable() {
         text.lines.push(Line::styled(
-            format!(
-                "Not selectable: status {}; only APPROVED templates can be sent.",
-                tpl.status
+            app.tw(
+                "tui-template-not-selectable",
+                &[("status", tpl.status.to_string().into())],
             ),
             t.error(),
         ));

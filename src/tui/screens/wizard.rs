@@ -110,7 +110,7 @@ fn plan_now(app: &mut App) -> Vec<Effect> {
         return vec![];
     }
     let Some(request) = request(app) else {
-        app.wizard.plan_error = Some("no topics configured ([consent] topics)".into());
+        app.wizard.plan_error = Some(app.t("tui-no-topics"));
         return vec![];
     };
     let w = &mut app.wizard;
@@ -191,9 +191,12 @@ fn template_cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
                 return plan_now(app);
             }
             Some(t) => {
-                let msg = format!(
-                    "{} is {}: only APPROVED templates can be sent",
-                    t.template.name, t.template.status
+                let msg = app.tw(
+                    "tui-template-not-approved",
+                    &[
+                        ("name", t.template.name.clone().into()),
+                        ("status", t.template.status.to_string().into()),
+                    ],
                 );
                 app.fail(msg);
             }
@@ -263,7 +266,7 @@ pub fn input(app: &mut App, key: InputKey) -> Vec<Effect> {
 
 fn plan_cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
     if cmd == Cmd::IncludeRecent && !super::plan::works(app, cmd) {
-        app.fail("nobody in this audience got the template recently");
+        app.fail(app.t("tui-nobody-recent"));
         return vec![];
     }
     let (reasons, eligible, members) = match &app.wizard.plan {
@@ -306,21 +309,22 @@ fn plan_cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
         Cmd::IncludeRecent => {
             w.include_recent = !w.include_recent;
             w.reason = 0;
-            app.say(if app.wizard.include_recent {
-                "including who got this template recently"
+            let said = app.t(if app.wizard.include_recent {
+                "tui-including-recent"
             } else {
-                "leaving out who got this template recently"
+                "tui-leaving-out-recent"
             });
+            app.say(said);
             return plan_now(app);
         }
         Cmd::Back => return app.back(),
         Cmd::Send => {
             if w.planning || w.dirty_since.is_some() {
-                app.fail("the dry run is still running");
+                app.fail(app.t("tui-dry-run-running"));
             } else if eligible == 0 {
-                app.fail("nobody in this audience may receive the message");
+                app.fail(app.t("tui-nobody-may-receive"));
             } else if let Some(id) = app.running {
-                app.fail(format!("campaign {id} is sending; one campaign at a time"));
+                app.fail(app.tw("tui-one-at-a-time", &[("id", id.to_string().into())]));
             } else {
                 app.wizard.confirm = TextInput::default();
                 app.push(ScreenId::Confirm);
@@ -347,6 +351,7 @@ fn confirm_cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
         return vec![];
     }
     app.wizard.starting = true;
-    app.say("creating the campaign…");
+    let said = app.t("tui-creating");
+    app.say(said);
     vec![Effect::CreateAndStart { plan, typed }]
 }

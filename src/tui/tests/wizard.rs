@@ -246,3 +246,30 @@ async fn a_repeat_send_is_left_out_until_the_operator_includes_it() {
     assert!(included.reasons.iter().all(|r| r.code != "recently_sent"));
     assert_eq!(included.plan.eligible.len(), first);
 }
+
+/// The wizard in German: steps, the dry run's summary and the
+/// confirmation come from the German catalog, money in its format.
+#[tokio::test]
+async fn the_wizard_in_german() {
+    let fx = Fixture::new(true);
+    let mut h = Harness::new(&fx, true, 100, 30).await;
+    h.app.ui.lang = crate::i18n::Language::De;
+    h.press(&[KeyCode::Char('n')]).await;
+    snap!("wizard_template_de", h);
+    h.press(&[KeyCode::Enter]).await;
+    snap!("wizard_audience_de", h);
+    h.press(&[KeyCode::Enter]).await;
+    assert_eq!(h.app.screen(), ScreenId::Plan);
+    snap!("wizard_plan_de", h);
+    let screen = h.render();
+    assert!(
+        screen.contains("Probelauf") && screen.contains("Berechtigt"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("0,68\u{a0}€") && screen.contains("0,1131"),
+        "money the German way: {screen}"
+    );
+    h.key(KeyCode::Char('s'));
+    snap!("wizard_confirm_sandbox_de", h);
+}
