@@ -63,13 +63,18 @@ impl Tmux {
 
 impl Tmux {
     /// A private tmux server named `name` running `bote --sandbox EXTRA…`
-    /// on `store` at 100×30 in `cwd`.
+    /// on `store` at 100×30 in `cwd`, in English.
     fn start(name: &str, store: &Path, cwd: &Path, extra: &str) -> Self {
+        Self::start_in(name, store, cwd, extra, "C.UTF-8")
+    }
+
+    /// [`Tmux::start`] with `LANG` set to `lang` (and no `LC_*` above it).
+    fn start_in(name: &str, store: &Path, cwd: &Path, extra: &str, lang: &str) -> Self {
         let tmux = Self {
             socket: format!("bote-e2e-{name}-{}", std::process::id()),
         };
         let command = format!(
-            "env -u BOTE_CONFIG BOTE_STORE='{}' NO_COLOR=1 TERM=xterm-256color '{BIN}' --sandbox {extra}",
+            "env -u BOTE_CONFIG -u LC_ALL -u LC_MESSAGES LANG={lang} BOTE_STORE='{}' NO_COLOR=1 TERM=xterm-256color '{BIN}' --sandbox {extra}",
             store.display()
         );
         let cwd = cwd.to_string_lossy().into_owned();
@@ -278,4 +283,67 @@ fn a_killed_tui_leaves_the_campaign_sending_and_a_new_tui_attaches_to_it() {
     assert_eq!(status["campaign"]["state"], "finished", "{status:#}");
     assert_eq!(status["counts"]["pending"].as_u64(), Some(0));
     assert_eq!(status["counts"]["unknown"].as_u64(), Some(0), "{status:#}");
+}
+
+/// The wizard in German (`LANG=de_DE.UTF-8`): every step speaks German,
+/// and the campaign it confirms goes out.
+#[test]
+fn the_wizard_speaks_german_under_a_german_locale() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tui_e2e: tmux is not installed; skipping the TUI end-to-end test");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store");
+    let sample = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/sample-data/einwilligungen.csv"
+    );
+    let import = bote(&store, &["consent", "import", sample]);
+    assert!(matches!(import.status.code(), Some(0 | 3)));
+    let tmux = Tmux::start_in("deutsch", &store, dir.path(), "", "de_DE.UTF-8");
+    let wait = Duration::from_secs(15);
+    tmux.wait_for(
+        &[
+            "SANDBOX",
+            "Kampagnen",
+            "Noch keine Kampagnen",
+            "neue Kampagne",
+        ],
+        wait,
+    );
+    tmux.send(&["n"]);
+    tmux.wait_for(&["1 Vorlage", "▶ herbst_sale"], wait);
+    tmux.send(&["Enter"]);
+    tmux.wait_for(&["Live-Zählung", "berechtigt"], wait);
+    tmux.send(&["Enter"]);
+    let dry_run = tmux.wait_for(&["Probelauf: herbst_sale", "Vorschau 1 von"], wait);
+    assert!(
+        dry_run.contains("Kosten ≤") && dry_run.contains("€"),
+        "{dry_run}"
+    );
+    tmux.send(&["s"]);
+    tmux.wait_for(
+        &[
+            "4 Bestätigen",
+            "SANDBOX: Nachrichten gehen an den lokalen Simulator",
+        ],
+        wait,
+    );
+    tmux.send(&["y"]);
+    tmux.wait_for(&["FINISHED"], Duration::from_secs(60));
+    tmux.send(&["q"]);
+    tmux.wait_for(&["Kampagnen", "beendet"], wait);
+    tmux.send(&["q"]);
+    let deadline = Instant::now() + wait;
+    while tmux.alive() {
+        assert!(
+            Instant::now() < deadline,
+            "bote did not quit:\n{}",
+            tmux.capture()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = json(&bote(&store, &["campaign", "status", "1", "--json"]));
+    assert_eq!(status["campaign"]["state"], "finished", "{status:#}");
 }
