@@ -166,3 +166,49 @@ tui-confirm-send = {" "}senden{"   "}
 tui-confirm-back = {" "}zurück
 tui-confirm-live = LIVE: Es gehen { $n } echte WhatsApp-Nachrichten hinaus.
 tui-confirm-type = { $n } eintippen und Enter zum Senden
+
+## Recipient states
+
+tui-rstate-pending = offen
+tui-rstate-in-flight = unterwegs
+tui-rstate-accepted = angenommen
+tui-rstate-sent = gesendet
+tui-rstate-delivered = zugestellt
+tui-rstate-read = gelesen
+tui-rstate-failed = fehlgeschlagen
+tui-rstate-skipped = übersprungen
+tui-rstate-unknown = unbekannt
+tui-rstate-deferred = zurückgestellt
+
+## The dashboard
+
+tui-reading = lese…
+tui-n-rows = { $n } Zeilen
+tui-col-index = {"     "}#
+tui-col-number = Nummer
+tui-col-code = Code
+tui-col-latency = {" "}Latenz
+tui-col-note = Hinweis
+tui-dash-none = Keine Kampagne läuft.
+tui-dash-stopped-by-error = DURCH EINEN FEHLER GESTOPPT
+tui-dash-paused = PAUSIERT
+tui-dash-held = WARTET
+tui-dash-slowed = SENDET (gebremst)
+tui-dash-sending = SENDET
+tui-dash-title = {" "}Kampagne { $id } · { $template } · Thema { $topic } ·{" "}
+tui-dash-eta = Rest { $eta }
+tui-dash-eta-none = Rest —
+tui-dash-rate = { $rate }/s von { $ceiling }
+tui-dash-observed = {" "}· gemessen { $observed }/s · { $eta } · seit { $elapsed } · { $workers } Worker{ $cost }
+tui-dash-cost = {" "}· Kosten geschätzt { $estimated } / tatsächlich { $actual }
+tui-dash-spark-title = {" "}Sendungen pro Sekunde · Obergrenze { $ceiling }{" "}
+tui-dash-waiting = warte auf die erste Sekunde…
+tui-dash-notices = {" "}Hinweise{" "}
+tui-dash-notice-paused = PAUSIERT: { $reason } · r setzt fort
+tui-dash-notice-held = WARTET bis { $until }: { $reason }
+tui-dash-notice-slowed = gebremst auf { $rate }/s: { $reason }
+tui-dash-done = fertig · Enter: Details und Export
+tui-dash-all-states = alle Status
+tui-dash-following = folgt
+tui-dash-scrolled = gescrollt · End folgt
+tui-dash-results-title = {" "}Ergebnisse, neueste zuerst · { $label } · { $rows } · { $follow }{" "}

@@ -166,3 +166,49 @@ tui-confirm-send = {" "}send{"   "}
 tui-confirm-back = {" "}back
 tui-confirm-live = LIVE: this sends { $n } real WhatsApp messages.
 tui-confirm-type = Type { $n } and Enter to send
+
+## Recipient states
+
+tui-rstate-pending = pending
+tui-rstate-in-flight = in_flight
+tui-rstate-accepted = accepted
+tui-rstate-sent = sent
+tui-rstate-delivered = delivered
+tui-rstate-read = read
+tui-rstate-failed = failed
+tui-rstate-skipped = skipped
+tui-rstate-unknown = unknown
+tui-rstate-deferred = deferred
+
+## The dashboard
+
+tui-reading = reading…
+tui-n-rows = { $n } rows
+tui-col-index = {"     "}#
+tui-col-number = Number
+tui-col-code = Code
+tui-col-latency = {" "}Latency
+tui-col-note = Note
+tui-dash-none = No campaign is running.
+tui-dash-stopped-by-error = STOPPED BY AN ERROR
+tui-dash-paused = PAUSED
+tui-dash-held = HELD
+tui-dash-slowed = SENDING (slowed)
+tui-dash-sending = SENDING
+tui-dash-title = {" "}Campaign { $id } · { $template } · topic { $topic } ·{" "}
+tui-dash-eta = ETA { $eta }
+tui-dash-eta-none = ETA —
+tui-dash-rate = { $rate }/s of { $ceiling }
+tui-dash-observed = {" "}· observed { $observed }/s · { $eta } · elapsed { $elapsed } · { $workers } workers{ $cost }
+tui-dash-cost = {" "}· cost est. { $estimated } / actual { $actual }
+tui-dash-spark-title = {" "}Sends per second · ceiling { $ceiling }{" "}
+tui-dash-waiting = waiting for the first second…
+tui-dash-notices = {" "}Notices{" "}
+tui-dash-notice-paused = PAUSED: { $reason } · r resumes
+tui-dash-notice-held = HELD until { $until }: { $reason }
+tui-dash-notice-slowed = slowed to { $rate }/s: { $reason }
+tui-dash-done = done · Enter: details and export
+tui-dash-all-states = all states
+tui-dash-following = following
+tui-dash-scrolled = scrolled · End follows
+tui-dash-results-title = {" "}Results, newest first · { $label } · { $rows } · { $follow }{" "}

@@ -189,6 +189,23 @@ impl App {
         })
     }
 
+    /// A recipient state's name in the operator's language.
+    pub fn recipient_state_name(&self, state: crate::campaign::journal::RecipientState) -> String {
+        use crate::campaign::journal::RecipientState as R;
+        self.t(match state {
+            R::Pending => "tui-rstate-pending",
+            R::InFlight => "tui-rstate-in-flight",
+            R::Accepted => "tui-rstate-accepted",
+            R::Sent => "tui-rstate-sent",
+            R::Delivered => "tui-rstate-delivered",
+            R::Read => "tui-rstate-read",
+            R::Failed => "tui-rstate-failed",
+            R::Skipped => "tui-rstate-skipped",
+            R::Unknown => "tui-rstate-unknown",
+            R::Deferred => "tui-rstate-deferred",
+        })
+    }
+
     /// The first effects: load the home screen.
     pub fn init(&self) -> Vec<Effect> {
         vec![Effect::LoadHome]

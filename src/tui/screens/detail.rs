@@ -341,7 +341,10 @@ fn draw_journal(app: &App, page: &JournalPage, frame: &mut Frame, area: Rect) {
                     .map(|p| p.masked(KEEP_DIGITS))
                     .unwrap_or_else(|| "—".into()),
             ),
-            Cell::from(Span::styled(r.state.as_str(), t.state(r.state))),
+            Cell::from(Span::styled(
+                app.recipient_state_name(r.state),
+                t.state(r.state),
+            )),
             Cell::from(r.code.map(|c| c.to_string()).unwrap_or_default()),
             Cell::from(format!("{:>3}", r.attempts)),
             Cell::from(

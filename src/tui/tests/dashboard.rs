@@ -235,6 +235,13 @@ async fn finished_with_failures() {
     finish(&fx, &mut h, id).await;
     assert!(h.app.running.is_none());
     snap!("dashboard_finished", h);
+    h.app.ui.lang = crate::i18n::Language::De;
+    snap!("dashboard_finished_de", h);
+    let screen = h.render();
+    assert!(
+        screen.contains("BEENDET") && screen.contains("angenommen"),
+        "{screen}"
+    );
 }
 
 /// Issue 17: the `read` filter listed 0 rows and `skipped` 0 against a

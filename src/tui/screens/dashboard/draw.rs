@@ -33,7 +33,7 @@ use crate::tui::widgets::fmt;
 /// Draws the dashboard (or a hint when none was opened).
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let Some(d) = &app.dash else {
-        frame.render_widget(Paragraph::new("No campaign is running."), area);
+        frame.render_widget(Paragraph::new(app.t("tui-dash-none")), area);
         return;
     };
     let middle_h = (area.height.saturating_sub(8) / 3).clamp(5, 8);
@@ -51,20 +51,20 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     draw_results(app, d, frame, results);
 }
 
-fn state_word(d: &DashState) -> (String, Level) {
+fn state_word(app: &App, d: &DashState) -> (String, Level) {
     match (&d.finished, &d.paused, &d.held, &d.throttle) {
         (Some(Ok(s)), ..) => (
-            s.to_string().to_uppercase(),
+            app.state_name(*s).to_uppercase(),
             match s {
                 CampaignState::Finished => Level::Info,
                 _ => Level::Warn,
             },
         ),
-        (Some(Err(_)), ..) => ("STOPPED BY AN ERROR".into(), Level::Error),
-        (None, Some(_), ..) => ("PAUSED".into(), Level::Warn),
-        (None, None, Some(_), _) => ("HELD".into(), Level::Warn),
-        (None, None, None, Some(_)) => ("SENDING (slowed)".into(), Level::Warn),
-        _ => ("SENDING".into(), Level::Info),
+        (Some(Err(_)), ..) => (app.t("tui-dash-stopped-by-error"), Level::Error),
+        (None, Some(_), ..) => (app.t("tui-dash-paused"), Level::Warn),
+        (None, None, Some(_), _) => (app.t("tui-dash-held"), Level::Warn),
+        (None, None, None, Some(_)) => (app.t("tui-dash-slowed"), Level::Warn),
+        _ => (app.t("tui-dash-sending"), Level::Info),
     }
 }
 
@@ -79,12 +79,16 @@ fn level_style(app: &App, l: Level) -> Style {
 
 fn draw_summary(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
     let t = app.ui.theme;
-    let (word, level) = state_word(d);
+    let (word, level) = state_word(app, d);
     let title = Line::from(vec![
         Span::styled(
-            format!(
-                " Campaign {} · {} · topic {} · ",
-                d.meta.id, d.meta.template.name, d.meta.topic
+            app.tw(
+                "tui-dash-title",
+                &[
+                    ("id", d.meta.id.to_string().into()),
+                    ("template", d.meta.template.name.clone().into()),
+                    ("topic", d.meta.topic.clone().into()),
+                ],
             ),
             t.title(),
         ),
@@ -141,7 +145,7 @@ fn draw_summary(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
         }
         let style = if n == 0 { t.dim() } else { t.state(s) };
         spans.push(Span::styled(
-            format!("{} {}  ", s.as_str(), fmt::count(n)),
+            format!("{} {}  ", app.recipient_state_name(s), fmt::count(n)),
             style,
         ));
     }
@@ -150,8 +154,8 @@ fn draw_summary(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
         counts,
     );
     let eta = match d.eta_secs() {
-        Some(s) => format!("ETA {}", fmt::duration(s)),
-        None => "ETA —".into(),
+        Some(s) => app.tw("tui-dash-eta", &[("eta", fmt::duration(s).into())]),
+        None => app.t("tui-dash-eta-none"),
     };
     let elapsed = (d.ended.unwrap_or(app.now) - d.started)
         .num_seconds()
@@ -164,15 +168,27 @@ fn draw_summary(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled(
-                format!("{}/s of {}", d.snapshot.rate, d.ceiling),
+                app.tw(
+                    "tui-dash-rate",
+                    &[
+                        ("rate", d.snapshot.rate.to_string().into()),
+                        ("ceiling", d.ceiling.to_string().into()),
+                    ],
+                ),
                 rate_style,
             ),
-            Span::raw(format!(
-                " · observed {:.0}/s · {eta} · elapsed {} · {} workers{}",
-                observed_rate(&d.snapshot.per_second),
-                fmt::duration(elapsed),
-                d.workers,
-                cost_text(d)
+            Span::raw(app.tw(
+                "tui-dash-observed",
+                &[
+                    (
+                        "observed",
+                        format!("{:.0}", observed_rate(&d.snapshot.per_second)).into(),
+                    ),
+                    ("eta", eta.into()),
+                    ("elapsed", fmt::duration(elapsed).into()),
+                    ("workers", d.workers.to_string().into()),
+                    ("cost", cost_text(app, d).into()),
+                ],
             )),
         ])),
         rate,
@@ -182,7 +198,10 @@ fn draw_summary(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
 fn draw_sparkline(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
     let t = app.ui.theme;
     let block = Block::bordered().title(Span::styled(
-        format!(" Sends per second · ceiling {} ", d.ceiling),
+        app.tw(
+            "tui-dash-spark-title",
+            &[("ceiling", d.ceiling.to_string().into())],
+        ),
         t.title(),
     ));
     let inner = block.inner(area);
@@ -190,7 +209,7 @@ fn draw_sparkline(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
     let data = &d.snapshot.per_second;
     if data.is_empty() {
         frame.render_widget(
-            Paragraph::new(Span::styled("waiting for the first second…", t.dim())),
+            Paragraph::new(Span::styled(app.t("tui-dash-waiting"), t.dim())),
             inner,
         );
         return;
@@ -207,22 +226,40 @@ fn draw_sparkline(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
 
 fn draw_notices(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
     let t = app.ui.theme;
-    let block = Block::bordered().title(Span::styled(" Notices ", t.title()));
+    let block = Block::bordered().title(Span::styled(app.t("tui-dash-notices"), t.title()));
     let mut lines: Vec<Line> = Vec::new();
     if let Some(r) = &d.paused {
-        lines.push(Line::styled(format!("PAUSED: {r} · r resumes"), t.warn()));
+        lines.push(Line::styled(
+            app.tw("tui-dash-notice-paused", &[("reason", r.clone().into())]),
+            t.warn(),
+        ));
     }
     if let Some((r, until)) = &d.held {
         lines.push(Line::styled(
-            format!("HELD until {}: {r}", fmt::clock(*until, app.ui.offset)),
+            app.tw(
+                "tui-dash-notice-held",
+                &[
+                    ("until", fmt::clock(*until, app.ui.offset).into()),
+                    ("reason", r.clone().into()),
+                ],
+            ),
             t.warn(),
         ));
     }
     if let Some((rate, r)) = &d.throttle {
-        lines.push(Line::styled(format!("slowed to {rate}/s: {r}"), t.warn()));
+        lines.push(Line::styled(
+            app.tw(
+                "tui-dash-notice-slowed",
+                &[
+                    ("rate", rate.to_string().into()),
+                    ("reason", r.clone().into()),
+                ],
+            ),
+            t.warn(),
+        ));
     }
     if matches!(d.finished, Some(Ok(_))) {
-        lines.push(Line::styled("done · Enter: details and export", t.ok()));
+        lines.push(Line::styled(app.t("tui-dash-done"), t.ok()));
     }
     // Newest first: when space runs out, the oldest go.
     for (at, level, text) in d.notices.iter().rev() {
@@ -241,20 +278,33 @@ fn draw_results(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
     let t = app.ui.theme;
     let filter = d.filter_state();
     let height = area.height.saturating_sub(3) as usize;
-    let label = filter.map_or("all states", RecipientState::as_str);
-    let follow = if d.scroll == 0 {
-        "following"
+    let label = filter.map_or_else(
+        || app.t("tui-dash-all-states"),
+        |s| app.recipient_state_name(s),
+    );
+    let follow = app.t(if d.scroll == 0 {
+        "tui-dash-following"
     } else {
-        "scrolled · End follows"
-    };
+        "tui-dash-scrolled"
+    });
     let block = |rows: String| {
         Block::bordered().title(Span::styled(
-            format!(" Results, newest first · {label} · {rows} · {follow} "),
+            app.tw(
+                "tui-dash-results-title",
+                &[
+                    ("label", label.clone().into()),
+                    ("rows", rows.into()),
+                    ("follow", follow.clone().into()),
+                ],
+            ),
             t.title(),
         ))
     };
     let Some(page) = d.page() else {
-        frame.render_widget(Paragraph::new("reading…").block(block("…".into())), area);
+        frame.render_widget(
+            Paragraph::new(app.t("tui-reading")).block(block("…".into())),
+            area,
+        );
         return;
     };
     // Newest first from the scroll position; the page starts at its window.
@@ -271,7 +321,10 @@ fn draw_results(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
                         .map(|p| p.masked(KEEP_DIGITS))
                         .unwrap_or_else(|| "—".into()),
                 ),
-                Cell::from(Span::styled(r.state.as_str(), t.state(r.state))),
+                Cell::from(Span::styled(
+                    app.recipient_state_name(r.state),
+                    t.state(r.state),
+                )),
                 Cell::from(r.code.map(|c| c.to_string()).unwrap_or_default()),
                 Cell::from(
                     r.latency_ms
@@ -293,14 +346,29 @@ fn draw_results(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
             Constraint::Min(6),
         ],
     )
-    .header(Row::new(["     #", "Number", "State", "Code", " Latency", "Note"]).style(t.title()))
-    .block(block(format!("{} rows", fmt::count(page.matching))));
+    .header(
+        Row::new(
+            [
+                "tui-col-index",
+                "tui-col-number",
+                "tui-col-state",
+                "tui-col-code",
+                "tui-col-latency",
+                "tui-col-note",
+            ]
+            .map(|id| app.t(id)),
+        )
+        .style(t.title()),
+    )
+    .block(block(
+        app.tw("tui-n-rows", &[("n", fmt::count(page.matching).into())]),
+    ));
     frame.render_widget(table, area);
 }
 
 /// " · cost est. 12.30 / actual 4.10 EUR" once a delivery is priced: the
 /// plan's estimate beside what Meta's statuses say was charged so far.
-fn cost_text(d: &DashState) -> String {
+fn cost_text(app: &App, d: &DashState) -> String {
     let Some(actual) = d.results.as_ref().and_then(|r| r.cost.as_ref()) else {
         return String::new();
     };
@@ -308,10 +376,16 @@ fn cost_text(d: &DashState) -> String {
         .meta
         .estimate
         .as_ref()
-        .map(|e| format!("est. {:.2} / ", e.total))
-        .unwrap_or_default();
-    format!(
-        " · cost {est}actual {:.2} {}",
-        actual.total, actual.currency
+        .map(|e| app.ui.lang.money(e.total, &e.currency))
+        .unwrap_or_else(|| "—".into());
+    app.tw(
+        "tui-dash-cost",
+        &[
+            ("estimated", est.into()),
+            (
+                "actual",
+                app.ui.lang.money(actual.total, &actual.currency).into(),
+            ),
+        ],
     )
 }
