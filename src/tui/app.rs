@@ -206,6 +206,15 @@ impl App {
         })
     }
 
+    /// Columns a table's state column needs for the longest state name.
+    pub fn state_column_width(&self) -> u16 {
+        crate::campaign::journal::RecipientState::ALL
+            .iter()
+            .map(|s| self.recipient_state_name(*s).chars().count())
+            .max()
+            .map_or(9, |w| u16::try_from(w).unwrap_or(9))
+    }
+
     /// The first effects: load the home screen.
     pub fn init(&self) -> Vec<Effect> {
         vec![Effect::LoadHome]

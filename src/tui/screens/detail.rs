@@ -364,7 +364,7 @@ fn draw_journal(app: &App, page: &JournalPage, frame: &mut Frame, area: Rect) {
     let widths = [
         Constraint::Length(6),
         Constraint::Length(16),
-        Constraint::Length(9),
+        Constraint::Length(app.state_column_width()),
         Constraint::Length(6),
         Constraint::Length(3),
         Constraint::Length(8),

@@ -340,7 +340,7 @@ fn draw_results(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
         [
             Constraint::Length(6),
             Constraint::Length(16),
-            Constraint::Length(9),
+            Constraint::Length(app.state_column_width()),
             Constraint::Length(7),
             Constraint::Length(8),
             Constraint::Min(6),
