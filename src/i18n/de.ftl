@@ -212,3 +212,26 @@ tui-dash-all-states = alle Status
 tui-dash-following = folgt
 tui-dash-scrolled = gescrollt · End folgt
 tui-dash-results-title = {" "}Ergebnisse, neueste zuerst · { $label } · { $rows } · { $follow }{" "}
+
+## Campaign detail
+
+tui-reading-journal = lese das Journal…
+tui-col-attempts = Vers
+tui-col-updated = Geändert
+tui-one-campaign-at-a-time = eine Kampagne sendet; eine nach der anderen
+tui-nothing-to-resume = Kampagne { $id } ist { $state }; nichts fortzusetzen
+tui-no-unknown = kein Empfänger hat ein unbekanntes Ergebnis
+tui-resend-title = { $n } Unbekannte erneut senden?
+tui-resend-may-have = { $n } Empfänger haben die Nachricht vielleicht erhalten, vielleicht nicht
+tui-resend-twice = (ein Absturz oder eine verlorene Antwort). Erneutes Senden kann sie doppelt zustellen.
+tui-resend-never-unless = bote tut das nie ungefragt. Erneut senden?
+tui-detail-exported = { $n } Zeilen exportiert nach { $path }
+tui-detail-export-failed = Export fehlgeschlagen: { $error }
+tui-export-title = Ergebnisse exportieren
+tui-export-what = Eine Zeile je Empfänger von Kampagne { $id }, nur für den Eigentümer lesbar (0600).
+tui-export-never-replaced = Eine vorhandene Datei wird nie ersetzt: wählen Sie einen anderen Namen.
+tui-detail-meta = erstellt { $created } von { $by } · gestartet { $started } · beendet { $finished } · { $mode }
+tui-detail-unknown = { $n } unbekannt: Webhooks klären sie vielleicht noch; u sendet sie erneut
+tui-detail-title = {" "}Kampagne { $id } · { $template } ({ $language }) · Thema { $topic } · { $state }{" "}
+tui-detail-funnel = {" "}Trichter{" "}
+tui-detail-journal = {" "}Journal · Zeile { $n } von { $m }{" "}

@@ -212,3 +212,26 @@ tui-dash-all-states = all states
 tui-dash-following = following
 tui-dash-scrolled = scrolled · End follows
 tui-dash-results-title = {" "}Results, newest first · { $label } · { $rows } · { $follow }{" "}
+
+## Campaign detail
+
+tui-reading-journal = reading the journal…
+tui-col-attempts = Att
+tui-col-updated = Updated
+tui-one-campaign-at-a-time = a campaign is sending; one at a time
+tui-nothing-to-resume = campaign { $id } is { $state }; nothing to resume
+tui-no-unknown = no recipient has an unknown outcome
+tui-resend-title = Send again to { $n } unknown?
+tui-resend-may-have = { $n } recipient(s) may or may not have got the message
+tui-resend-twice = (a crash or a lost response). Sending again may deliver it twice.
+tui-resend-never-unless = bote never does this unless you ask. Send again?
+tui-detail-exported = exported { $n } rows to { $path }
+tui-detail-export-failed = export failed: { $error }
+tui-export-title = Export results
+tui-export-what = One row per recipient of campaign { $id }, written owner-only (0600).
+tui-export-never-replaced = An existing file is never replaced: choose another name.
+tui-detail-meta = created { $created } by { $by } · started { $started } · finished { $finished } · { $mode }
+tui-detail-unknown = { $n } unknown: webhooks may still settle them; u sends them again
+tui-detail-title = {" "}Campaign { $id } · { $template } ({ $language }) · topic { $topic } · { $state }{" "}
+tui-detail-funnel = {" "}Funnel{" "}
+tui-detail-journal = {" "}Journal · row { $n } of { $m }{" "}

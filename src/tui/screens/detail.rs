@@ -70,8 +70,17 @@ pub fn loaded(app: &mut App, r: Result<Box<JournalPage>, String>) -> Vec<Effect>
 /// An export finished.
 pub fn exported(app: &mut App, r: Result<(PathBuf, u64), String>) -> Vec<Effect> {
     match r {
-        Ok((path, n)) => app.say(format!("exported {n} rows to {}", path.display())),
-        Err(e) => app.fail(format!("export failed: {e}")),
+        Ok((path, n)) => {
+            let said = app.tw(
+                "tui-detail-exported",
+                &[("n", n.into()), ("path", path.display().to_string().into())],
+            );
+            app.say(said);
+        }
+        Err(e) => {
+            let said = app.tw("tui-detail-export-failed", &[("error", e.into())]);
+            app.fail(said);
+        }
     }
     vec![]
 }
@@ -145,10 +154,10 @@ pub fn cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
             };
             let path = default_export_path(app, id, format);
             app.modal = Some(Modal {
-                title: "Export results".into(),
+                title: app.t("tui-export-title"),
                 lines: vec![
-                    format!("One row per recipient of campaign {id}, written owner-only (0600)."),
-                    "An existing file is never replaced: choose another name.".into(),
+                    app.tw("tui-export-what", &[("id", id.to_string().into())]),
+                    app.t("tui-export-never-replaced"),
                 ],
                 confirm: Confirm::Export {
                     id,
@@ -164,12 +173,19 @@ pub fn cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
         }
         Cmd::Resume => {
             if app.running.is_some() {
-                app.fail("a campaign is sending; one at a time");
+                app.fail(app.t("tui-one-campaign-at-a-time"));
                 return vec![];
             }
             match meta_state {
                 CampaignState::Finished | CampaignState::Cancelled => {
-                    app.fail(format!("campaign {id} is {meta_state}; nothing to resume"));
+                    let said = app.tw(
+                        "tui-nothing-to-resume",
+                        &[
+                            ("id", id.to_string().into()),
+                            ("state", app.state_name(meta_state).into()),
+                        ],
+                    );
+                    app.fail(said);
                     vec![]
                 }
                 _ => vec![Effect::Start {
@@ -180,16 +196,16 @@ pub fn cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
         }
         Cmd::ResendUnknown => {
             if unknown == 0 {
-                app.fail("no recipient has an unknown outcome");
+                app.fail(app.t("tui-no-unknown"));
             } else if app.running.is_some() {
-                app.fail("a campaign is sending; one at a time");
+                app.fail(app.t("tui-one-campaign-at-a-time"));
             } else {
                 app.modal = Some(Modal {
-                    title: format!("Send again to {unknown} unknown?"),
+                    title: app.tw("tui-resend-title", &[("n", unknown.into())]),
                     lines: vec![
-                        format!("{unknown} recipient(s) may or may not have got the message"),
-                        "(a crash or a lost response). Sending again may deliver it twice.".into(),
-                        "bote never does this unless you ask. Send again?".into(),
+                        app.tw("tui-resend-may-have", &[("n", unknown.into())]),
+                        app.t("tui-resend-twice"),
+                        app.t("tui-resend-never-unless"),
                     ],
                     confirm: Confirm::ResendUnknown(id),
                     expected: (!app.ui.sandbox).then(|| unknown.to_string()),
@@ -223,8 +239,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         let text = app
             .detail
             .error
-            .as_deref()
-            .unwrap_or("reading the journal…");
+            .clone()
+            .unwrap_or_else(|| app.t("tui-reading-journal"));
         frame.render_widget(Paragraph::new(text).block(Block::bordered()), area);
         return;
     };
@@ -240,37 +256,45 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         let n = c.get(s);
         if n > 0 {
             counts.push(Span::styled(
-                format!("{} {}  ", s.as_str(), fmt::count(n)),
+                format!("{} {}  ", app.recipient_state_name(s), fmt::count(n)),
                 t.state(s),
             ));
         }
     }
     let mut lines = vec![
-        Line::from(format!(
-            "created {} by {} · started {} · finished {} · {}",
-            fmt::datetime(m.created_at, off),
-            m.created_by,
-            fmt::opt_datetime(m.started_at, off),
-            fmt::opt_datetime(m.finished_at, off),
-            m.mode
+        Line::from(app.tw(
+            "tui-detail-meta",
+            &[
+                ("created", fmt::datetime(m.created_at, off).into()),
+                ("by", m.created_by.clone().into()),
+                ("started", fmt::opt_datetime(m.started_at, off).into()),
+                ("finished", fmt::opt_datetime(m.finished_at, off).into()),
+                ("mode", m.mode.clone().into()),
+            ],
         )),
         Line::from(counts),
     ];
     if let Some(r) = &m.state_reason {
-        lines.push(Line::styled(format!("{}: {r}", m.state), t.warn()));
-    }
-    if c.unknown > 0 {
         lines.push(Line::styled(
-            format!(
-                "{} unknown: webhooks may still settle them; u sends them again",
-                c.unknown
-            ),
+            format!("{}: {r}", app.state_name(m.state)),
             t.warn(),
         ));
     }
-    let title = format!(
-        " Campaign {} · {} ({}) · topic {} · {} ",
-        m.id, m.template.name, m.template.language, m.topic, m.state
+    if c.unknown > 0 {
+        lines.push(Line::styled(
+            app.tw("tui-detail-unknown", &[("n", c.unknown.into())]),
+            t.warn(),
+        ));
+    }
+    let title = app.tw(
+        "tui-detail-title",
+        &[
+            ("id", m.id.to_string().into()),
+            ("template", m.template.name.clone().into()),
+            ("language", m.template.language.clone().into()),
+            ("topic", m.topic.clone().into()),
+            ("state", app.state_name(m.state).into()),
+        ],
     );
     frame.render_widget(
         Paragraph::new(lines)
@@ -285,7 +309,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
 /// the accepted.
 fn draw_funnel(app: &App, counts: &Counts, frame: &mut Frame, area: Rect) {
     let t = app.ui.theme;
-    let block = Block::bordered().title(Span::styled(" Funnel ", t.title()));
+    let block = Block::bordered().title(Span::styled(app.t("tui-detail-funnel"), t.title()));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let rows = Layout::vertical([Constraint::Length(1); 4]).split(inner);
@@ -298,7 +322,7 @@ fn draw_funnel(app: &App, counts: &Counts, frame: &mut Frame, area: Rect) {
                 .filled_style(t.state(state))
                 .label(format!(
                     "{:<9} {:>6} {pct}",
-                    stage.stage,
+                    app.recipient_state_name(state),
                     fmt::count(stage.count)
                 ))
                 .ratio(stage.rate.unwrap_or(0.0).clamp(0.0, 1.0)),
@@ -319,14 +343,16 @@ fn draw_journal(app: &App, page: &JournalPage, frame: &mut Frame, area: Rect) {
     let t = app.ui.theme;
     let total = page.counts.total() as usize;
     let sel = app.detail.selected;
-    let title = format!(
-        " Journal · row {} of {} ",
-        (sel + 1).min(total),
-        fmt::count(total as u64)
+    let title = app.tw(
+        "tui-detail-journal",
+        &[
+            ("n", (sel + 1).min(total).into()),
+            ("m", fmt::count(total as u64).into()),
+        ],
     );
     let block = Block::bordered().title(Span::styled(title, t.title()));
     if sel < page.from || sel >= page.from + page.rows.len() {
-        frame.render_widget(Paragraph::new("reading…").block(block), area);
+        frame.render_widget(Paragraph::new(app.t("tui-reading")).block(block), area);
         return;
     }
     let height = (area.height.saturating_sub(3) as usize).max(1);
@@ -373,9 +399,19 @@ fn draw_journal(app: &App, page: &JournalPage, frame: &mut Frame, area: Rect) {
     ];
     let table = Table::new(rows, widths)
         .header(
-            Row::new([
-                "     #", "Number", "State", "Code", "Att", " Latency", "Updated", "Note",
-            ])
+            Row::new(
+                [
+                    "tui-col-index",
+                    "tui-col-number",
+                    "tui-col-state",
+                    "tui-col-code",
+                    "tui-col-attempts",
+                    "tui-col-latency",
+                    "tui-col-updated",
+                    "tui-col-note",
+                ]
+                .map(|id| app.t(id)),
+            )
             .style(t.title()),
         )
         .row_highlight_style(t.selected())

@@ -25,6 +25,10 @@ async fn finished_with_failures() {
     snap!("detail_finished", h);
     h.key(KeyCode::End);
     assert!(h.render().contains("row 10 of 10"));
+    h.key(KeyCode::Home);
+    h.app.ui.lang = crate::i18n::Language::De;
+    snap!("detail_finished_de", h);
+    assert!(h.render().contains("Trichter"));
 }
 
 #[tokio::test]
