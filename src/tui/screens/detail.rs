@@ -313,6 +313,8 @@ fn draw_funnel(app: &App, counts: &Counts, frame: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let rows = Layout::vertical([Constraint::Length(1); 4]).split(inner);
+    let names = FUNNEL_STATES.map(|s| app.recipient_state_name(s));
+    let w = names.iter().map(|n| n.chars().count()).max().unwrap_or(9);
     for ((stage, state), row) in funnel(counts).iter().zip(FUNNEL_STATES).zip(rows.iter()) {
         let pct = stage
             .rate
@@ -321,7 +323,7 @@ fn draw_funnel(app: &App, counts: &Counts, frame: &mut Frame, area: Rect) {
             LineGauge::default()
                 .filled_style(t.state(state))
                 .label(format!(
-                    "{:<9} {:>6} {pct}",
+                    "{:<w$} {:>6} {pct}",
                     app.recipient_state_name(state),
                     fmt::count(stage.count)
                 ))
