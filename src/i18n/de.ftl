@@ -235,3 +235,24 @@ tui-detail-unknown = { $n } unbekannt: Webhooks klären sie vielleicht noch; u s
 tui-detail-title = {" "}Kampagne { $id } · { $template } ({ $language }) · Thema { $topic } · { $state }{" "}
 tui-detail-funnel = {" "}Trichter{" "}
 tui-detail-journal = {" "}Journal · Zeile { $n } von { $m }{" "}
+
+## Consent import
+
+tui-import-title = {" "}Einwilligungen importieren{" "}
+tui-import-file = CSV-Datei
+tui-import-done = Importiert:{" "}
+tui-importing = importiere…
+tui-import-esc = Esc: zurück zu den Einwilligungen
+tui-import-hint = eine geprüfte Einwilligungsliste: phone, opted_in_at, opt_in_source, topics …; Enter importiert
+tui-import-report = {" "}Bericht · { $file } · { $encoding } · '{ $delimiter }'{" "}
+tui-import-imported = importiert { $n }
+tui-import-updated = {" "}· aktualisiert { $updated } · unverändert { $unchanged } · offen { $pending } ·{" "}
+tui-import-rejected = abgelehnt { $n }
+tui-import-duplicates = {" "}· Dubletten { $duplicates } · Zeilen { $rows }
+tui-import-unreadable = {" "}· unlesbar { $n }
+tui-import-dropped = verworfene Spalten (nicht erklärt, G8): { $columns }
+tui-import-rejected-rows = Abgelehnte Zeilen
+tui-import-unreadable-rows = Unlesbare Zeilen (nicht importiert)
+tui-import-notes = Hinweise
+tui-import-more = … { $n } weitere: `bote consent import --rejects OUT` listet alle
+tui-import-line = Zeile { $n }{"  "}

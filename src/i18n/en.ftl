@@ -235,3 +235,24 @@ tui-detail-unknown = { $n } unknown: webhooks may still settle them; u sends the
 tui-detail-title = {" "}Campaign { $id } · { $template } ({ $language }) · topic { $topic } · { $state }{" "}
 tui-detail-funnel = {" "}Funnel{" "}
 tui-detail-journal = {" "}Journal · row { $n } of { $m }{" "}
+
+## Consent import
+
+tui-import-title = {" "}Import consents{" "}
+tui-import-file = CSV file
+tui-import-done = Imported{" "}
+tui-importing = importing…
+tui-import-esc = Esc: back to the consent browser
+tui-import-hint = a consent-verified list: phone, opted_in_at, opt_in_source, topics …; Enter imports
+tui-import-report = {" "}Report · { $file } · { $encoding } · '{ $delimiter }'{" "}
+tui-import-imported = imported { $n }
+tui-import-updated = {" "}· updated { $updated } · unchanged { $unchanged } · pending { $pending } ·{" "}
+tui-import-rejected = rejected { $n }
+tui-import-duplicates = {" "}· duplicates { $duplicates } · rows { $rows }
+tui-import-unreadable = {" "}· unreadable { $n }
+tui-import-dropped = dropped columns (not declared, G8): { $columns }
+tui-import-rejected-rows = Rejected rows
+tui-import-unreadable-rows = Unreadable rows (not imported)
+tui-import-notes = Notes
+tui-import-more = … { $n } more: `bote consent import --rejects OUT` lists all
+tui-import-line = line { $n }{"  "}

@@ -86,53 +86,69 @@ pub fn cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
 pub fn report_lines(r: &ImportReport, app: &App) -> Vec<Line<'static>> {
     let t = app.ui.theme;
     let mut lines = vec![Line::from(vec![
-        Span::styled(format!("imported {}", fmt::count(r.imported)), t.ok()),
-        Span::raw(format!(
-            " · updated {} · unchanged {} · pending {} · ",
-            fmt::count(r.updated),
-            fmt::count(r.unchanged),
-            fmt::count(r.pending)
+        Span::styled(
+            app.tw(
+                "tui-import-imported",
+                &[("n", fmt::count(r.imported).into())],
+            ),
+            t.ok(),
+        ),
+        Span::raw(app.tw(
+            "tui-import-updated",
+            &[
+                ("updated", fmt::count(r.updated).into()),
+                ("unchanged", fmt::count(r.unchanged).into()),
+                ("pending", fmt::count(r.pending).into()),
+            ],
         )),
         Span::styled(
-            format!("rejected {}", fmt::count(r.rejected)),
+            app.tw(
+                "tui-import-rejected",
+                &[("n", fmt::count(r.rejected).into())],
+            ),
             if r.rejected > 0 { t.error() } else { t.dim() },
         ),
-        Span::raw(format!(
-            " · duplicates {} · rows {}",
-            fmt::count(r.duplicates),
-            fmt::count(r.rows)
+        Span::raw(app.tw(
+            "tui-import-duplicates",
+            &[
+                ("duplicates", fmt::count(r.duplicates).into()),
+                ("rows", fmt::count(r.rows).into()),
+            ],
         )),
     ])];
     // Shown only when there are any, so a clean import reads as before.
     if r.unreadable > 0 {
         lines[0].spans.push(Span::styled(
-            format!(" · unreadable {}", fmt::count(r.unreadable)),
+            app.tw(
+                "tui-import-unreadable",
+                &[("n", fmt::count(r.unreadable).into())],
+            ),
             t.error(),
         ));
     }
     if !r.dropped_columns.is_empty() {
         lines.push(Line::styled(
-            format!(
-                "dropped columns (not declared, G8): {}",
-                r.dropped_columns.join(", ")
+            app.tw(
+                "tui-import-dropped",
+                &[("columns", r.dropped_columns.join(", ").into())],
             ),
             t.warn(),
         ));
     }
     if !r.rejects.is_empty() {
         lines.push(Line::default());
-        lines.push(Line::styled("Rejected rows", t.title()));
+        lines.push(Line::styled(app.t("tui-import-rejected-rows"), t.title()));
         for x in &r.rejects {
             lines.push(Line::from(vec![
-                Span::styled(format!("line {:>5}  ", x.line), t.error()),
+                Span::styled(line_label(app, x.line), t.error()),
                 Span::raw(x.reason.clone()),
             ]));
         }
         if r.rejected as usize > r.rejects.len() {
             lines.push(Line::styled(
-                format!(
-                    "… {} more: `bote consent import --rejects OUT` lists all",
-                    r.rejected as usize - r.rejects.len()
+                app.tw(
+                    "tui-import-more",
+                    &[("n", (r.rejected as usize - r.rejects.len()).into())],
                 ),
                 t.dim(),
             ));
@@ -140,22 +156,31 @@ pub fn report_lines(r: &ImportReport, app: &App) -> Vec<Line<'static>> {
     }
     if !r.unreadable_rows.is_empty() {
         lines.push(Line::default());
-        lines.push(Line::styled("Unreadable rows (not imported)", t.title()));
+        lines.push(Line::styled(app.t("tui-import-unreadable-rows"), t.title()));
         for x in &r.unreadable_rows {
             lines.push(Line::from(vec![
-                Span::styled(format!("line {:>5}  ", x.line), t.error()),
+                Span::styled(line_label(app, x.line), t.error()),
                 Span::raw(x.reason.clone()),
             ]));
         }
     }
     if !r.notes.is_empty() {
         lines.push(Line::default());
-        lines.push(Line::styled("Notes", t.title()));
+        lines.push(Line::styled(app.t("tui-import-notes"), t.title()));
         for n in &r.notes {
-            lines.push(Line::from(format!("line {:>5}  {}", n.line, n.message)));
+            lines.push(Line::from(format!(
+                "{}{}",
+                line_label(app, n.line),
+                n.message
+            )));
         }
     }
     lines
+}
+
+/// `line    12  ` in the operator's language.
+fn line_label(app: &App, line: u64) -> String {
+    app.tw("tui-import-line", &[("n", format!("{line:>5}").into())])
 }
 
 /// Draws the import screen.
@@ -171,39 +196,43 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     };
     // After the import only the file name shows: the path may be long.
     let mut lines = vec![match &s.report {
-        None => s
-            .path
-            .line("CSV file", true, field.width.saturating_sub(2), t),
+        None => s.path.line(
+            &app.t("tui-import-file"),
+            true,
+            field.width.saturating_sub(2),
+            t,
+        ),
         Some(r) => Line::from(vec![
-            Span::styled("Imported ", t.dim()),
+            Span::styled(app.t("tui-import-done"), t.dim()),
             Span::raw(name(&r.file)),
         ]),
     }];
     lines.push(match (&s.error, s.busy) {
         (Some(e), _) => Line::styled(e.clone(), t.error()),
-        (None, true) => Line::styled("importing…", t.warn()),
-        (None, false) if s.report.is_some() => {
-            Line::styled("Esc: back to the consent browser", t.dim())
-        }
-        (None, false) => Line::styled(
-            "a consent-verified list: phone, opted_in_at, opt_in_source, topics …; Enter imports",
-            t.dim(),
-        ),
+        (None, true) => Line::styled(app.t("tui-importing"), t.warn()),
+        (None, false) if s.report.is_some() => Line::styled(app.t("tui-import-esc"), t.dim()),
+        (None, false) => Line::styled(app.t("tui-import-hint"), t.dim()),
     });
     frame.render_widget(
         Paragraph::new(lines)
-            .block(Block::bordered().title(Span::styled(" Import consents ", t.title())))
+            .block(Block::bordered().title(Span::styled(app.t("tui-import-title"), t.title())))
             .wrap(Wrap { trim: true }),
         field,
     );
     let Some(r) = &s.report else { return };
-    let title = format!(
-        " Report · {} · {} · '{}' ",
-        name(&r.file),
-        r.encoding
-            .map(|e| e.to_string())
-            .unwrap_or_else(|| "?".into()),
-        r.delimiter
+    let title = app.tw(
+        "tui-import-report",
+        &[
+            ("file", name(&r.file).into()),
+            (
+                "encoding",
+                r.encoding
+                    .map(|e| e.to_string())
+                    .unwrap_or_else(|| "?".into())
+                    .into(),
+            ),
+            ("delimiter", r.delimiter.to_string().into()),
+        ],
     );
     let lines = report_lines(r, app);
     let height = body.height.saturating_sub(2) as usize;
