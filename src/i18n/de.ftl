@@ -256,3 +256,20 @@ tui-import-unreadable-rows = Unlesbare Zeilen (nicht importiert)
 tui-import-notes = Hinweise
 tui-import-more = … { $n } weitere: `bote consent import --rejects OUT` listet alle
 tui-import-line = Zeile { $n }{"  "}
+
+## Dashboard notices and the send's standing
+
+tui-notice-slowed = gebremst auf { $rate }/s: { $reason }
+tui-notice-back = wieder { $rate }/s
+tui-notice-held = wartet: { $reason }
+tui-notice-paused = pausiert: { $reason }
+tui-notice-resumed = fortgesetzt
+tui-notice-ended = Lauf beendet: { $state }
+tui-notice-lagged = die Ansicht kam nicht nach; einige Hinweise fehlen (die Zahlen stimmen)
+tui-notice-text = { $text }
+tui-standing-skipped = , { $n } übersprungen
+tui-standing-finished = { $attempted } von { $eligible } gesendet{ $skipped }
+tui-standing-cancelled = { $attempted } von { $eligible } gesendet{ $skipped } (abgebrochen)
+tui-standing-paused = { $done } von { $eligible } erledigt, { $open } offen (pausiert)
+tui-standing-planned = { $eligible } zu senden (nicht gestartet)
+tui-standing-sending = { $percent } % von { $eligible }

@@ -256,3 +256,20 @@ tui-import-unreadable-rows = Unreadable rows (not imported)
 tui-import-notes = Notes
 tui-import-more = … { $n } more: `bote consent import --rejects OUT` lists all
 tui-import-line = line { $n }{"  "}
+
+## Dashboard notices and the send's standing
+
+tui-notice-slowed = slowed to { $rate }/s: { $reason }
+tui-notice-back = back to { $rate }/s
+tui-notice-held = held: { $reason }
+tui-notice-paused = paused: { $reason }
+tui-notice-resumed = resumed
+tui-notice-ended = run ended: { $state }
+tui-notice-lagged = the view fell behind; some notices are missing (counts stay exact)
+tui-notice-text = { $text }
+tui-standing-skipped = , { $n } skipped
+tui-standing-finished = { $attempted } of { $eligible } sent{ $skipped }
+tui-standing-cancelled = { $attempted } of { $eligible } sent{ $skipped } (cancelled)
+tui-standing-paused = { $done } of { $eligible } done, { $open } to go (paused)
+tui-standing-planned = { $eligible } to send (not started)
+tui-standing-sending = { $percent } % of { $eligible }

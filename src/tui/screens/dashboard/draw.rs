@@ -103,7 +103,7 @@ fn draw_summary(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
     // The bar and the words beside it read the same numbers: the send's
     // recipients only, done apart from in flight.
     let bar_counts = progress.send_counts(c);
-    let pct = format!(" {}", d.standing());
+    let pct = format!(" {}", standing_text(app, d));
     let [bar_area, pct_area] = Layout::horizontal([
         Constraint::Min(1),
         Constraint::Length(pct.chars().count() as u16),
@@ -224,6 +224,47 @@ fn draw_sparkline(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
     );
 }
 
+/// A notice in the operator's language.
+fn notice_text(app: &App, n: &super::state::Notice) -> String {
+    let mut args: Vec<(&str, crate::i18n::Arg)> =
+        n.args.iter().map(|(k, v)| (*k, v.clone().into())).collect();
+    if let Some(s) = n.state {
+        args.push(("state", app.state_name(s).into()));
+    }
+    app.tw(n.id, &args)
+}
+
+/// What the send has come to, in the operator's language: "7 % of 105",
+/// "79 of 128 sent, 49 skipped (cancelled)".
+fn standing_text(app: &App, d: &DashState) -> String {
+    let s = d.standing();
+    let p = &s.progress;
+    let skipped = match p.skipped {
+        0 => String::new(),
+        n => app.tw("tui-standing-skipped", &[("n", n.into())]),
+    };
+    let args = |id: &str| {
+        app.tw(
+            id,
+            &[
+                ("attempted", p.attempted().into()),
+                ("eligible", p.eligible.into()),
+                ("done", p.done.into()),
+                ("open", p.open().into()),
+                ("percent", p.percent().into()),
+                ("skipped", skipped.clone().into()),
+            ],
+        )
+    };
+    match s.state {
+        CampaignState::Finished => args("tui-standing-finished"),
+        CampaignState::Cancelled => args("tui-standing-cancelled"),
+        CampaignState::Paused => args("tui-standing-paused"),
+        CampaignState::Planned | CampaignState::Scheduled => args("tui-standing-planned"),
+        CampaignState::Sending | CampaignState::Held => args("tui-standing-sending"),
+    }
+}
+
 fn draw_notices(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
     let t = app.ui.theme;
     let block = Block::bordered().title(Span::styled(app.t("tui-dash-notices"), t.title()));
@@ -265,7 +306,7 @@ fn draw_notices(app: &App, d: &DashState, frame: &mut Frame, area: Rect) {
     for (at, level, text) in d.notices.iter().rev() {
         lines.push(Line::from(vec![
             Span::styled(format!("{} ", fmt::clock(*at, app.ui.offset)), t.dim()),
-            Span::styled(text.clone(), level_style(app, *level)),
+            Span::styled(notice_text(app, text), level_style(app, *level)),
         ]));
     }
     frame.render_widget(

@@ -106,7 +106,44 @@ pub struct DashState {
     /// How the run ended.
     pub finished: Option<Result<CampaignState, String>>,
     /// Recent notices, newest last.
-    pub notices: VecDeque<(DateTime<Utc>, Level, String)>,
+    pub notices: VecDeque<(DateTime<Utc>, Level, Notice)>,
+}
+
+/// A notice as the dashboard keeps it: a message id and its arguments,
+/// put into words when drawn (in the language of the moment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// The catalog's message id.
+    pub id: &'static str,
+    /// Named arguments (engine reasons stay as the engine wrote them).
+    pub args: Vec<(&'static str, String)>,
+    /// A campaign state argument, named in the operator's language.
+    pub state: Option<CampaignState>,
+}
+
+impl Notice {
+    /// A notice with text arguments.
+    pub fn of<const N: usize>(id: &'static str, args: [(&'static str, String); N]) -> Self {
+        Self {
+            id,
+            args: args.into(),
+            state: None,
+        }
+    }
+
+    /// A notice naming a campaign state.
+    pub fn state(id: &'static str, state: CampaignState) -> Self {
+        Self {
+            id,
+            args: Vec::new(),
+            state: Some(state),
+        }
+    }
+
+    /// Text as is (an error the daemon reported).
+    pub fn text(text: String) -> Self {
+        Self::of("tui-notice-text", [("text", text)])
+    }
 }
 
 impl DashState {
@@ -247,7 +284,7 @@ impl DashState {
         vec![]
     }
 
-    pub(super) fn notice(&mut self, at: DateTime<Utc>, level: Level, text: String) {
+    pub(super) fn notice(&mut self, at: DateTime<Utc>, level: Level, text: Notice) {
         self.notices.push_back((at, level, text));
         while self.notices.len() > NOTICES {
             self.notices.pop_front();
@@ -270,23 +307,42 @@ impl DashState {
                     reason,
                 } => {
                     if current < ceiling {
-                        self.notice(now, Level::Warn, format!("slowed to {current}/s: {reason}"));
+                        self.notice(
+                            now,
+                            Level::Warn,
+                            Notice::of(
+                                "tui-notice-slowed",
+                                [("rate", current.to_string()), ("reason", reason.clone())],
+                            ),
+                        );
                         self.throttle = Some((current, reason));
                     } else {
-                        self.notice(now, Level::Info, format!("back to {current}/s"));
+                        self.notice(
+                            now,
+                            Level::Info,
+                            Notice::of("tui-notice-back", [("rate", current.to_string())]),
+                        );
                         self.throttle = None;
                     }
                 }
                 Progress::Held { reason, until } => {
-                    self.notice(now, Level::Warn, format!("held: {reason}"));
+                    self.notice(
+                        now,
+                        Level::Warn,
+                        Notice::of("tui-notice-held", [("reason", reason.clone())]),
+                    );
                     self.held = Some((reason, until));
                 }
                 Progress::Paused { reason } => {
-                    self.notice(now, Level::Warn, format!("paused: {reason}"));
+                    self.notice(
+                        now,
+                        Level::Warn,
+                        Notice::of("tui-notice-paused", [("reason", reason.clone())]),
+                    );
                     self.paused = Some(reason);
                 }
                 Progress::Resumed => {
-                    self.notice(now, Level::Info, "resumed".into());
+                    self.notice(now, Level::Info, Notice::of("tui-notice-resumed", []));
                     self.paused = None;
                     self.held = None;
                 }
@@ -297,16 +353,12 @@ impl DashState {
                     self.paused = None;
                     self.held = None;
                     self.throttle = None;
-                    self.notice(now, Level::Info, format!("run ended: {state}"));
+                    self.notice(now, Level::Info, Notice::state("tui-notice-ended", state));
                 }
             }
         }
         if batch.lagged {
-            self.notice(
-                now,
-                Level::Warn,
-                "the view fell behind; some notices are missing (counts stay exact)".into(),
-            );
+            self.notice(now, Level::Warn, Notice::of("tui-notice-lagged", []));
         }
         let finished = self.finished.is_some();
         let counts = self.snapshot.counts;

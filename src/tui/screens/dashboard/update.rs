@@ -64,7 +64,7 @@ pub fn ended(app: &mut App, id: CampaignId, result: Result<CampaignState, String
     let mut effects = Vec::new();
     if let Some(d) = app.dash.as_mut().filter(|d| d.meta.id == id) {
         if let Err(e) = &result {
-            d.notice(now, Level::Error, e.clone());
+            d.notice(now, Level::Error, super::state::Notice::text(e.clone()));
         }
         if d.finished.is_none() || result.is_err() {
             d.finished = Some(result.clone());
