@@ -273,3 +273,30 @@ tui-standing-cancelled = { $attempted } von { $eligible } gesendet{ $skipped } (
 tui-standing-paused = { $done } von { $eligible } erledigt, { $open } offen (pausiert)
 tui-standing-planned = { $eligible } zu senden (nicht gestartet)
 tui-standing-sending = { $percent } % von { $eligible }
+
+## Dialogs, the status line, the key overlay
+
+tui-campaign-sending = Kampagne { $id } sendet
+tui-another-sending = eine andere Kampagne sendet; eine nach der anderen
+tui-nothing-to-pause = Kampagne { $id } ist { $state }: nichts zu pausieren
+tui-nothing-to-cancel = Kampagne { $id } ist { $state }: nichts abzubrechen
+tui-details-after-run = die Details öffnen sich, wenn der Lauf beendet ist
+tui-pausing = pausiere: laufende Anfragen werden noch beendet
+tui-cancel-title = Kampagne { $id } abbrechen?
+tui-cancel-skipped = Alle noch nicht Beschickten ({ $n }) werden endgültig übersprungen.
+tui-cancel-in-flight = Anfragen, die schon unterwegs sind, laufen zu Ende und werden erfasst.
+tui-quit-title = Beenden, während gesendet wird?
+tui-quit-goes-on = Die Kampagne sendet nach dem Beenden im bote-Daemon weiter;
+tui-quit-watch = eine neue TUI oder `bote campaign watch ID` zeigt sie wieder.
+tui-unknown-key = { $key } bewirkt hier nichts · ? zeigt die Tasten
+tui-exporting = exportiere…
+tui-keys-title = {" "}Tasten · jede Taste schließt{" "}
+tui-keys-title-scroll = {" "}Tasten { $from }–{ $to } von { $of } · ↑↓ scrollt · andere Tasten schließen{" "}
+tui-export-file = Datei
+tui-export-masked = {" "}Nummern: bis auf die letzten 4 Ziffern maskiert
+tui-export-full = {" "}Nummern: vollständig
+tui-export-keys = Enter: schreiben   Esc: abbrechen
+tui-modal-type = { $text } eintippen und Enter
+tui-modal-esc-no = Esc: nein
+tui-modal-yes = {" "}ja{"   "}
+tui-modal-no = {" "}nein

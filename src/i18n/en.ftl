@@ -273,3 +273,30 @@ tui-standing-cancelled = { $attempted } of { $eligible } sent{ $skipped } (cance
 tui-standing-paused = { $done } of { $eligible } done, { $open } to go (paused)
 tui-standing-planned = { $eligible } to send (not started)
 tui-standing-sending = { $percent } % of { $eligible }
+
+## Dialogs, the status line, the key overlay
+
+tui-campaign-sending = campaign { $id } is sending
+tui-another-sending = another campaign is sending; one at a time
+tui-nothing-to-pause = campaign { $id } is { $state }: nothing to pause
+tui-nothing-to-cancel = campaign { $id } is { $state }: nothing to cancel
+tui-details-after-run = the details open once the run has ended
+tui-pausing = pausing: requests in flight finish first
+tui-cancel-title = Cancel campaign { $id }?
+tui-cancel-skipped = Everyone not yet sent ({ $n }) is skipped for good.
+tui-cancel-in-flight = Requests already in flight finish and are recorded.
+tui-quit-title = Quit while sending?
+tui-quit-goes-on = The campaign goes on sending in the bote daemon after you quit;
+tui-quit-watch = a new TUI or `bote campaign watch ID` shows it again.
+tui-unknown-key = { $key } does nothing here · ? shows the keys
+tui-exporting = exporting…
+tui-keys-title = {" "}Keys · any key closes{" "}
+tui-keys-title-scroll = {" "}Keys { $from }–{ $to } of { $of } · ↑↓ scroll · other keys close{" "}
+tui-export-file = File
+tui-export-masked = {" "}numbers: masked to their last 4 digits
+tui-export-full = {" "}numbers: in full
+tui-export-keys = Enter: write   Esc: cancel
+tui-modal-type = Type { $text } and Enter
+tui-modal-esc-no = Esc: no
+tui-modal-yes = {" "}yes{"   "}
+tui-modal-no = {" "}no

@@ -249,11 +249,8 @@ impl App {
         }
         if self.running.is_some() {
             self.modal = Some(Modal {
-                title: "Quit while sending?".into(),
-                lines: vec![
-                    "The campaign goes on sending in the bote daemon after you quit;".into(),
-                    "a new TUI or `bote campaign watch ID` shows it again.".into(),
-                ],
+                title: self.t("tui-quit-title"),
+                lines: vec![self.t("tui-quit-goes-on"), self.t("tui-quit-watch")],
                 confirm: Confirm::QuitWhileSending,
                 expected: None,
                 input: TextInput::default(),
@@ -325,7 +322,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::UnknownKey(label) => {
-            app.say(format!("{label} does nothing here · ? shows the keys"));
+            let said = app.tw("tui-unknown-key", &[("key", label.into())]);
+            app.say(said);
             vec![]
         }
         Action::Cmd(Cmd::Quit) => quit_now(app),
@@ -423,7 +421,8 @@ fn modal_cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
                 Confirm::QuitWhileSending => quit_now(app),
                 Confirm::Export { id, format, mask } => match modal.input.get() {
                     Some(path) => {
-                        app.say("exporting…");
+                        let said = app.t("tui-exporting");
+                        app.say(said);
                         vec![Effect::Export {
                             id,
                             format,

@@ -109,13 +109,15 @@ pub fn help(app: &App, top: usize, frame: &mut Frame, area: Rect) {
         })
         .collect();
     let title = if visible >= binds.len() {
-        " Keys · any key closes ".to_string()
+        app.t("tui-keys-title")
     } else {
-        format!(
-            " Keys {}–{} of {} · ↑↓ scroll · other keys close ",
-            top + 1,
-            (top + visible).min(binds.len()),
-            binds.len()
+        app.tw(
+            "tui-keys-title-scroll",
+            &[
+                ("from", (top + 1).into()),
+                ("to", (top + visible).min(binds.len()).into()),
+                ("of", binds.len().into()),
+            ],
         )
     };
     frame.render_widget(Clear, box_area);
@@ -133,26 +135,31 @@ pub fn modal(app: &App, frame: &mut Frame, area: Rect) {
     lines.push(Line::default());
     match (&m.confirm, &m.expected) {
         (Confirm::Export { mask, .. }, _) => {
-            lines.push(m.input.line("File", true, 68, t));
+            lines.push(m.input.line(&app.t("tui-export-file"), true, 68, t));
             lines.push(Line::from(vec![
                 Span::styled("Tab", t.key()),
-                Span::raw(if *mask {
-                    " numbers: masked to their last 4 digits"
+                Span::raw(app.t(if *mask {
+                    "tui-export-masked"
                 } else {
-                    " numbers: in full"
-                }),
+                    "tui-export-full"
+                })),
             ]));
-            lines.push(Line::styled("Enter: write   Esc: cancel", t.dim()));
+            lines.push(Line::styled(app.t("tui-export-keys"), t.dim()));
         }
         (_, Some(x)) => {
-            lines.push(m.input.line(&format!("Type {x} and Enter"), true, 60, t));
-            lines.push(Line::styled("Esc: no", t.dim()));
+            lines.push(m.input.line(
+                &app.tw("tui-modal-type", &[("text", x.clone().into())]),
+                true,
+                60,
+                t,
+            ));
+            lines.push(Line::styled(app.t("tui-modal-esc-no"), t.dim()));
         }
         (_, None) => lines.push(Line::from(vec![
             Span::styled("y", t.key()),
-            Span::raw(" yes   "),
+            Span::raw(app.t("tui-modal-yes")),
             Span::styled("n", t.key()),
-            Span::raw(" no"),
+            Span::raw(app.t("tui-modal-no")),
         ])),
     }
     let box_area = centered(area, 72, lines.len() as u16 + 2);

@@ -11,7 +11,11 @@ use crate::tui::widgets::input::TextInput;
 pub fn started(app: &mut App, meta: CampaignMeta) -> Vec<Effect> {
     app.running = Some(meta.id);
     app.wizard.starting = false;
-    app.say(format!("campaign {} is sending", meta.id));
+    let said = app.tw(
+        "tui-campaign-sending",
+        &[("id", meta.id.to_string().into())],
+    );
+    app.say(said);
     let mut dash = DashState::new(meta, app.ui.rate, app.ui.workers, app.now);
     let effects = dash.ask(app.now);
     app.dash = Some(dash);
@@ -108,14 +112,16 @@ pub fn works(app: &App, cmd: Cmd) -> bool {
 /// Why a dashboard key does nothing now, for the status line.
 fn refusal(app: &App, d: &DashState, cmd: Cmd) -> String {
     let (id, state) = (d.meta.id, d.campaign_state());
+    let args = [
+        ("id", id.to_string().into()),
+        ("state", app.state_name(state).into()),
+    ];
     match cmd {
-        Cmd::Resume if app.running.is_some_and(|r| r != id) => {
-            "another campaign is sending; one at a time".into()
-        }
-        Cmd::Pause => format!("campaign {id} is {state}: nothing to pause"),
-        Cmd::Resume => format!("campaign {id} is {state}: nothing to resume"),
-        Cmd::Cancel => format!("campaign {id} is {state}: nothing to cancel"),
-        _ => "the details open once the run has ended".into(),
+        Cmd::Resume if app.running.is_some_and(|r| r != id) => app.t("tui-another-sending"),
+        Cmd::Pause => app.tw("tui-nothing-to-pause", &args),
+        Cmd::Resume => app.tw("tui-nothing-to-resume", &args),
+        Cmd::Cancel => app.tw("tui-nothing-to-cancel", &args),
+        _ => app.t("tui-details-after-run"),
     }
 }
 
@@ -162,7 +168,8 @@ pub fn cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
             return d.ask(now);
         }
         Cmd::Pause if live => {
-            app.say("pausing: requests in flight finish first");
+            let said = app.t("tui-pausing");
+            app.say(said);
             return vec![Effect::Pause];
         }
         Cmd::Resume if live => return vec![Effect::Resume],
@@ -174,11 +181,12 @@ pub fn cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
         }
         Cmd::Cancel if live => {
             let open = d.snapshot.counts.open();
+            let id = d.meta.id.to_string();
             app.modal = Some(Modal {
-                title: format!("Cancel campaign {}?", d.meta.id),
+                title: app.tw("tui-cancel-title", &[("id", id.into())]),
                 lines: vec![
-                    format!("Everyone not yet sent ({open}) is skipped for good."),
-                    "Requests already in flight finish and are recorded.".into(),
+                    app.tw("tui-cancel-skipped", &[("n", open.into())]),
+                    app.t("tui-cancel-in-flight"),
                 ],
                 confirm: Confirm::CancelCampaign,
                 expected: None,
