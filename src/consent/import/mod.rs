@@ -201,6 +201,8 @@ pub fn import(
         has_suppressions: store.has_suppressions()?,
         started_empty: store.contact_records().next().is_none(),
         overlay: HashMap::new(),
+        fetched: HashMap::new(),
+        pending: Vec::with_capacity(CHUNK),
         batch: Batch::default(),
         seen: HashMap::new(),
         writer: None,
