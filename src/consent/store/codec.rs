@@ -265,6 +265,9 @@ fn method_from_u8(b: u8) -> Option<ConfirmationMethod> {
     }
 }
 
+/// Table entries a writer looks a string up in.
+const SEARCHED: usize = 64;
+
 /// Builds a record, remembering the strings written so far.
 #[derive(Default)]
 struct Writer<'s> {
@@ -292,10 +295,14 @@ impl<'s> Writer<'s> {
     }
 
     /// Even: a new string of `n >> 1` bytes follows; odd: string `n >> 1`
-    /// of the table. A record holds a few dozen strings, so the search is
-    /// a short scan.
+    /// of the table. Only the first [`SEARCHED`] entries are looked up: the
+    /// strings that repeat (topics, sources, wording, actors) come first,
+    /// and a long history (thousands of origins) must not make every
+    /// write quadratic. Later strings still enter the table, as the reader
+    /// counts them.
     fn text(&mut self, s: &'s str) {
-        match self.strings.iter().position(|x| *x == s) {
+        let searched = &self.strings[..self.strings.len().min(SEARCHED)];
+        match searched.iter().position(|x| *x == s) {
             Some(i) => self.varint(((i as u64) << 1) | 1),
             None => {
                 self.varint((s.len() as u64) << 1);
@@ -833,6 +840,30 @@ mod tests {
         };
         let bytes = encode(&bare, []);
         assert_eq!(decode_record(&k, &bytes).expect("bare"), (bare, vec![]));
+    }
+
+    /// A history longer than the searched part of the string table still
+    /// round-trips (references only ever point into the searched part).
+    #[test]
+    fn a_long_history_round_trips() {
+        let (contact, mut history) = everything();
+        let first = history[0].clone();
+        for i in 0..3 * SEARCHED {
+            history.push(ConsentEvent {
+                origin: format!("import:big.csv:{i}"),
+                ..first.clone()
+            });
+            history.push(ConsentEvent {
+                origin: "import:big.csv:1".into(),
+                ..first.clone()
+            });
+        }
+        let k = key(contact.phone);
+        let bytes = encode(&contact, &history);
+        assert_eq!(
+            decode_record(&k, &bytes).expect("decode"),
+            (contact, history)
+        );
     }
 
     /// What a JSON record of the first format holds decodes the same, and

@@ -177,7 +177,9 @@ mod tests {
             },
             ..ev.clone()
         };
-        store.write(&c, std::slice::from_ref(&revoked)).expect("append");
+        store
+            .write(&c, std::slice::from_ref(&revoked))
+            .expect("append");
         let mut batch = Batch::default();
         store.stage_contact(&mut batch, &c).expect("stage");
         assert_eq!(batch.len(), 1);
