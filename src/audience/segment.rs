@@ -1,16 +1,10 @@
 //! Segment mode: the whole store, narrowed by locale, scanned and decided in number order.
 
-use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::sync::mpsc;
-
-use serde::Deserialize;
 
 use super::rules::{Rules, Verdicts};
 use super::{Exclusion, PlanError};
-use crate::consent::store::decode_contact;
-use crate::consent::ConsentStatus;
-use crate::phone::Phone;
+use crate::consent::store::decode_contact_view;
 
 /// Contacts without a locale belong to every locale (the business's default).
 pub(super) fn locale_matches(contact: Option<&str>, wanted: Option<&str>) -> bool {
@@ -24,55 +18,6 @@ pub(super) fn locale_matches(contact: Option<&str>, wanted: Option<&str>) -> boo
                         .is_some_and(|l| l.eq_ignore_ascii_case(w)))
         }
     }
-}
-
-/// The fields of a stored contact the plan reads; decoding only these skips
-/// the consent evidence (sources, dates) that a million-contact scan would
-/// otherwise parse and allocate.
-#[derive(Deserialize)]
-struct ContactView<'a> {
-    phone: Phone,
-    #[serde(default, borrow)]
-    locale: Option<Text<'a>>,
-    #[serde(default, borrow)]
-    attributes: BTreeMap<Text<'a>, Text<'a>>,
-    #[serde(borrow)]
-    topics: BTreeMap<Text<'a>, TopicView>,
-}
-
-/// A JSON string borrowed from the record where it has no escapes, owned
-/// where it has (serde's own `Cow` always allocates inside maps).
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
-struct Text<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v.to_owned())))
-            }
-        }
-        d.deserialize_str(Visitor)
-    }
-}
-
-impl std::borrow::Borrow<str> for Text<'_> {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-#[derive(Deserialize)]
-struct TopicView {
-    status: ConsentStatus,
 }
 
 /// Contacts handed from the scanning thread to the deciding one at once.
@@ -132,22 +77,20 @@ impl Rules<'_> {
         value: &[u8],
         suppressions: bool,
     ) -> Result<(), PlanError> {
-        let c: ContactView = decode_contact(key, value)?;
-        if !locale_matches(
-            c.locale.as_ref().map(|l| &*l.0),
-            self.request.locale.as_deref(),
-        ) {
+        // Only the fields the plan reads: not the evidence nor the history.
+        let c = decode_contact_view(key, value)?;
+        if !locale_matches(c.locale.as_deref(), self.request.locale.as_deref()) {
             return Ok(());
         }
         if suppressions && self.store.suppressed_since(c.phone)?.is_some() {
             out.exclude(Some(c.phone), None, Exclusion::Suppressed);
             return Ok(());
         }
-        let status = c.topics.get(self.request.topic.as_str()).map(|t| t.status);
+        let status = c.status(&self.request.topic);
         self.decide(out, c.phone, status, None, || {
             c.attributes
                 .iter()
-                .map(|(k, v)| (k.0.to_string(), v.0.to_string()))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect()
         });
         Ok(())
@@ -158,12 +101,15 @@ impl Rules<'_> {
 mod tests {
     use std::path::Path;
 
+    use std::collections::BTreeMap;
+
     use chrono::{DateTime, Duration, Utc};
 
     use super::*;
     use crate::audience::{plan, PlanRequest, Recipient};
     use crate::config::Config;
-    use crate::consent::{ConsentEvent, Contact, Store, TopicConsent};
+    use crate::consent::{ConsentEvent, ConsentStatus, Contact, Store, TopicConsent};
+    use crate::phone::Phone;
     use crate::template::Catalog;
 
     /// A store with contacts in every state the plan tells apart: topics,

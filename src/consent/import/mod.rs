@@ -51,9 +51,13 @@ use writer::Run;
 pub use columns::is_phone_header;
 pub use report::{ImportReport, Note, Reject, RejectsFile};
 
-/// Rows per atomic write. sled keeps everything a batch replaces until the
-/// batch is done, so large batches cost memory, not speed (at 50k rows:
-/// 313 MB peak with 5,000-row batches, 132 MB with 200, same throughput).
+/// Rows per atomic write. sled keeps every node version a batch replaces
+/// until the batch is done, so large batches cost memory, not speed (at
+/// 50k rows: 313 MB peak with 5,000-row batches, 132 MB with 200, same
+/// throughput). Sorting a chunk by number does not change that: rows of a
+/// file in random order land on different leaves unless a chunk holds a
+/// good part of the store (1M rows with 2,048-row chunks: 1.2 GB peak,
+/// 26,360 rows/s — no faster than 250; BENCHMARKS.md).
 pub const CHUNK: usize = 250;
 /// Rows handed from the parse thread to the writing thread at once.
 const HANDOFF: usize = 256;
@@ -201,6 +205,8 @@ pub fn import(
         has_suppressions: store.has_suppressions()?,
         started_empty: store.contact_records().next().is_none(),
         overlay: HashMap::new(),
+        fetched: HashMap::new(),
+        pending: Vec::with_capacity(CHUNK),
         batch: Batch::default(),
         seen: HashMap::new(),
         writer: None,

@@ -7,9 +7,19 @@ use super::parse::{Handoff, Parsed, Row, Valid};
 use super::report::{ImportReport, RejectsFile};
 use super::{ImportError, ImportOptions, CHUNK};
 use crate::consent::merge::{merge, ConsentRecord};
-use crate::consent::store::{Batch, Store, StoreError, Suppression, SuppressionCause};
+use crate::consent::store::{
+    record_contact, record_history, Batch, Store, StoreError, Suppression, SuppressionCause,
+};
 use crate::consent::{Change, ConsentEvent, ConsentStatus, Contact};
 use crate::phone::Phone;
+
+/// A contact the current chunk changes: its new state, the record it
+/// replaces (whose history it keeps) and the events the chunk adds.
+pub(super) struct Staged {
+    contact: Contact,
+    base: Option<sled::IVec>,
+    events: Vec<ConsentEvent>,
+}
 
 /// State of one import run (on the calling thread, the only one that
 /// touches the store).
@@ -24,7 +34,12 @@ pub(super) struct Run<'a> {
     /// time (`Store::importer`), and nothing else creates contacts.
     pub(super) started_empty: bool,
     /// Contacts changed in the current chunk (all of them in a dry run).
-    pub(super) overlay: HashMap<Phone, Contact>,
+    pub(super) overlay: HashMap<Phone, Staged>,
+    /// The stored records of the current chunk's numbers, read in number
+    /// order before the chunk is merged (`None`: not in the store).
+    pub(super) fetched: HashMap<Phone, Option<sled::IVec>>,
+    /// The current chunk's rows, in file order.
+    pub(super) pending: Vec<Parsed>,
     pub(super) batch: Batch,
     /// Number → first line it appeared on.
     pub(super) seen: HashMap<Phone, u64>,
@@ -46,66 +61,24 @@ impl Run<'_> {
         mut rejects: Option<RejectsFile>,
         progress: &dyn Fn(),
     ) -> Result<(), ImportError> {
-        let mut in_chunk = 0;
         for handoff in rx {
             let rows = match handoff {
                 Handoff::Rows(rows) => rows,
                 Handoff::Failed(e) => {
-                    self.flush()?;
+                    // The rows read before the failure still go in.
+                    self.chunk(&mut rejects)?;
                     return Err(e.into());
                 }
             };
-            for Parsed { line, row, cells } in rows {
-                self.report.rows += 1;
-                let refused = match row {
-                    Row::Unreadable(reason) => {
-                        self.report.unreadable(line, reason.clone());
-                        Some(reason)
-                    }
-                    Row::Invalid(reason) => {
-                        self.report.reject(line, reason.clone());
-                        Some(reason)
-                    }
-                    Row::Valid(valid) => {
-                        let Valid {
-                            record,
-                            method_without_date,
-                            spellings,
-                        } = *valid;
-                        match self.row(record, line) {
-                            Ok(()) => {
-                                if method_without_date {
-                                    self.method_without_date.get_or_insert((line, 0)).1 += 1;
-                                }
-                                for (spelling, topic) in spellings {
-                                    self.report.topic_spellings.insert(spelling, topic);
-                                }
-                                None
-                            }
-                            Err(reason) => {
-                                self.report.reject(line, reason.clone());
-                                Some(reason)
-                            }
-                        }
-                    }
-                };
-                if let (Some(reason), Some(r)) = (refused, rejects.as_mut()) {
-                    let line = line.to_string();
-                    let head = [line.as_str(), reason.as_str()];
-                    r.write(
-                        head.into_iter()
-                            .chain(cells.iter().flatten().map(String::as_str)),
-                    )?;
-                }
-                in_chunk += 1;
-                if in_chunk == CHUNK {
-                    self.flush()?;
-                    in_chunk = 0;
+            for parsed in rows {
+                self.pending.push(parsed);
+                if self.pending.len() == CHUNK {
+                    self.chunk(&mut rejects)?;
                     progress();
                 }
             }
         }
-        self.flush()?;
+        self.chunk(&mut rejects)?;
         // One note, not one per row: form exports fill the method column
         // on every row.
         if let Some((first, n)) = self.method_without_date {
@@ -127,15 +100,100 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Folds one validated row into the store state.
-    fn row(&mut self, consent: ConsentRecord, line: u64) -> Result<(), String> {
-        if self.writer.is_none() && !self.opts.dry_run {
+    /// Merges the pending rows in file order and writes them as one atomic
+    /// batch. The stored records they merge with are read first, in number
+    /// order, and the batch is written in number order: sled then visits
+    /// each leaf once per chunk instead of once per row.
+    fn chunk(&mut self, rejects: &mut Option<RejectsFile>) -> Result<(), ImportError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        if !self.opts.dry_run {
             self.writer = Some(self.store.consent_writer());
             // The webhook suppresses numbers that opt out before they are
             // in the store; with the writer held none can appear until the
             // chunk is committed, so asking once per chunk is enough.
-            self.has_suppressions |= self.store.has_suppressions().map_err(|e| e.to_string())?;
+            self.has_suppressions |= self.store.has_suppressions()?;
         }
+        let mut wanted: Vec<Phone> = self
+            .pending
+            .iter()
+            .filter_map(|p| match &p.row {
+                Row::Valid(v) => Some(v.record.phone),
+                _ => None,
+            })
+            // Into an empty store, only this run's own rows can have
+            // written a number: no lookup for the others.
+            .filter(|p| {
+                !self.overlay.contains_key(p) && (!self.started_empty || self.seen.contains_key(p))
+            })
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        for phone in wanted {
+            let record = self.store.contact_record(phone)?;
+            self.fetched.insert(phone, record);
+        }
+        for parsed in std::mem::take(&mut self.pending) {
+            self.parsed(parsed, rejects)?;
+        }
+        self.fetched.clear();
+        self.flush()?;
+        Ok(())
+    }
+
+    /// Accounts for one row of the chunk, in file order.
+    fn parsed(
+        &mut self,
+        Parsed { line, row, cells }: Parsed,
+        rejects: &mut Option<RejectsFile>,
+    ) -> Result<(), ImportError> {
+        self.report.rows += 1;
+        let refused = match row {
+            Row::Unreadable(reason) => {
+                self.report.unreadable(line, reason.clone());
+                Some(reason)
+            }
+            Row::Invalid(reason) => {
+                self.report.reject(line, reason.clone());
+                Some(reason)
+            }
+            Row::Valid(valid) => {
+                let Valid {
+                    record,
+                    method_without_date,
+                    spellings,
+                } = *valid;
+                match self.row(record, line) {
+                    Ok(()) => {
+                        if method_without_date {
+                            self.method_without_date.get_or_insert((line, 0)).1 += 1;
+                        }
+                        for (spelling, topic) in spellings {
+                            self.report.topic_spellings.insert(spelling, topic);
+                        }
+                        None
+                    }
+                    Err(reason) => {
+                        self.report.reject(line, reason.clone());
+                        Some(reason)
+                    }
+                }
+            }
+        };
+        if let (Some(reason), Some(r)) = (refused, rejects.as_mut()) {
+            let line = line.to_string();
+            let head = [line.as_str(), reason.as_str()];
+            r.write(
+                head.into_iter()
+                    .chain(cells.iter().flatten().map(String::as_str)),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Folds one validated row into the store state.
+    fn row(&mut self, consent: ConsentRecord, line: u64) -> Result<(), String> {
         let phone = consent.phone;
         let mut events_prefix = Vec::new();
         let suppressed = if self.has_suppressions {
@@ -166,11 +224,13 @@ impl Run<'_> {
             }
         }
         let existing = match self.overlay.get(&phone) {
-            Some(c) => Some(c.clone()),
-            // Into an empty store, only this run's own rows can have
-            // written a number: skip the lookup for the others.
-            None if self.started_empty && !self.seen.contains_key(&phone) => None,
-            None => self.store.contact(phone).map_err(|e| e.to_string())?,
+            Some(s) => Some(s.contact.clone()),
+            None => match self.fetched.get(&phone) {
+                Some(Some(record)) => {
+                    Some(record_contact(phone, record).map_err(|e| e.to_string())?)
+                }
+                _ => None,
+            },
         };
         let origin = format!("import:{}:{line}", self.file_label);
         let merged = merge(existing.as_ref(), &consent, &origin);
@@ -204,9 +264,10 @@ impl Run<'_> {
         if merged.changes.is_empty() && events_prefix.is_empty() && existing.is_some() {
             return Ok(());
         }
-        if !self.opts.dry_run {
-            // One record for the row's events (see `Store::stage_events`).
-            let events: Vec<ConsentEvent> = events_prefix
+        let events: Vec<ConsentEvent> = if self.opts.dry_run {
+            Vec::new()
+        } else {
+            events_prefix
                 .into_iter()
                 .chain(merged.changes)
                 .map(|change| ConsentEvent {
@@ -215,12 +276,25 @@ impl Run<'_> {
                     origin: origin.clone(),
                     change,
                 })
-                .collect();
-            self.store
-                .stage_events(&mut self.batch, phone, &events)
-                .map_err(|e| e.to_string())?;
+                .collect()
+        };
+        match self.overlay.get_mut(&phone) {
+            Some(staged) => {
+                staged.contact = merged.contact;
+                staged.events.extend(events);
+            }
+            None => {
+                let base = self.fetched.remove(&phone).flatten();
+                self.overlay.insert(
+                    phone,
+                    Staged {
+                        contact: merged.contact,
+                        base,
+                        events,
+                    },
+                );
+            }
         }
-        self.overlay.insert(phone, merged.contact);
         Ok(())
     }
 
@@ -229,11 +303,17 @@ impl Run<'_> {
         if self.opts.dry_run {
             return Ok(());
         }
-        for contact in self.overlay.values() {
-            self.store.stage_contact(&mut self.batch, contact)?;
+        let mut staged: Vec<(Phone, Staged)> = self.overlay.drain().collect();
+        staged.sort_unstable_by_key(|(p, _)| *p);
+        for (phone, s) in &staged {
+            let kept = match &s.base {
+                Some(record) => record_history(*phone, record)?,
+                None => Vec::new(),
+            };
+            self.store
+                .stage_record(&mut self.batch, &s.contact, kept.iter().chain(&s.events));
         }
         self.store.commit(std::mem::take(&mut self.batch))?;
-        self.overlay.clear();
         self.writer = None;
         Ok(())
     }

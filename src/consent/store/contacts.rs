@@ -1,24 +1,26 @@
-//! Contacts: each number's current consent state, read one by one or scanned, and per-topic totals.
+//! Contacts: each number's current consent state with its history in one
+//! record (see `codec`), read one by one or scanned, and per-topic totals.
 
 use std::collections::BTreeMap;
 
-use super::{corrupt, Batch, Store, StoreError, CONTACT};
+use super::{codec, Batch, Store, StoreError, CONTACT};
 use crate::consent::{ConsentEvent, ConsentStatus, Contact};
 use crate::phone::Phone;
 
-fn contact_key(p: Phone) -> [u8; 9] {
+pub(super) fn contact_key(p: Phone) -> [u8; 9] {
     let mut k = [CONTACT; 9];
     k[1..].copy_from_slice(&p.key());
     k
 }
 
-/// Decodes a record from [`Store::contact_records`] as `T` (a `Contact`, or
-/// a type with some of its fields).
-pub fn decode_contact<'a, T: serde::Deserialize<'a>>(
-    key: &[u8],
-    value: &'a [u8],
-) -> Result<T, StoreError> {
-    serde_json::from_slice(value).map_err(|e| corrupt(key, e))
+/// The contact in `phone`'s stored record (from [`Store::contact_record`]).
+pub(crate) fn record_contact(phone: Phone, value: &[u8]) -> Result<Contact, StoreError> {
+    codec::decode_contact(&contact_key(phone), value)
+}
+
+/// The history in `phone`'s stored record (from [`Store::contact_record`]).
+pub(crate) fn record_history(phone: Phone, value: &[u8]) -> Result<Vec<ConsentEvent>, StoreError> {
+    codec::decode_history(&contact_key(phone), value)
 }
 
 /// Consent totals for one topic.
@@ -38,21 +40,27 @@ impl Store {
         let key = contact_key(phone);
         self.consent
             .get(key)?
-            .map(|v| serde_json::from_slice(&v).map_err(|e| corrupt(&key, e)))
+            .map(|v| codec::decode_contact(&key, &v))
             .transpose()
+    }
+
+    /// One number's stored record, undecoded: the importer reads the
+    /// contact from it and the history only if it changes the contact.
+    pub(crate) fn contact_record(&self, phone: Phone) -> Result<Option<sled::IVec>, StoreError> {
+        Ok(self.consent.get(contact_key(phone))?)
     }
 
     /// Every contact, in number order.
     pub fn contacts(&self) -> impl Iterator<Item = Result<Contact, StoreError>> + '_ {
         self.consent.scan_prefix([CONTACT]).map(|r| {
             let (k, v) = r?;
-            serde_json::from_slice(&v).map_err(|e| corrupt(&k, e))
+            codec::decode_contact(&k, &v)
         })
     }
 
     /// Every contact's stored record, undecoded, in number order: for scans
     /// over many contacts that need a few fields each (the dry run decodes
-    /// them with [`decode_contact`] into a smaller type).
+    /// them with [`codec::decode_contact_view`]).
     pub fn contact_records(
         &self,
     ) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec), StoreError>> + '_ {
@@ -66,23 +74,46 @@ impl Store {
         self.consent.scan_prefix([CONTACT]).count()
     }
 
-    /// Queues a contact's new state.
+    /// Queues a contact's new state, keeping the history it has.
     pub fn stage_contact(&self, batch: &mut Batch, contact: &Contact) -> Result<(), StoreError> {
-        let value = serde_json::to_vec(contact).map_err(|e| corrupt(b"contact", e))?;
-        batch.inner.insert(&contact_key(contact.phone)[..], value);
-        batch.writes += 1;
+        let history = self.stored_history(contact.phone)?;
+        self.stage_record(batch, contact, &history);
         Ok(())
     }
 
-    /// Writes a contact and its events at once.
+    /// Queues a contact with its whole history (what was stored and what is
+    /// new), as one record.
+    pub(crate) fn stage_record<'s>(
+        &self,
+        batch: &mut Batch,
+        contact: &'s Contact,
+        history: impl IntoIterator<Item = &'s ConsentEvent>,
+    ) {
+        batch.inner.insert(
+            &contact_key(contact.phone)[..],
+            codec::encode(contact, history),
+        );
+        batch.writes += 1;
+    }
+
+    /// Writes a contact and appends `events` to its history, at once. The
+    /// caller holds [`Store::consent_writer`] (the history is read, then
+    /// written back with the new events).
     pub fn write(&self, contact: &Contact, events: &[ConsentEvent]) -> Result<(), StoreError> {
         let mut batch = Batch::default();
-        self.stage_contact(&mut batch, contact)?;
-        for e in events {
-            self.stage_event(&mut batch, contact.phone, e)?;
-        }
+        let history = self.stored_history(contact.phone)?;
+        self.stage_record(&mut batch, contact, history.iter().chain(events));
         self.commit(batch)?;
         self.audit_events(contact.phone, events)
+    }
+
+    /// The history folded into `phone`'s record (none without one).
+    fn stored_history(&self, phone: Phone) -> Result<Vec<ConsentEvent>, StoreError> {
+        let key = contact_key(phone);
+        match self.consent.get(key)? {
+            Some(v) => codec::decode_history(&key, &v),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Confirmed / pending / revoked counts per topic.
@@ -131,9 +162,13 @@ mod tests {
             .expect("scan");
         assert_eq!(records.len(), 1);
         let (k, v) = &records[0];
-        assert_eq!(decode_contact::<Contact>(k, v).expect("decode"), c);
-        assert_eq!(store.history(p).expect("history").len(), 2);
-        // Events staged together land in one record and read back in order.
+        let view = codec::decode_contact_view(k, v).expect("view");
+        assert_eq!(view.status("sale"), Some(ConsentStatus::Confirmed));
+        assert_eq!(
+            store.history(p).expect("history"),
+            vec![ev.clone(), ev.clone()]
+        );
+        // Later writes append to the history; a staged contact keeps it.
         let revoked = ConsentEvent {
             change: Change::Revoked {
                 topic: "sale".into(),
@@ -142,19 +177,18 @@ mod tests {
             },
             ..ev.clone()
         };
-        let mut batch = Batch::default();
         store
-            .stage_events(&mut batch, p, &[ev.clone(), revoked.clone()])
-            .expect("stage");
+            .write(&c, std::slice::from_ref(&revoked))
+            .expect("append");
+        let mut batch = Batch::default();
+        store.stage_contact(&mut batch, &c).expect("stage");
         assert_eq!(batch.len(), 1);
         store.commit(batch).expect("commit");
-        store
-            .stage_events(&mut Batch::default(), p, &[])
-            .expect("nothing");
         assert_eq!(
             store.history(p).expect("history"),
-            vec![ev.clone(), ev.clone(), ev, revoked]
+            vec![ev.clone(), ev, revoked]
         );
+        assert_eq!(store.contact(p).expect("read"), Some(c.clone()));
         assert_eq!(store.totals().expect("totals")["sale"].confirmed, 1);
     }
 }

@@ -12,7 +12,9 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{corrupt, Batch, Store, StoreError, Suppression, SuppressionCause, CONTACT, EVENT};
+use super::contacts::contact_key;
+use super::history::legacy_prefix;
+use super::{codec, corrupt, Batch, Store, StoreError, Suppression, SuppressionCause};
 use crate::phone::Phone;
 
 /// The `meta` key that asks the next open to rewrite the database.
@@ -23,7 +25,7 @@ pub(super) const REWRITE_PENDING: &str = "rewrite_pending";
 pub struct Erased {
     /// Whether a contact record existed.
     pub contact: bool,
-    /// History records removed.
+    /// History events removed.
     pub history_records: usize,
     /// Send-index entries the number was taken out of.
     pub send_entries: usize,
@@ -48,18 +50,21 @@ impl Store {
         let _writer = self.consent_writer();
         let mut erased = Erased::default();
         let mut batch = Batch::default();
-        let mut ckey = [CONTACT; 9];
-        ckey[1..].copy_from_slice(&phone.key());
-        erased.contact = self.consent.contains_key(ckey)?;
+        let ckey = contact_key(phone);
+        if let Some(v) = self.consent.get(ckey)? {
+            erased.contact = true;
+            // The history is folded into the contact record: it goes with it.
+            erased.history_records = codec::decode_history(&ckey, &v)?.len();
+        }
         batch.inner.remove(&ckey[..]);
-        let mut prefix = [EVENT; 9];
-        prefix[1..].copy_from_slice(&phone.key());
-        for r in self.consent.scan_prefix(prefix) {
+        batch.writes += 1;
+        // `e` records of the first format, of a number without a contact.
+        for r in self.consent.scan_prefix(legacy_prefix(phone)) {
             let (k, _) = r?;
             batch.inner.remove(k);
             erased.history_records += 1;
+            batch.writes += 1;
         }
-        batch.writes += 1 + erased.history_records;
         // Its business-scoped user ids (BSUID links) go with it.
         self.stage_forget_user_ids(&mut batch, phone)?;
         if let Some(cause) = suppress {

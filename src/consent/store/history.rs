@@ -1,18 +1,14 @@
-//! A number's consent history: append-only events, alone or recorded together in one record.
+//! A number's consent history: folded into its contact record (see
+//! `codec`), plus the separate `e` records of the first format that a
+//! store still holds for numbers without a contact.
 
-use super::{corrupt, Batch, Store, StoreError, EVENT};
+use super::{codec, contacts::contact_key, corrupt, Store, StoreError, EVENT};
 use crate::consent::ConsentEvent;
 use crate::phone::Phone;
 
-fn event_key(p: Phone, id: u64) -> [u8; 17] {
-    let mut k = [EVENT; 17];
-    k[1..9].copy_from_slice(&p.key());
-    k[9..].copy_from_slice(&id.to_be_bytes());
-    k
-}
-
-/// One `e` record: a single event, or an array of events recorded together.
-fn decode_events(v: &[u8]) -> Result<Vec<ConsentEvent>, serde_json::Error> {
+/// One `e` record of the first format: a JSON event, or a JSON array of
+/// events recorded together.
+pub(super) fn decode_legacy_events(v: &[u8]) -> Result<Vec<ConsentEvent>, serde_json::Error> {
     if v.trim_ascii_start().first() == Some(&b'[') {
         serde_json::from_slice(v)
     } else {
@@ -20,55 +16,28 @@ fn decode_events(v: &[u8]) -> Result<Vec<ConsentEvent>, serde_json::Error> {
     }
 }
 
+/// The key prefix of `phone`'s `e` records (first format).
+pub(super) fn legacy_prefix(phone: Phone) -> [u8; 9] {
+    let mut prefix = [EVENT; 9];
+    prefix[1..].copy_from_slice(&phone.key());
+    prefix
+}
+
 impl Store {
     /// A number's history, oldest first.
     pub fn history(&self, phone: Phone) -> Result<Vec<ConsentEvent>, StoreError> {
-        let mut prefix = [EVENT; 9];
-        prefix[1..].copy_from_slice(&phone.key());
-        self.consent
-            .scan_prefix(prefix)
-            .map(|r| {
-                let (k, v) = r?;
-                decode_events(&v).map_err(|e| corrupt(&k, e))
-            })
-            .try_fold(Vec::new(), |mut all, events| {
-                all.extend(events?);
-                Ok(all)
-            })
-    }
-
-    /// Queues an event for a number's history.
-    pub fn stage_event(
-        &self,
-        batch: &mut Batch,
-        phone: Phone,
-        event: &ConsentEvent,
-    ) -> Result<(), StoreError> {
-        let id = self.db.generate_id()?;
-        let value = serde_json::to_vec(event).map_err(|e| corrupt(b"event", e))?;
-        batch.inner.insert(&event_key(phone, id)[..], value);
-        batch.writes += 1;
-        Ok(())
-    }
-
-    /// Queues events recorded together for one number as one record (see
-    /// the module docs); nothing for none.
-    pub fn stage_events(
-        &self,
-        batch: &mut Batch,
-        phone: Phone,
-        events: &[ConsentEvent],
-    ) -> Result<(), StoreError> {
-        match events {
-            [] => Ok(()),
-            [one] => self.stage_event(batch, phone, one),
-            many => {
-                let id = self.db.generate_id()?;
-                let value = serde_json::to_vec(many).map_err(|e| corrupt(b"event", e))?;
-                batch.inner.insert(&event_key(phone, id)[..], value);
-                batch.writes += 1;
-                Ok(())
-            }
+        // Left from the first format: a store migrates them into the
+        // contact record when it is opened, so these are only events of
+        // numbers that had none.
+        let mut all = Vec::new();
+        for r in self.consent.scan_prefix(legacy_prefix(phone)) {
+            let (k, v) = r?;
+            all.extend(decode_legacy_events(&v).map_err(|e| corrupt(&k, e))?);
         }
+        let key = contact_key(phone);
+        if let Some(v) = self.consent.get(key)? {
+            all.extend(codec::decode_history(&key, &v)?);
+        }
+        Ok(all)
     }
 }

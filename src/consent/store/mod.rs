@@ -5,16 +5,19 @@
 //! change together in one atomic `apply_batch`:
 //!
 //! ```text
-//! c ‖ phone(8 BE)            → Contact (JSON)
-//! e ‖ phone(8 BE) ‖ id(8 BE) → ConsentEvent (JSON), append-only
+//! c ‖ phone(8 BE)            → Contact + its whole history (binary, `codec`)
 //! s ‖ sha256(salt ‖ phone)   → Suppression (erased or opted out, since when)
 //! v                          → consent epoch (u64 BE), bumped by every batch
+//! e ‖ phone(8 BE) ‖ id(8 BE) → ConsentEvent(s) (JSON), first format only
 //! ```
 //!
-//! Events recorded together for one number (the changes one import row
-//! makes) may share one `e` record holding a JSON array of them: sled's cost
-//! is per record, and an import row otherwise writes four or five.
-//! [`Store::history`] reads both forms.
+//! One record per number: sled's cost is per record and per page written,
+//! so an import row costs one ~200-byte insert, and writing a chunk in
+//! number order writes each leaf once. A number's history changes only
+//! with its contact (under [`Store::consent_writer`]), so folding it in
+//! costs a read-modify-write only where one happened anyway. Stores of the
+//! first format (JSON contacts, events in `e` records) are migrated when
+//! opened (`migration`; `meta/consent_format` = 2 marks the binary form).
 //!
 //! The `sends` tree indexes accepted marketing sends by time, one entry per
 //! dispatcher flush interval: `g ‖ ts(8 BE) ‖ id(8 BE)` → campaign name
@@ -32,11 +35,13 @@
 mod audited;
 mod batch;
 mod claims;
+mod codec;
 mod contacts;
 mod erasure;
 mod flusher;
 mod history;
 mod identities;
+mod migration;
 mod ownership;
 mod revocation;
 mod sends;
@@ -47,7 +52,9 @@ use std::path::{Path, PathBuf};
 
 pub use batch::Batch;
 pub use claims::RunClaim;
-pub use contacts::{decode_contact, TopicTotals};
+pub use codec::{decode_contact_view, ContactView};
+pub use contacts::TopicTotals;
+pub(crate) use contacts::{record_contact, record_history};
 pub use erasure::Erased;
 pub use flusher::Durability;
 pub use identities::{is_bsuid, Identity, UserOptOut};
@@ -203,6 +210,7 @@ impl Store {
         let consent = db.open_tree("consent")?;
         let sends = db.open_tree("sends")?;
         let meta = db.open_tree("meta")?;
+        migration::migrate(&db, &consent, &meta)?;
         let salt = match meta.get("salt")? {
             Some(v) if v.len() == 32 => {
                 let mut s = [0u8; 32];
