@@ -331,7 +331,7 @@ fn the_wizard_speaks_german_under_a_german_locale() {
         wait,
     );
     tmux.send(&["y"]);
-    tmux.wait_for(&["FINISHED"], Duration::from_secs(60));
+    tmux.wait_for(&["BEENDET", " gesendet"], Duration::from_secs(60));
     tmux.send(&["q"]);
     tmux.wait_for(&["Kampagnen", "beendet"], wait);
     tmux.send(&["q"]);
