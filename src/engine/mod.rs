@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod backup;
+pub mod browse;
 pub mod categories;
 mod consents;
 pub mod deferred;

@@ -300,3 +300,15 @@ tui-modal-type = { $text } eintippen und Enter
 tui-modal-esc-no = Esc: nein
 tui-modal-yes = {" "}ja{"   "}
 tui-modal-no = {" "}nein
+
+## The consent browser's list
+
+key-filter-contacts = Liste filtern
+key-open-number = Nummer öffnen
+tui-contacts-filter = Filter
+tui-contacts-filter-hint = f: topic= status= source= locale= since=JJJJ-MM-TT before=JJJJ-MM-TT · Enter
+tui-contacts-title = {" "}Kontakte · { $n } von { $total }{" "}
+tui-col-locale = Spr.
+tui-col-consents = Einwilligungen
+tui-col-source = Quelle
+tui-col-imported = Importiert

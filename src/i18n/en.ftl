@@ -300,3 +300,15 @@ tui-modal-type = Type { $text } and Enter
 tui-modal-esc-no = Esc: no
 tui-modal-yes = {" "}yes{"   "}
 tui-modal-no = {" "}no
+
+## The consent browser's list
+
+key-filter-contacts = filter the list
+key-open-number = open the number
+tui-contacts-filter = Filter
+tui-contacts-filter-hint = f: topic= status= source= locale= since=YYYY-MM-DD before=YYYY-MM-DD · Enter
+tui-contacts-title = {" "}Contacts · { $n } of { $total }{" "}
+tui-col-locale = Lang
+tui-col-consents = Consents
+tui-col-source = Source
+tui-col-imported = Imported

@@ -266,6 +266,9 @@ async fn answer(
             })
             .await
         }
+        Request::ConsentPage { filter, from, len } => {
+            blocking(engine, move |e| e.consent_page(&c, &filter, from, len)).await
+        }
         Request::AuditVerify => blocking(engine, move |e| e.audit_verify(&c)).await,
         Request::AuditShow { filter } => blocking(engine, move |e| e.audit_show(&c, &filter)).await,
         Request::AuditProof { id, format } => {

@@ -176,6 +176,15 @@ pub enum Request {
         /// Only this state.
         status: Option<String>,
     },
+    /// A page of the consent browser's list.
+    ConsentPage {
+        /// Which contacts.
+        filter: crate::engine::browse::ConsentFilter,
+        /// Position of the first row.
+        from: usize,
+        /// Rows at most.
+        len: usize,
+    },
     /// One number's state and history.
     Consent {
         /// The number as typed.

@@ -188,6 +188,8 @@ pub enum Action {
     Exported(Result<(PathBuf, u64), String>),
     /// A consent lookup finished.
     Consent(Result<Box<ConsentLookup>, String>),
+    /// A page of the consent list, or why not.
+    Contacts(Result<Box<crate::engine::browse::ConsentPage>, String>),
     /// A revocation finished: topics changed.
     Revoked(Result<usize, String>),
     /// An import finished.
@@ -261,6 +263,13 @@ pub enum Effect {
     },
     /// Look a number up.
     LookupConsent(String),
+    /// Read a page of the consent list.
+    LoadContacts {
+        /// Which contacts.
+        filter: crate::engine::browse::ConsentFilter,
+        /// Position of the first row.
+        from: usize,
+    },
     /// Revoke a number's consent (one topic or all).
     Revoke {
         /// The number.

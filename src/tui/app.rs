@@ -266,7 +266,7 @@ impl App {
         match self.screen() {
             ScreenId::Audience => self.wizard.text_focus(),
             ScreenId::Confirm => !self.ui.sandbox,
-            ScreenId::Consent => self.consent.searching,
+            ScreenId::Consent => self.consent.searching || self.consent.list.filtering,
             ScreenId::Import => self.import.report.is_none(),
             _ => false,
         }
@@ -358,6 +358,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Journal(r) => detail::loaded(app, r),
         Action::Exported(r) => detail::exported(app, r),
         Action::Consent(r) => consent::loaded(app, r),
+        Action::Contacts(r) => consent::listed(app, r),
         Action::Revoked(r) => consent::revoked(app, r),
         Action::Imported(r) => import::loaded(app, r),
         Action::Failed(msg) => {

@@ -127,6 +127,8 @@ const DETAIL: &[Bind] = &[
 
 const CONSENT: &[Bind] = &[
     b(Char('/'), Cmd::Search, "/", "key-search", true),
+    b(Char('f'), Cmd::Filter, "f", "key-filter-contacts", true),
+    b(Enter, Cmd::Enter, "Enter", "key-open-number", true),
     b(Char('x'), Cmd::Revoke, "x", "key-revoke-topic", true),
     b(Char('X'), Cmd::RevokeAll, "X", "key-revoke-all", true),
     b(Char('i'), Cmd::Import, "i", "key-import-csv", true),
@@ -273,6 +275,13 @@ pub fn map(app: &App, key: KeyEvent) -> Option<Action> {
             KeyCode::Backspace => return Some(Action::Input(InputKey::Backspace)),
             Char(_) => return None,
             _ => {}
+        }
+    }
+    // In the consent browser a number typed starts a new search, without
+    // pressing / first.
+    if let (ScreenId::Consent, Char(c)) = (app.screen(), key.code) {
+        if !ctrl && (c.is_ascii_digit() || c == '+') {
+            return Some(Action::Input(InputKey::Char(c)));
         }
     }
     let find = |table: &[Bind]| table.iter().find(|b| b.code == key.code).map(|b| b.cmd);

@@ -64,6 +64,20 @@ pub async fn perform(ctx: &Ctx, effect: Effect) -> Option<Action> {
             mask,
         } => Action::Exported(export_file(ctx, id, format, &path, mask).await),
         Effect::LookupConsent(input) => Action::Consent(lookup(ctx, &input).await.map(Box::new)),
+        Effect::LoadContacts { filter, from } => Action::Contacts(
+            ctx.client
+                .call(
+                    &Request::ConsentPage {
+                        filter,
+                        from,
+                        len: super::screens::contacts::PAGE,
+                    },
+                    None,
+                )
+                .await
+                .map(Box::new)
+                .map_err(err),
+        ),
         Effect::Revoke { phone, topic } => Action::Revoked(revoke(ctx, phone, topic).await),
         Effect::Import(path) => Action::Imported(import_file(ctx, &path).await.map(Box::new)),
         _ => return None,

@@ -12,7 +12,7 @@ use super::super::action::{Cmd, ConsentLookup, Effect, InputKey};
 use super::super::app::{App, Confirm, Modal, ScreenId};
 use super::super::widgets::fmt;
 use super::super::widgets::input::TextInput;
-use super::import;
+use super::{contacts, import};
 use crate::consent::{Change, ConsentStatus};
 
 /// Consent browser state.
@@ -30,6 +30,8 @@ pub struct ConsentState {
     pub topic: usize,
     /// History rows scrolled.
     pub scroll: usize,
+    /// The list of contacts shown while no number is open.
+    pub list: contacts::ContactList,
 }
 
 impl Default for ConsentState {
@@ -41,20 +43,51 @@ impl Default for ConsentState {
             error: None,
             topic: 0,
             scroll: 0,
+            list: Default::default(),
         }
     }
 }
 
-/// Opens the browser with the search focused.
+/// Opens the browser with the search focused and the list loading.
 pub fn open(app: &mut App) -> Vec<Effect> {
     app.consent.searching = true;
     app.push(ScreenId::Consent);
+    vec![contacts::load(&app.consent.list, 0)]
+}
+
+/// Whether `cmd` does anything now: the list's keys while no number is
+/// open, the number's while one is.
+pub fn works(app: &App, cmd: Cmd) -> bool {
+    let open = app.consent.result.is_some();
+    match cmd {
+        Cmd::Filter | Cmd::Enter => !open,
+        Cmd::Revoke | Cmd::RevokeAll => open,
+        _ => true,
+    }
+}
+
+/// A keystroke in the search or the filter field; a digit or `+` typed
+/// while neither has focus starts a new search with it.
+pub fn input(app: &mut App, key: InputKey) -> Vec<Effect> {
+    let c = &mut app.consent;
+    if c.list.filtering {
+        contacts::input(&mut c.list, key);
+        return vec![];
+    }
+    if !c.searching {
+        c.searching = true;
+        c.query = TextInput::default();
+    }
+    c.query.apply(key);
     vec![]
 }
 
-/// A keystroke in the search field.
-pub fn input(app: &mut App, key: InputKey) -> Vec<Effect> {
-    app.consent.query.apply(key);
+/// A page of the list arrived.
+pub fn listed(
+    app: &mut App,
+    r: Result<Box<crate::engine::browse::ConsentPage>, String>,
+) -> Vec<Effect> {
+    contacts::loaded(&mut app.consent.list, r);
     vec![]
 }
 
@@ -124,6 +157,11 @@ pub fn cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
             _ => vec![],
         };
     }
+    if app.consent.result.is_none() || app.consent.list.filtering {
+        if let Some(effects) = contacts::cmd(app, cmd) {
+            return effects;
+        }
+    }
     let topics = app
         .consent
         .result
@@ -132,6 +170,11 @@ pub fn cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
         .map_or(0, |c| c.topics.len());
     let c = &mut app.consent;
     match cmd {
+        // From an open number, back to the list first.
+        Cmd::Back if c.result.is_some() => {
+            c.result = None;
+            c.error = None;
+        }
         Cmd::Search | Cmd::Tab => c.searching = true,
         Cmd::Up => c.topic = c.topic.saturating_sub(1),
         Cmd::Down => c.topic = (c.topic + 1).min(topics.saturating_sub(1)),
@@ -274,6 +317,14 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         search,
     );
     let Some(l) = &c.result else {
+        let below = Rect {
+            y: topics.y,
+            height: topics.height + history.height,
+            ..topics
+        };
+        let [filter, list] =
+            Layout::vertical([Constraint::Length(2), Constraint::Min(3)]).areas(below);
+        contacts::draw(app, frame, filter, list);
         return;
     };
     let off = app.ui.offset;
@@ -371,7 +422,10 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         .collect();
     let title = format!(" History · {} events (PgUp/PgDn) ", l.history.len());
     frame.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(Span::styled(title, t.title()))),
+        // Long origins and reasons wrap instead of running off the edge.
+        Paragraph::new(lines)
+            .block(Block::bordered().title(Span::styled(title, t.title())))
+            .wrap(Wrap { trim: false }),
         history,
     );
 }

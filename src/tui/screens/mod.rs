@@ -4,6 +4,7 @@
 pub mod audience;
 pub mod confirm;
 pub mod consent;
+pub mod contacts;
 pub mod dashboard;
 pub mod detail;
 pub mod home;
@@ -51,6 +52,7 @@ pub fn works(app: &App, cmd: Cmd) -> bool {
         ScreenId::Dashboard => dashboard::works(app, cmd),
         ScreenId::Detail => detail::works(app, cmd),
         ScreenId::Plan => plan::works(app, cmd),
+        ScreenId::Consent => consent::works(app, cmd),
         _ => true,
     }
 }

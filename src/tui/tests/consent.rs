@@ -104,3 +104,55 @@ async fn import_report() {
         "totals appear after the import"
     );
 }
+
+/// The list: every contact while no number is open, narrowed by a typed
+/// filter (a bad one named, the list kept); Enter opens a number, Esc
+/// goes back to the list, and a digit typed starts a new search.
+#[tokio::test]
+async fn the_list_filters_opens_a_number_and_digits_search() {
+    let fx = Fixture::new(true);
+    let mut h = Harness::new(&fx, true, 100, 30).await;
+    h.press(&[KeyCode::Char('c')]).await;
+    h.key(KeyCode::Esc); // leave the search field
+    let all = h.app.consent.list.page.as_ref().expect("list").total;
+    assert_eq!(all, 10, "every contact of the fixture");
+    snap!("consent_list", h);
+
+    h.key(KeyCode::Char('f'));
+    h.keys("status=pending");
+    h.press(&[KeyCode::Enter]).await;
+    let page = h.app.consent.list.page.clone().expect("page");
+    assert!(page.total >= 1 && page.total < all, "{}", page.total);
+    assert!(page.rows.iter().all(|r| r
+        .consents
+        .iter()
+        .any(|c| c.status == ConsentStatus::Pending)));
+
+    h.key(KeyCode::Char('f'));
+    h.key_mod(KeyCode::Char('u'), crossterm::event::KeyModifiers::CONTROL);
+    h.keys("colour=red");
+    h.press(&[KeyCode::Enter]).await;
+    let err = h.app.consent.list.error.clone().expect("a located error");
+    assert!(err.contains("colour"), "{err}");
+    assert_eq!(
+        h.app.consent.list.page.as_ref().map(|p| p.total),
+        Some(page.total)
+    );
+    h.key(KeyCode::Esc);
+
+    let first = page.rows[0].phone;
+    h.press(&[KeyCode::Enter]).await;
+    assert_eq!(h.app.consent.result.as_ref().map(|r| r.phone), Some(first));
+    h.key(KeyCode::Esc);
+    assert!(h.app.consent.result.is_none(), "Esc goes back to the list");
+    assert_eq!(h.app.screen(), ScreenId::Consent);
+
+    h.keys("0171 1000007");
+    assert!(h.app.consent.searching, "typing a number searches");
+    assert_eq!(h.app.consent.query.get(), Some("0171 1000007"));
+    h.press(&[KeyCode::Enter]).await;
+    assert_eq!(
+        h.app.consent.result.as_ref().map(|r| r.phone),
+        Phone::parse("0171 1000007", "DE").ok()
+    );
+}
