@@ -78,7 +78,13 @@ impl ConsentFilter {
             };
             match key {
                 "topic" => f.topic = Some(value.to_string()),
-                "status" => f.status = Some(value.parse().map_err(|e| bad(format!("{e}")))?),
+                "status" => {
+                    f.status = Some(
+                        value
+                            .parse::<ConsentStatus>()
+                            .map_err(|e| bad(e.to_string()))?,
+                    )
+                }
                 "source" => f.source = Some(value.to_string()),
                 "locale" => f.locale = Some(value.to_string()),
                 "since" => f.imported_since = Some(day(value)?),
