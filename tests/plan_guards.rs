@@ -161,3 +161,66 @@ fn a_repeat_of_a_template_is_excluded_with_when_it_was_sent() {
         "{other:#}"
     );
 }
+
+/// A template written for another topic than the campaign's: the dry run
+/// warns, the send refuses until the operator acknowledges it.
+#[test]
+fn a_template_for_another_topic_is_sent_only_when_acknowledged() {
+    let sb = Sandbox::new();
+    sb.import_text(
+        "c.csv",
+        &common::csv(&[
+            common::HEADER,
+            "0171 6600001;2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale|events;de;Eva",
+        ]),
+        0,
+    );
+    let args = ["--template", "herbst_sale", "--topic", "events"];
+    let plan = sb
+        .bote([&["campaign", "plan", "--json"][..], &args].concat())
+        .expect_code(0)
+        .json();
+    let lints = plan["lints"].to_string();
+    assert!(
+        lints.contains("written for topic sale") && lints.contains("--ack-topic"),
+        "{lints}"
+    );
+    let refused = sb.bote([&["campaign", "send", "--yes"][..], &args].concat());
+    assert_eq!(refused.code, 4, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("written for topic sale, not events")
+            && refused.stderr.contains("nothing was sent"),
+        "{}",
+        refused.stderr
+    );
+    let list = sb
+        .bote(["campaign", "list", "--json"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    assert!(
+        !list.contains("herbst_sale"),
+        "no campaign was created: {list}"
+    );
+    sb.bote([&["campaign", "send", "--yes", "--ack-topic"][..], &args].concat())
+        .expect_code(0);
+    // The campaign's own topic matches: no warning.
+    let same = sb
+        .bote([
+            "campaign",
+            "plan",
+            "--json",
+            "--template",
+            "herbst_sale",
+            "--topic",
+            "sale",
+        ])
+        .expect_code(0)
+        .json();
+    assert!(
+        !same["lints"].to_string().contains("written for topic"),
+        "{same:#}"
+    );
+}

@@ -115,6 +115,10 @@ pub struct PlanRequest {
     /// ([`RecentSends`]); excluded by default.
     #[serde(default)]
     pub include_recent: bool,
+    /// The operator acknowledged that the template is meant for another
+    /// topic than the campaign's.
+    #[serde(default)]
+    pub ack_topic: bool,
 }
 
 /// A campaign's audience, frozen at planning time.
@@ -245,6 +249,21 @@ pub fn plan_with(
         now,
     );
     let mut lints = [template.lint(&config.consent), readiness].concat();
+    if let Some(intended) = template.topic_mismatch(&request.topic) {
+        lints.push(Lint {
+            level: "warning".into(),
+            message: format!(
+                "{} is written for topic {intended}; this campaign's topic is {}: {}",
+                template.name,
+                request.topic,
+                if request.ack_topic {
+                    "acknowledged"
+                } else {
+                    "acknowledge it to send (--ack-topic; in the TUI: a on the dry run)"
+                }
+            ),
+        });
+    }
     lints.extend(eta::zoneless_lint(&zoneless));
     Ok(Plan {
         lints,

@@ -109,6 +109,10 @@ pub struct PlanArgs {
     /// window (7 days without a cap); they are left out otherwise.
     #[arg(long)]
     pub include_recent: bool,
+    /// Send a template written for another topic than `--topic` (the dry
+    /// run warns about it).
+    #[arg(long)]
+    pub ack_topic: bool,
     /// Print the plan as one JSON document.
     #[arg(long)]
     pub json: bool,
@@ -132,6 +136,7 @@ impl PlanArgs {
             list: self.list.clone(),
             overrides: self.params.iter().cloned().collect::<BTreeMap<_, _>>(),
             include_recent: self.include_recent,
+            ack_topic: self.ack_topic,
         }
     }
 }
@@ -412,6 +417,7 @@ pub(super) fn sample(ctx: &Context) -> Result<Exit> {
         locale: None,
         params: Vec::new(),
         include_recent: false,
+        ack_topic: false,
         json: false,
     };
     if ctx.mode != super::Mode::Sandbox {

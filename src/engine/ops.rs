@@ -224,6 +224,14 @@ impl Engine {
         if plan.eligible.is_empty() {
             return Err(refused("nobody in this audience may receive the message"));
         }
+        if let Some(intended) = plan.template.topic_mismatch(&request.topic) {
+            if !request.ack_topic {
+                return Err(refused(format!(
+                    "{} is written for topic {intended}, not {}: pass --ack-topic (TUI: a on the dry run) to send it anyway; nothing was sent",
+                    plan.template.name, request.topic
+                )));
+            }
+        }
         self.check_confirmation(plan.eligible.len(), confirm)?;
         let mut meta = self.create_by(&plan, &caller.user).map_err(error)?;
         self.audit_campaign(

@@ -312,3 +312,5 @@ tui-col-locale = Spr.
 tui-col-consents = Einwilligungen
 tui-col-source = Quelle
 tui-col-imported = Importiert
+key-ack-topic = anderes Thema der Vorlage bestätigen
+tui-ack-topic-first = die Vorlage ist für ein anderes Thema geschrieben: erst mit a bestätigen

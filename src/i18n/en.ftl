@@ -312,3 +312,5 @@ tui-col-locale = Lang
 tui-col-consents = Consents
 tui-col-source = Source
 tui-col-imported = Imported
+key-ack-topic = acknowledge the template's other topic
+tui-ack-topic-first = the template is written for another topic: a acknowledges it first

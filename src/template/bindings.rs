@@ -123,6 +123,8 @@ impl Catalog {
             let mut bound = Template {
                 bindings: BTreeMap::new(),
                 media: None,
+                // Meta knows nothing of bote's topics: the local file says.
+                topic: local.and_then(|l| l.topic.clone()),
                 ..s.clone()
             };
             let (source, bindings, media) = overlay(local, self.bindings.get(&key));

@@ -177,6 +177,18 @@ pub struct Template {
     /// The file a media header shows (bote's `[media]` table).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media: Option<HeaderMedia>,
+    /// The consent topic the template is written for (bote's own key): a
+    /// campaign for another topic is a warning the operator acknowledges.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+}
+
+impl Template {
+    /// The topic the template is meant for, when `campaign_topic` is
+    /// another one.
+    pub fn topic_mismatch(&self, campaign_topic: &str) -> Option<&str> {
+        self.topic.as_deref().filter(|t| *t != campaign_topic)
+    }
 }
 
 /// The catalog the tests of every part read their templates from.

@@ -137,6 +137,7 @@ fn tidy(g: &mut Gen) -> Template {
         components,
         bindings,
         media: None,
+        topic: None,
     }
 }
 
@@ -197,6 +198,7 @@ fn untidy(g: &mut Gen) -> Template {
         components,
         bindings,
         media: None,
+        topic: None,
     }
 }
 

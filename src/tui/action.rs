@@ -62,6 +62,8 @@ pub enum Cmd {
     Send,
     /// Include (or leave out again) who got the template recently.
     IncludeRecent,
+    /// Acknowledge (or take back) a template written for another topic.
+    AckTopic,
     /// Dashboard: pause sending.
     Pause,
     /// Dashboard / detail: resume sending.

@@ -89,6 +89,7 @@ const PLAN: &[Bind] = &[
     b(Enter, Cmd::Enter, "Enter", "key-recipients-of-reason", true),
     b(Left, Cmd::Left, "←→", "key-previews", true),
     b(Char('s'), Cmd::Send, "s", "key-send-ask", true),
+    b(Char('a'), Cmd::AckTopic, "a", "key-ack-topic", true),
     b(
         Char('i'),
         Cmd::IncludeRecent,

@@ -34,6 +34,12 @@ pub const KEEP_DIGITS: usize = 4;
 /// only when the plan left some out (or already includes them).
 pub fn works(app: &App, cmd: Cmd) -> bool {
     match cmd {
+        Cmd::AckTopic => app.wizard.plan.as_ref().is_some_and(|p| {
+            p.plan
+                .template
+                .topic_mismatch(&p.plan.request.topic)
+                .is_some()
+        }),
         Cmd::IncludeRecent => {
             app.wizard.include_recent
                 || app

@@ -67,6 +67,9 @@ pub struct WizardState {
     pub starting: bool,
     /// Whether the plan includes who got the template recently.
     pub include_recent: bool,
+    /// Whether the operator acknowledged a template written for another
+    /// topic.
+    pub ack_topic: bool,
 }
 
 impl WizardState {
@@ -100,6 +103,7 @@ fn request(app: &App) -> Option<PlanRequest> {
         list: app.wizard.list.get().map(PathBuf::from),
         overrides: Default::default(),
         include_recent: app.wizard.include_recent,
+        ack_topic: app.wizard.ack_topic,
     })
 }
 
@@ -231,6 +235,8 @@ fn audience_cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
             } else {
                 (w.topic + 1) % topics
             };
+            // An acknowledgement was for the other topic.
+            w.ack_topic = false;
             return plan_soon(app);
         }
         Cmd::Enter => {
@@ -306,6 +312,10 @@ fn plan_cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
         Cmd::PageUp => w.preview = w.preview.saturating_sub(10),
         Cmd::PageDown => w.preview = (w.preview + 10).min(eligible.saturating_sub(1)),
         Cmd::Enter if reasons > 0 => w.drill = Some((w.reason, 0)),
+        Cmd::AckTopic => {
+            w.ack_topic = !w.ack_topic;
+            return plan_now(app);
+        }
         Cmd::IncludeRecent => {
             w.include_recent = !w.include_recent;
             w.reason = 0;
@@ -319,7 +329,16 @@ fn plan_cmd(app: &mut App, cmd: Cmd) -> Vec<Effect> {
         }
         Cmd::Back => return app.back(),
         Cmd::Send => {
-            if w.planning || w.dirty_since.is_some() {
+            let mismatch = w.plan.as_ref().is_some_and(|p| {
+                p.plan
+                    .template
+                    .topic_mismatch(&p.plan.request.topic)
+                    .is_some()
+                    && !p.plan.request.ack_topic
+            });
+            if mismatch {
+                app.fail(app.t("tui-ack-topic-first"));
+            } else if w.planning || w.dirty_since.is_some() {
                 app.fail(app.t("tui-dry-run-running"));
             } else if eligible == 0 {
                 app.fail(app.t("tui-nobody-may-receive"));

@@ -273,3 +273,37 @@ async fn the_wizard_in_german() {
     h.key(KeyCode::Char('s'));
     snap!("wizard_confirm_sandbox_de", h);
 }
+
+/// A template written for another topic: the dry run says so, s refuses
+/// until a acknowledges it.
+#[tokio::test]
+async fn another_topic_is_acknowledged_before_the_send() {
+    let fx = Fixture::new(true);
+    let mut h = Harness::new(&fx, true, 100, 30).await;
+    h.press(&[KeyCode::Char('n'), KeyCode::Enter]).await;
+    // The first topic other than sale.
+    while h.app.ui.topics.get(h.app.wizard.topic).map(String::as_str) == Some("sale") {
+        h.press(&[KeyCode::Right]).await;
+    }
+    h.press(&[KeyCode::Enter]).await;
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenId::Plan);
+    let screen = h.render();
+    assert!(screen.contains("written for topic sale"), "{screen}");
+    h.key(KeyCode::Char('s'));
+    assert_eq!(
+        h.app.screen(),
+        ScreenId::Plan,
+        "not before the acknowledgement"
+    );
+    assert!(h.app.status.as_ref().is_some_and(|s| s.error));
+    h.press(&[KeyCode::Char('a')]).await;
+    assert!(h
+        .app
+        .wizard
+        .plan
+        .as_ref()
+        .is_some_and(|p| p.plan.request.ack_topic));
+    h.key(KeyCode::Char('s'));
+    assert_eq!(h.app.screen(), ScreenId::Confirm);
+}
