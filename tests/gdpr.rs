@@ -249,3 +249,67 @@ fn the_proof_shows_the_consent_behind_every_send_and_the_reason_for_every_exclus
         "every export is recorded (the refused overwrite never reached the daemon)"
     );
 }
+
+/// G7: what the person was told. A consent wording declared in
+/// `[consent.wording]` is named by `consent show` and the DPO proof; one
+/// that is not is said to be missing, not left out.
+#[test]
+fn what_each_consent_wording_told_is_shown_and_proven() {
+    let sb = common::Sandbox::with_config(
+        "[consent.wording.v3]\ncontent = \"Angebote und Rabattcodes\"\nfrequency = \"höchstens zwei pro Woche\"\n",
+    );
+    sb.import_text(
+        "told.csv",
+        &common::csv(&[
+            "phone;opted_in_at;opt_in_source;confirmed_at;confirmation_method;topics;locale;first_name;consent_text_version",
+            "0171 6610001;2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;de;Eva;v3",
+            "0171 6610002;2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;de;Max;v9",
+        ]),
+        0,
+    );
+    let show = sb
+        .bote(["consent", "show", "0171 6610001"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    assert!(
+        show.contains("consent wording v3")
+            && show.contains(
+                "Told with wording v3: Angebote und Rabattcodes · höchstens zwei pro Woche"
+            ),
+        "{show}"
+    );
+    let other = sb
+        .bote(["consent", "show", "0171 6610002"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    assert!(
+        other.contains("v9: not declared in [consent.wording]"),
+        "{other}"
+    );
+    send_sale(&sb);
+    let md = sb
+        .bote(["audit", "export", "--campaign", "1", "--format", "md"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    assert!(md.contains("What the recipients were told (G7)"), "{md}");
+    assert!(
+        md.contains("| v3 | Angebote und Rabattcodes | höchstens zwei pro Woche |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| v9 | **not declared in [consent.wording]** |"),
+        "{md}"
+    );
+    let bad =
+        common::Sandbox::with_config("[consent.wording.v1]\ncontent = \"\"\nfrequency = \"oft\"\n");
+    let refused = bad.bote(["consent", "list"]);
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("consent.wording.v1"),
+        "{}",
+        refused.stderr
+    );
+}

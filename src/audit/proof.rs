@@ -5,6 +5,7 @@
 //! alone: its summary counts the messages that left without evidence, and
 //! that count must be 0.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::campaign::journal::{RecipientRecord, RecipientState};
 use crate::campaign::{CampaignMeta, Journal};
+use crate::config::Wording;
 use crate::consent::{Change, ConfirmationMethod, ConsentEvent, Store, StoreError};
 use crate::webhook::invite::Invites;
 
@@ -35,10 +37,12 @@ pub fn render(
     store: &Store,
     meta: &CampaignMeta,
     journal: &Journal,
+    wordings: &BTreeMap<String, Wording>,
     now: DateTime<Utc>,
     format: ProofFormat,
 ) -> Result<(ProofSummary, Vec<u8>), StoreError> {
-    let (summary, rows) = build(store, meta, journal, now)?;
+    let (mut summary, rows) = build(store, meta, journal, now)?;
+    summary.told = told(&rows, wordings);
     let mut out = Vec::new();
     let written = match format {
         ProofFormat::Json => write_json(&mut out, &summary, &rows),
@@ -138,6 +142,26 @@ pub struct ProofSummary {
     pub not_messaged: u64,
     /// When this proof was made.
     pub generated_at: DateTime<Utc>,
+    /// What each consent wording the messaged recipients agreed to told
+    /// them to expect (G7): `None` for a version `[consent.wording]` does
+    /// not declare.
+    #[serde(default)]
+    pub told: BTreeMap<String, Option<Wording>>,
+}
+
+/// The declared wording of every consent version the messaged rows name.
+fn told(
+    rows: &[ProofRow],
+    wordings: &BTreeMap<String, Wording>,
+) -> BTreeMap<String, Option<Wording>> {
+    rows.iter()
+        .filter(|r| r.messaged)
+        .filter_map(|r| r.evidence.as_ref()?.text_version.clone())
+        .map(|v| {
+            let w = wordings.get(&v).cloned();
+            (v, w)
+        })
+        .collect()
 }
 
 /// Builds the proof of `meta` from its journal and the store.
@@ -172,6 +196,7 @@ pub fn build(
         messaged_without_consent: messaged - with,
         not_messaged: rows.len() as u64 - messaged,
         generated_at: now,
+        told: BTreeMap::new(),
     };
     Ok((summary, rows))
 }
@@ -385,6 +410,25 @@ pub fn write_md(
         ),
     ] {
         writeln!(out, "| {k} | {v} |")?;
+    }
+    if !s.told.is_empty() {
+        writeln!(
+            out,
+            "\n## What the recipients were told (G7)\n\n| consent wording | content | frequency |\n|---|---|---|"
+        )?;
+        for (version, w) in &s.told {
+            let (content, frequency) = match w {
+                Some(w) => (
+                    w.content.replace('|', "\\|"),
+                    w.frequency.replace('|', "\\|"),
+                ),
+                None => (
+                    "**not declared in [consent.wording]**".to_string(),
+                    "—".to_string(),
+                ),
+            };
+            writeln!(out, "| {version} | {content} | {frequency} |")?;
+        }
     }
     writeln!(out, "\nTimes are UTC.\n")?;
     writeln!(out, "| {} |", CSV_HEAD.join(" | "))?;

@@ -399,6 +399,24 @@ fn show(ctx: &Context, input: &str, json: bool) -> Result<Exit> {
         return Ok(Exit::Ok);
     };
     print_contact(&mut out, c, &found.history, &ctx.config.ui)?;
+    for (version, w) in &found.told {
+        match w {
+            Some(w) => writeln!(
+                out,
+                "Told with wording {version}: {} · {}{}",
+                w.content,
+                w.frequency,
+                w.text_url
+                    .as_deref()
+                    .map(|u| format!(" · {u}"))
+                    .unwrap_or_default()
+            )?,
+            None => writeln!(
+                out,
+                "Told with wording {version}: not declared in [consent.wording] (G7)"
+            )?,
+        }
+    }
     Ok(Exit::Ok)
 }
 
@@ -435,6 +453,9 @@ fn print_contact(
                 .map(|d| format!(", revoked {}", ui.minute(d)))
                 .unwrap_or_default(),
         )?;
+        if let Some(v) = &t.text_version {
+            writeln!(out, "  {:<15} consent wording {v}", "")?;
+        }
     }
     writeln!(out, "History:")?;
     for e in history {

@@ -1,5 +1,6 @@
 //! `[consent]`: topics, keywords, declared attributes and the frequency cap.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -29,6 +30,22 @@ pub struct ConsentConfig {
     pub privacy_url: String,
     /// Imprint link (G7).
     pub imprint_url: String,
+    /// What each consent wording (the CSV's `text_version`) told the person
+    /// to expect (G7), by version.
+    pub wording: BTreeMap<String, Wording>,
+}
+
+/// `[consent.wording.VERSION]`: what a consent form told the person (G7).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Wording {
+    /// The kind of content promised ("offers and discount codes").
+    pub content: String,
+    /// How often, in the person's words ("at most two a week").
+    pub frequency: String,
+    /// Where the form's full text is kept, if it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_url: Option<String>,
 }
 
 impl Default for ConsentConfig {
@@ -47,6 +64,7 @@ impl Default for ConsentConfig {
             }),
             privacy_url: "https://example.com/datenschutz".into(),
             imprint_url: "https://example.com/impressum".into(),
+            wording: BTreeMap::new(),
         }
     }
 }
@@ -106,6 +124,14 @@ impl ConsentConfig {
                     self.default_region
                 ),
             ));
+        }
+        for (version, w) in &self.wording {
+            if w.content.trim().is_empty() || w.frequency.trim().is_empty() {
+                return Err(Problem::new(
+                    &format!("consent.wording.{version}"),
+                    "say what the person was told: content and frequency, neither empty (G7)",
+                ));
+            }
         }
         if self.topics.is_empty() {
             return Err(Problem::new("consent.topics", "name at least one topic"));

@@ -40,7 +40,7 @@ use serde::Deserialize;
 
 pub use api::{ApiConfig, MarketingEndpoint, WebhookConfig, SUPPORTED_VERSIONS};
 pub use compliance::{ComplianceConfig, RetentionConfig, Role, RolesConfig};
-pub use consent::{ConsentConfig, FrequencyCap};
+pub use consent::{ConsentConfig, FrequencyCap, Wording};
 pub use period::{format_period, parse_period};
 pub use pricing::PricingConfig;
 pub use send::{Concurrency, QuietHours, SendConfig, MIN_SENDING_MINUTES};

@@ -57,11 +57,22 @@ impl Engine {
     pub fn consent(&self, caller: &Caller, input: &str) -> Result<ConsentLookup, Failure> {
         self.authorize(caller, Role::Viewer, "looking up a number")?;
         let phone = self.parse_phone(input)?;
+        let contact = self.store.contact(phone).map_err(error)?;
+        let told = contact
+            .iter()
+            .flat_map(|c| c.topics.values())
+            .filter_map(|t| t.text_version.clone())
+            .map(|v| {
+                let w = self.config.consent.wording.get(&v).cloned();
+                (v, w)
+            })
+            .collect();
         Ok(ConsentLookup {
             phone: phone.e164(),
-            contact: self.store.contact(phone).map_err(error)?,
+            contact,
             history: self.store.history(phone).map_err(error)?,
             suppressed_since: self.store.suppressed_since(phone).map_err(error)?,
+            told,
         })
     }
 

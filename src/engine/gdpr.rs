@@ -88,8 +88,15 @@ impl Engine {
         let mut meta = self.campaigns.require(id).map_err(error)?;
         self.runs().show_live_state(&mut meta);
         let journal = self.campaigns.journal(id).map_err(error)?;
-        let (summary, bytes) =
-            proof::render(&self.store, &meta, &journal, self.now(), format).map_err(error)?;
+        let (summary, bytes) = proof::render(
+            &self.store,
+            &meta,
+            &journal,
+            &self.config.consent.wording,
+            self.now(),
+            format,
+        )
+        .map_err(error)?;
         self.audit_campaign(
             &caller.user,
             Action::ProofExport,

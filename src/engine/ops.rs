@@ -68,6 +68,10 @@ pub struct ConsentLookup {
     pub history: Vec<ConsentEvent>,
     /// When it was erased, if it was.
     pub suppressed_since: Option<chrono::DateTime<Utc>>,
+    /// What each consent wording its topics name told the person (G7),
+    /// as `[consent.wording]` declares it (`None`: not declared).
+    #[serde(default)]
+    pub told: std::collections::BTreeMap<String, Option<crate::config::Wording>>,
 }
 
 /// An import's report and, if asked for, the rejected rows as CSV.
