@@ -128,7 +128,7 @@ impl ConsentConfig {
         for (version, w) in &self.wording {
             if w.content.trim().is_empty() || w.frequency.trim().is_empty() {
                 return Err(Problem::new(
-                    &format!("consent.wording.{version}"),
+                    format!("consent.wording.{version}"),
                     "say what the person was told: content and frequency, neither empty (G7)",
                 ));
             }
