@@ -398,7 +398,12 @@ fn plan(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
         writeln!(out)?;
     } else {
         print_plan(&mut out, &banner, &summary, &ctx.config.ui)?;
-        writeln!(out, "Nothing was sent (dry run).")?;
+        let lang = ctx
+            .config
+            .ui
+            .language
+            .unwrap_or_else(crate::i18n::Language::from_env);
+        writeln!(out, "{}", lang.texts().get("cli-plan-nothing-sent"))?;
     }
     Ok(Exit::Ok)
 }
@@ -428,55 +433,87 @@ pub(super) fn sample(ctx: &Context) -> Result<Exit> {
     plan(ctx, &args)
 }
 
-fn money(currency: &str, v: f64) -> String {
-    format!("{v:.2} {currency}")
-}
-
-/// Prints the dry run for humans.
+/// Prints the dry run for humans, in the operator's language.
 pub(super) fn print_plan(
     out: &mut impl Write,
     banner: &str,
     s: &PlanSummary,
     ui: &crate::config::UiConfig,
 ) -> Result<()> {
+    use crate::i18n::{Arg, Language};
+    let lang = ui.language.unwrap_or_else(Language::from_env);
+    let texts = lang.texts();
+    let say = |id: &str, args: &[(&str, Arg)]| texts.with(id, args);
+    let n = |v: u64| Arg::from(v.to_string());
     writeln!(out, "{banner}")?;
     writeln!(
         out,
-        "Dry run: template {} ({}, {}, {}) · topic {}{}{}",
-        s.template,
-        s.language,
-        s.category,
-        s.status,
-        s.topic,
-        s.locale
-            .as_ref()
-            .map(|l| format!(" · locale {l}"))
-            .unwrap_or_default(),
-        s.list
-            .as_ref()
-            .map(|l| format!(" · list {l}"))
-            .unwrap_or_default(),
+        "{}",
+        say(
+            "cli-plan-title",
+            &[
+                ("template", s.template.clone().into()),
+                ("language", s.language.clone().into()),
+                ("category", s.category.to_string().into()),
+                ("status", s.status.to_string().into()),
+                ("topic", s.topic.clone().into()),
+                (
+                    "locale",
+                    s.locale
+                        .as_ref()
+                        .map(|l| say("cli-plan-locale", &[("locale", l.clone().into())]))
+                        .unwrap_or_default()
+                        .into(),
+                ),
+                (
+                    "list",
+                    s.list
+                        .as_ref()
+                        .map(|l| say("cli-plan-list", &[("list", l.clone().into())]))
+                        .unwrap_or_default()
+                        .into(),
+                ),
+            ],
+        )
     )?;
     writeln!(out)?;
-    writeln!(out, "  audience {:>8}", s.audience)?;
-    writeln!(out, "  eligible {:>8}", s.eligible)?;
-    writeln!(out, "  excluded {:>8}", s.excluded)?;
+    let counts = [
+        ("cli-plan-audience", s.audience),
+        ("cli-plan-eligible", s.eligible),
+        ("cli-plan-excluded", s.excluded),
+    ]
+    .map(|(id, v)| (texts.get(id), v));
+    let w = counts
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(8);
+    for (label, v) in counts {
+        writeln!(out, "  {label:<w$} {v:>8}")?;
+    }
     for r in &s.reasons {
         writeln!(out, "    {:<24}{:>6}", r.code, r.count)?;
     }
     if !s.excluded_sample.is_empty() {
         writeln!(out)?;
-        writeln!(out, "Excluded (up to 10 per reason):")?;
+        writeln!(out, "{}", texts.get("cli-plan-excluded-sample"))?;
         for e in &s.excluded_sample {
-            let line = e.line.map(|l| format!("line {l:>4}  ")).unwrap_or_default();
+            let line = e
+                .line
+                .map(|l| say("cli-plan-line", &[("n", format!("{l:>4}").into())]))
+                .unwrap_or_default();
             writeln!(out, "  {line}{:<18} {}", e.recipient, e.description)?;
         }
     }
     if !s.previews.is_empty() {
         writeln!(out)?;
-        writeln!(out, "Previews:")?;
+        writeln!(out, "{}", texts.get("cli-plan-previews"))?;
         for p in &s.previews {
-            writeln!(out, "  ┌─ to {}", p.recipient)?;
+            writeln!(
+                out,
+                "  ┌─ {}",
+                say("cli-plan-to", &[("who", p.recipient.clone().into())])
+            )?;
             for line in p.text.lines() {
                 writeln!(out, "  │ {line}")?;
             }
@@ -486,60 +523,85 @@ pub(super) fn print_plan(
     writeln!(out)?;
     writeln!(
         out,
-        "Cost estimate: {} (per delivered message)",
-        money(&s.cost.currency, s.cost.total)
+        "{}",
+        say(
+            "cli-plan-cost",
+            &[("money", lang.money(s.cost.total, &s.cost.currency).into())]
+        )
     )?;
     for (country, c) in &s.cost.by_country {
         writeln!(
             out,
-            "  {country:<6} {:>6} × {:.4} = {}",
+            "  {country:<6} {:>6} × {} = {}",
             c.recipients,
-            c.price,
-            money(&s.cost.currency, c.subtotal)
+            lang.fixed(c.price, 4),
+            lang.money(c.subtotal, &s.cost.currency)
         )?;
     }
     let t = &s.tier;
     if t.later == 0 {
         writeln!(
             out,
-            "Messaging tier: {} of {} unique recipients used in the last 24 h; all {} can go now",
-            t.used, t.tier, t.now
+            "{}",
+            say(
+                "cli-plan-tier-all",
+                &[("used", n(t.used)), ("tier", n(t.tier)), ("now", n(t.now))]
+            )
         )?;
     } else {
         let when = t
             .later_at
             .map(|d| ui.minute(d))
-            .unwrap_or_else(|| "a later day (split the campaign)".into());
+            .unwrap_or_else(|| texts.get("cli-plan-later-day"));
         writeln!(
             out,
-            "Messaging tier: {} of {} used; {} now, the other {} after {when}",
-            t.used, t.tier, t.now, t.later
+            "{}",
+            say(
+                "cli-plan-tier-split",
+                &[
+                    ("used", n(t.used)),
+                    ("tier", n(t.tier)),
+                    ("now", n(t.now)),
+                    ("later", n(t.later)),
+                    ("when", when.into()),
+                ]
+            )
         )?;
     }
+    let source = t
+        .source
+        .clone()
+        .unwrap_or_else(|| texts.get("cli-plan-tier-config"));
     writeln!(
         out,
-        "  tier from: {}",
-        t.source
-            .as_deref()
-            .unwrap_or("config ([api] messaging_tier)")
+        "{}",
+        say("cli-plan-tier-from", &[("source", source.into())])
     )?;
-    let berlin = |d: chrono::DateTime<chrono::Utc>| ui.minute(d);
     let e = &s.estimate;
     let finish = e
         .finishes_at
-        .map_or_else(|| "not in one day (split the campaign)".into(), berlin);
+        .map_or_else(|| texts.get("cli-plan-not-in-a-day"), |d| ui.minute(d));
     match e.quiet_until {
         Some(until) => writeln!(
             out,
-            "Sending time: {} s at the rate; {} held by quiet hours until {}; last send about {finish}",
-            e.sending_secs,
-            e.quiet_held,
-            berlin(until)
+            "{}",
+            say(
+                "cli-plan-time-quiet",
+                &[
+                    ("secs", n(e.sending_secs)),
+                    ("held", n(e.quiet_held)),
+                    ("until", ui.minute(until).into()),
+                    ("finish", finish.into()),
+                ]
+            )
         )?,
         None => writeln!(
             out,
-            "Sending time: {} s at the rate; last send about {finish}",
-            e.sending_secs
+            "{}",
+            say(
+                "cli-plan-time",
+                &[("secs", n(e.sending_secs)), ("finish", finish.into())]
+            )
         )?,
     }
     for l in &s.lints {

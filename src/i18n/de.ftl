@@ -314,3 +314,26 @@ tui-col-source = Quelle
 tui-col-imported = Importiert
 key-ack-topic = anderes Thema der Vorlage bestätigen
 tui-ack-topic-first = die Vorlage ist für ein anderes Thema geschrieben: erst mit a bestätigen
+
+## The CLI's dry run (campaign plan, and bote without arguments)
+
+cli-plan-title = Probelauf: Vorlage { $template } ({ $language }, { $category }, { $status }) · Thema { $topic }{ $locale }{ $list }
+cli-plan-locale = {" "}· Sprache { $locale }
+cli-plan-list = {" "}· Liste { $list }
+cli-plan-audience = Umfang
+cli-plan-eligible = berechtigt
+cli-plan-excluded = ausgeschlossen
+cli-plan-excluded-sample = Ausgeschlossen (bis zu 10 je Grund):
+cli-plan-line = Zeile { $n }{"  "}
+cli-plan-previews = Vorschauen:
+cli-plan-to = an { $who }
+cli-plan-cost = Geschätzte Kosten: { $money } (je zugestellter Nachricht)
+cli-plan-tier-all = Versandstufe: { $used } von { $tier } eindeutigen Empfängern der letzten 24 h genutzt; alle { $now } können jetzt raus
+cli-plan-tier-split = Versandstufe: { $used } von { $tier } genutzt; { $now } jetzt, die übrigen { $later } nach { $when }
+cli-plan-later-day = an einem späteren Tag (Kampagne teilen)
+cli-plan-tier-from = {"  "}Stufe laut: { $source }
+cli-plan-tier-config = Konfiguration ([api] messaging_tier)
+cli-plan-not-in-a-day = nicht an einem Tag (Kampagne teilen)
+cli-plan-time-quiet = Versanddauer: { $secs } s bei der Rate; { $held } warten wegen Ruhezeit bis { $until }; letzter Versand etwa { $finish }
+cli-plan-time = Versanddauer: { $secs } s bei der Rate; letzter Versand etwa { $finish }
+cli-plan-nothing-sent = Nichts wurde gesendet (Probelauf).

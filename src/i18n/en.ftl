@@ -314,3 +314,26 @@ tui-col-source = Source
 tui-col-imported = Imported
 key-ack-topic = acknowledge the template's other topic
 tui-ack-topic-first = the template is written for another topic: a acknowledges it first
+
+## The CLI's dry run (campaign plan, and bote without arguments)
+
+cli-plan-title = Dry run: template { $template } ({ $language }, { $category }, { $status }) · topic { $topic }{ $locale }{ $list }
+cli-plan-locale = {" "}· locale { $locale }
+cli-plan-list = {" "}· list { $list }
+cli-plan-audience = audience
+cli-plan-eligible = eligible
+cli-plan-excluded = excluded
+cli-plan-excluded-sample = Excluded (up to 10 per reason):
+cli-plan-line = line { $n }{"  "}
+cli-plan-previews = Previews:
+cli-plan-to = to { $who }
+cli-plan-cost = Cost estimate: { $money } (per delivered message)
+cli-plan-tier-all = Messaging tier: { $used } of { $tier } unique recipients used in the last 24 h; all { $now } can go now
+cli-plan-tier-split = Messaging tier: { $used } of { $tier } used; { $now } now, the other { $later } after { $when }
+cli-plan-later-day = a later day (split the campaign)
+cli-plan-tier-from = {"  "}tier from: { $source }
+cli-plan-tier-config = config ([api] messaging_tier)
+cli-plan-not-in-a-day = not in one day (split the campaign)
+cli-plan-time-quiet = Sending time: { $secs } s at the rate; { $held } held by quiet hours until { $until }; last send about { $finish }
+cli-plan-time = Sending time: { $secs } s at the rate; last send about { $finish }
+cli-plan-nothing-sent = Nothing was sent (dry run).

@@ -74,6 +74,15 @@ impl Language {
         }
     }
 
+    /// `v` with `places` decimals as the language writes them.
+    pub fn fixed(self, v: f64, places: usize) -> String {
+        let s = format!("{v:.places$}");
+        match self {
+            Self::En => s,
+            Self::De => s.replace('.', ","),
+        }
+    }
+
     /// `13.57 EUR` (English) or `13,57 €` (German).
     pub fn money(self, v: f64, currency: &str) -> String {
         match self {

@@ -157,6 +157,10 @@ impl Sandbox {
             .env_remove("BOTE_CONFIG")
             .env_remove("BOTE_LOG")
             .env("NO_COLOR", "1")
+            // English, whatever the machine's locale: the tests read the text.
+            .env("LANG", "C.UTF-8")
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
             .output()
             .expect("run bote");
         Out {
