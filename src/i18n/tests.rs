@@ -19,15 +19,15 @@ fn both_catalogs_parse_and_hold_the_same_ids() {
     assert_eq!(de.len(), ids_of(DE_FTL).len(), "an id twice in de.ftl");
 }
 
-/// Every message id the TUI names (a string literal that looks like one)
+/// Every message id the TUI and the CLI name (a string literal that looks like one)
 /// is in the catalog: a typo would show the raw id on screen.
 #[test]
 fn every_id_the_tui_uses_is_in_the_catalog() {
     let en: std::collections::BTreeSet<String> = ids_of(EN_FTL).into_iter().collect();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tui");
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut missing = Vec::new();
     let mut seen = 0;
-    let mut stack = vec![root];
+    let mut stack = vec![src.join("tui"), src.join("cli")];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).expect("src/tui") {
             let path = entry.expect("entry").path();
@@ -40,7 +40,7 @@ fn every_id_the_tui_uses_is_in_the_catalog() {
             }
             let text = std::fs::read_to_string(&path).expect("source");
             for literal in text.split('"').skip(1).step_by(2) {
-                let looks_like_id = ["key-", "hint-", "tui-"]
+                let looks_like_id = ["key-", "hint-", "tui-", "cli-"]
                     .iter()
                     .any(|p| literal.starts_with(p))
                     && literal
