@@ -132,8 +132,10 @@ impl Engine {
             tier: c.api.messaging_tier,
             topics: c.consent.topics.clone(),
             templates: {
-                // Synced templates too, with what their merge found.
-                let (catalog, notes) = self.effective_catalog();
+                // Synced templates too, with what their merge found, in
+                // their latest category and status (what the plan uses).
+                let (_, notes) = self.effective_catalog();
+                let catalog = self.routed_catalog();
                 catalog
                     .list()
                     .into_iter()
