@@ -224,3 +224,74 @@ fn a_template_for_another_topic_is_sent_only_when_acknowledged() {
         "{same:#}"
     );
 }
+
+/// A German template for English readers: the dry run counts the eligible
+/// per language and warns.
+#[test]
+fn the_dry_run_counts_the_eligible_per_language() {
+    let sb = Sandbox::new();
+    sb.import_text(
+        "c.csv",
+        &common::csv(&[
+            common::HEADER,
+            "0171 6620001;2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;de;Eva",
+            "0171 6620002;2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;en;Max",
+            "0171 6620003;2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;;Ida",
+        ]),
+        0,
+    );
+    let plan = sb
+        .bote([
+            "campaign",
+            "plan",
+            "--json",
+            "--template",
+            "herbst_sale",
+            "--topic",
+            "sale",
+        ])
+        .expect_code(0)
+        .json();
+    assert_eq!(
+        plan["languages"],
+        serde_json::json!({"": 1, "de": 1, "en": 1}),
+        "{plan:#}"
+    );
+    let lints = plan["lints"].to_string();
+    assert!(
+        lints.contains("of 3 eligible, 1 read en, 1 have no language; the template is de"),
+        "{lints}"
+    );
+    let text = sb
+        .bote([
+            "campaign",
+            "plan",
+            "--template",
+            "herbst_sale",
+            "--topic",
+            "sale",
+        ])
+        .expect_code(0)
+        .stdout
+        .clone();
+    assert!(
+        text.contains("languages of the eligible: none 1 · de 1 · en 1"),
+        "{text}"
+    );
+    // Narrowed to German readers, nothing to warn about.
+    let de = sb
+        .bote([
+            "campaign",
+            "plan",
+            "--json",
+            "--template",
+            "herbst_sale",
+            "--topic",
+            "sale",
+            "--locale",
+            "de",
+        ])
+        .expect_code(0)
+        .json();
+    assert!(!de["lints"].to_string().contains(" read en"), "{de:#}");
+}

@@ -69,7 +69,9 @@ impl Rules<'_> {
             match self.store.contact(phone)? {
                 Some(c) => {
                     let status = c.topic(&self.request.topic).map(|t| t.status);
+                    let before = out.eligible.len();
                     self.decide(&mut out, phone, status, Some(line), || c.attributes.clone());
+                    out.count_language(before, c.locale.as_deref());
                 }
                 None => out.exclude(Some(phone), Some(line), Exclusion::NoConsent),
             }

@@ -145,6 +145,9 @@ pub struct Plan {
     /// The store's consent epoch before any consent was read: the sends may
     /// skip their consent re-read while it is unchanged.
     pub consent_epoch: u64,
+    /// Eligible recipients per language (`""`: no language stored).
+    #[serde(default)]
+    pub languages: BTreeMap<String, u64>,
 }
 
 impl Plan {
@@ -235,7 +238,11 @@ pub fn plan_with(
         recent: (!request.include_recent).then_some(recent),
         now,
     };
-    let Verdicts { eligible, excluded } = match &request.list {
+    let Verdicts {
+        eligible,
+        excluded,
+        languages,
+    } = match &request.list {
         Some(list) => rules.list(list, config)?,
         None => rules.segment()?,
     };
@@ -249,6 +256,7 @@ pub fn plan_with(
         now,
     );
     let mut lints = [template.lint(&config.consent), readiness].concat();
+    lints.extend(language_lint(&template, &languages, eligible.len()));
     if let Some(intended) = template.topic_mismatch(&request.topic) {
         lints.push(Lint {
             level: "warning".into(),
@@ -276,5 +284,43 @@ pub fn plan_with(
         tier,
         estimate,
         consent_epoch,
+        languages,
+    })
+}
+
+/// The warning when eligible recipients read another language than the
+/// template's: "12 of 120 read en, 3 have no language; the template is de".
+fn language_lint(
+    template: &Template,
+    languages: &BTreeMap<String, u64>,
+    eligible: usize,
+) -> Option<Lint> {
+    let own = template
+        .language
+        .split(['_', '-'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let others: Vec<String> = languages
+        .iter()
+        .filter(|(l, _)| !l.is_empty() && **l != own)
+        .map(|(l, n)| format!("{n} read {l}"))
+        .collect();
+    if others.is_empty() {
+        return None;
+    }
+    let unknown = languages.get("").copied().unwrap_or(0);
+    Some(Lint {
+        level: "warning".into(),
+        message: format!(
+            "of {eligible} eligible, {}{}; the template is {} — plan each language with its own template (--locale)",
+            others.join(", "),
+            if unknown > 0 {
+                format!(", {unknown} have no language")
+            } else {
+                String::new()
+            },
+            template.language
+        ),
     })
 }

@@ -29,6 +29,22 @@ pub(super) struct Rules<'a> {
 pub(super) struct Verdicts {
     pub(super) eligible: Vec<Recipient>,
     pub(super) excluded: Vec<Excluded>,
+    /// Eligible recipients per language (primary subtag, `""` for none).
+    pub(super) languages: BTreeMap<String, u64>,
+}
+
+impl Verdicts {
+    /// Counts the latest eligible recipient as reading `locale`, if the
+    /// last decision made one eligible (`before` = eligible count before it).
+    pub(super) fn count_language(&mut self, before: usize, locale: Option<&str>) {
+        if self.eligible.len() > before {
+            let lang = locale
+                .and_then(|l| l.split(['_', '-']).next())
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            *self.languages.entry(lang).or_default() += 1;
+        }
+    }
 }
 
 impl Verdicts {

@@ -87,12 +87,14 @@ impl Rules<'_> {
             return Ok(());
         }
         let status = c.status(&self.request.topic);
+        let before = out.eligible.len();
         self.decide(out, c.phone, status, None, || {
             c.attributes
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect()
         });
+        out.count_language(before, c.locale.as_deref());
         Ok(())
     }
 }

@@ -76,6 +76,9 @@ pub struct PlanSummary {
     pub estimate: super::SendEstimate,
     /// Template findings.
     pub lints: Vec<Lint>,
+    /// Eligible recipients per language (`""`: no language stored).
+    #[serde(default)]
+    pub languages: std::collections::BTreeMap<String, u64>,
 }
 
 impl Plan {
@@ -135,6 +138,7 @@ impl Plan {
             tier: self.tier.clone(),
             estimate: self.estimate,
             lints: self.lints.clone(),
+            languages: self.languages.clone(),
         }
     }
 }

@@ -494,6 +494,31 @@ pub(super) fn print_plan(
     for r in &s.reasons {
         writeln!(out, "    {:<24}{:>6}", r.code, r.count)?;
     }
+    if !s.languages.is_empty() {
+        let per: Vec<String> = s
+            .languages
+            .iter()
+            .map(|(l, n)| {
+                let l = if l.is_empty() {
+                    texts.get("cli-plan-no-language")
+                } else {
+                    l.clone()
+                };
+                format!("{l} {n}")
+            })
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            say(
+                "cli-plan-languages",
+                &[
+                    ("languages", per.join(" · ").into()),
+                    ("template", s.language.clone().into()),
+                ]
+            )
+        )?;
+    }
     if !s.excluded_sample.is_empty() {
         writeln!(out)?;
         writeln!(out, "{}", texts.get("cli-plan-excluded-sample"))?;

@@ -337,3 +337,5 @@ cli-plan-not-in-a-day = nicht an einem Tag (Kampagne teilen)
 cli-plan-time-quiet = Versanddauer: { $secs } s bei der Rate; { $held } warten wegen Ruhezeit bis { $until }; letzter Versand etwa { $finish }
 cli-plan-time = Versanddauer: { $secs } s bei der Rate; letzter Versand etwa { $finish }
 cli-plan-nothing-sent = Nichts wurde gesendet (Probelauf).
+cli-plan-languages = {"  "}Sprachen der Berechtigten: { $languages } (die Vorlage ist { $template })
+cli-plan-no-language = keine

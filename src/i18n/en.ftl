@@ -337,3 +337,5 @@ cli-plan-not-in-a-day = not in one day (split the campaign)
 cli-plan-time-quiet = Sending time: { $secs } s at the rate; { $held } held by quiet hours until { $until }; last send about { $finish }
 cli-plan-time = Sending time: { $secs } s at the rate; last send about { $finish }
 cli-plan-nothing-sent = Nothing was sent (dry run).
+cli-plan-languages = {"  "}languages of the eligible: { $languages } (the template is { $template })
+cli-plan-no-language = none
