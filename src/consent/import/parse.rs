@@ -23,8 +23,6 @@ pub(super) struct RowParser<'a> {
     pub(super) config: &'a Config,
     pub(super) opts: &'a ImportOptions,
     pub(super) region: phonenumber::country::Id,
-    /// Keep the original cells of every row (for `--rejects`).
-    pub(super) keep_cells: bool,
 }
 
 /// A row that validated, with what the operator should hear about it.
@@ -46,13 +44,11 @@ pub(super) enum Row {
     Unreadable(String),
 }
 
-/// A data row after validation, with its physical line.
+/// A data row after validation, with its physical line. The cells are not
+/// kept: the rejects file reads its rows again when the merge is done.
 pub(super) struct Parsed {
     pub(super) line: u64,
     pub(super) row: Row,
-    /// The row as read (an unreadable one: its line as one cell), when a
-    /// rejects file wants it.
-    pub(super) cells: Option<Vec<String>>,
 }
 
 /// What the parse thread hands over.
@@ -86,12 +82,10 @@ impl RowParser<'_> {
                         Ok(v) => Row::Valid(Box::new(v)),
                         Err(reason) => Row::Invalid(bounded(reason)),
                     },
-                    cells: self.keep_cells.then_some(cells),
                 },
                 Err(u) => Parsed {
                     line: record.line,
                     row: Row::Unreadable(u.reason),
-                    cells: self.keep_cells.then(|| vec![u.text]),
                 },
             };
             rows.push(parsed);
