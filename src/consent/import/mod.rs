@@ -63,7 +63,10 @@ pub use report::{ImportReport, Note, Reject, RejectsFile};
 pub const CHUNK: usize = 250;
 /// Rows handed from the parse thread to the writing thread at once.
 const HANDOFF: usize = 256;
-/// Hand-offs in flight: bounds the memory the parse thread may run ahead by.
+/// Threads validating rows: validation (numbers, dates) is most of the
+/// reading phase's CPU, and the merge waits for the whole file.
+const PARSERS: usize = 2;
+/// Hand-offs in flight: bounds the memory the parse threads may run ahead by.
 const IN_FLIGHT: usize = 8;
 
 /// Why an import could not run at all.
@@ -252,16 +255,23 @@ pub fn import(
         opts,
         region,
     };
+    let records = std::sync::Mutex::new(Some(records));
     let (tx, rx) = mpsc::sync_channel(IN_FLIGHT);
     std::thread::scope(|scope| {
         let parser = &parser;
-        std::thread::Builder::new()
-            .name("bote-import-parse".into())
-            .spawn_scoped(scope, move || parser.read_all(records, tx))
-            .map_err(|e| TableError::Io {
-                path: path.to_owned(),
-                source: e,
-            })?;
+        let records = &records;
+        for _ in 0..PARSERS {
+            let tx = tx.clone();
+            std::thread::Builder::new()
+                .name("bote-import-parse".into())
+                .spawn_scoped(scope, move || parser.read_all(records, tx))
+                .map_err(|e| TableError::Io {
+                    path: path.to_owned(),
+                    source: e,
+                })?;
+        }
+        // The channel ends when the last parse thread is done.
+        drop(tx);
         // Returning drops `rx`: a parse thread still running stops at its
         // next hand-off, and the scope joins it.
         // Reading is the first half of the bar, writing the second.

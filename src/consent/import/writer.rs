@@ -85,10 +85,9 @@ impl Run<'_> {
                     }
                     progress(Progress::Reading);
                 }
-                Handoff::Failed(e) => {
-                    failed = Some(e);
-                    break;
-                }
+                // The other parse thread may still hold rows read before
+                // the failure: take them all, then fail.
+                Handoff::Failed(e) => failed = Some(e),
             }
         }
         // The rows read before a failure still go in.
