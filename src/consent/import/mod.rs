@@ -11,9 +11,9 @@
 //! be a regular file (it is read again for the rejects file); the CLI
 //! spools a pipe first.
 //!
-//! The second pass: a parse thread decodes the CSV and validates each row
-//! (phone numbers, dates, topics: the CPU-heavy part, no store access) and
-//! hands rows over in file order through a bounded channel; the calling
+//! The second pass: [`PARSERS`] parse threads read the CSV in turns and
+//! validate its rows (phone numbers, dates, topics: the CPU-heavy part, no
+//! store access) and hand them over through a bounded channel; the calling
 //! thread keeps the valid ones compact in a [`sorted::Spool`] (spilled to
 //! an unlinked temp file past a memory budget). When the file is read, the
 //! rows come out in (number, line) order and are merged and written in
