@@ -202,6 +202,16 @@ impl RejectsFile {
                 }
             }
         }
+        // A file changed under the import: its rejects file would miss rows.
+        if let Some((line, _)) = wanted.next() {
+            return Err(ImportError::Rejects {
+                path: self.path,
+                message: format!(
+                    "{} changed while it was imported: line {line} is no longer a row of it",
+                    input.display()
+                ),
+            });
+        }
         self.finish()
     }
 
