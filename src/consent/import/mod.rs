@@ -7,27 +7,33 @@
 //! half-applied; a record that cannot be read at all (an unbalanced quote,
 //! bytes foreign to the file's encoding) is counted as unreadable and
 //! reported with its line, and reading goes on with the next line. Every
-//! data row ends up imported, merged, rejected or unreadable. Memory holds
-//! one chunk plus a set of the numbers seen (to report duplicates), not the
-//! file. The file must be a regular file (it is read twice); the CLI spools
-//! a pipe first.
+//! data row ends up imported, merged, rejected or unreadable. The file must
+//! be a regular file (it is read again for the rejects file); the CLI
+//! spools a pipe first.
 //!
-//! The second pass is a two-stage pipeline: a parse thread decodes the CSV
-//! and validates each row (phone numbers, dates, topics: the CPU-heavy part,
-//! no store access) and hands rows over in file order through a bounded
-//! channel; the calling thread merges them with the store and writes. Only
-//! the calling thread touches the store, so the order of rows — and with it
-//! "latest event wins", duplicate reports and line numbers — is exactly that
-//! of a single-threaded run.
+//! The second pass: [`PARSERS`] parse threads read the CSV in turns and
+//! validate its rows (phone numbers, dates, topics: the CPU-heavy part, no
+//! store access) and hand them over through a bounded channel; the calling
+//! thread keeps the valid ones compact in a [`sorted::Spool`] (spilled to
+//! an unlinked temp file past a memory budget). When the file is read, the
+//! rows come out in (number, line) order and are merged and written in
+//! chunks of [`CHUNK`] — each an atomic batch over a number range, so an
+//! interrupted import leaves a prefix of the numbers imported and running
+//! it again completes it. A number's rows keep their file order, so "latest
+//! event wins" and duplicate reports are those of a run in file order; the
+//! report's lists are put in line order at the end. Only the calling thread
+//! touches the store.
 //!
 //! The header is mapped in `columns`; `parse` is the parse thread's half,
-//! `writer` the writing thread's; `report` holds what the operator gets back.
+//! `sorted` holds the rows in between, `writer` merges and writes; `report`
+//! holds what the operator gets back.
 //!
 //! [`merge`]: super::merge::merge
 
 mod columns;
 mod parse;
 mod report;
+mod sorted;
 mod writer;
 
 #[cfg(test)]
@@ -46,22 +52,21 @@ use super::table::{self, Record, Records, TableError};
 use crate::config::Config;
 use columns::{map_columns, Column};
 use parse::RowParser;
-use writer::Run;
+use writer::{Progress, Run};
 
 pub use columns::is_phone_header;
 pub use report::{ImportReport, Note, Reject, RejectsFile};
 
-/// Rows per atomic write. sled keeps every node version a batch replaces
-/// until the batch is done, so large batches cost memory, not speed (at
-/// 50k rows: 313 MB peak with 5,000-row batches, 132 MB with 200, same
-/// throughput). Sorting a chunk by number does not change that: rows of a
-/// file in random order land on different leaves unless a chunk holds a
-/// good part of the store (1M rows with 2,048-row chunks: 1.2 GB peak,
-/// 26,360 rows/s — no faster than 250; BENCHMARKS.md).
+/// Rows per atomic write (a range of consecutive numbers, the rows coming
+/// sorted). sled keeps every node version a batch replaces until the batch
+/// is done, so large batches cost memory, not speed (BENCHMARKS.md).
 pub const CHUNK: usize = 250;
 /// Rows handed from the parse thread to the writing thread at once.
 const HANDOFF: usize = 256;
-/// Hand-offs in flight: bounds the memory the parse thread may run ahead by.
+/// Threads validating rows: validation (numbers, dates) is most of the
+/// reading phase's CPU, and the merge waits for the whole file.
+const PARSERS: usize = 2;
+/// Hand-offs in flight: bounds the memory the parse threads may run ahead by.
 const IN_FLIGHT: usize = 8;
 
 /// Why an import could not run at all.
@@ -116,6 +121,14 @@ pub enum ImportError {
         rejects: PathBuf,
         /// The input.
         input: PathBuf,
+    },
+    /// The import's spool of sorted rows could not be written or read back.
+    #[error("import spool in {dir}: {source}")]
+    Spool {
+        /// The directory of the (unlinked) spool file.
+        dir: PathBuf,
+        /// The cause.
+        source: std::io::Error,
     },
     /// The rejects file could not be written.
     #[error("cannot write rejects file {path}: {message}")]
@@ -206,9 +219,11 @@ pub fn import(
         started_empty: store.contact_records().next().is_none(),
         overlay: HashMap::new(),
         fetched: HashMap::new(),
+        spool: sorted::Spool::new(store.dir(), sorted::BUDGET),
         pending: Vec::with_capacity(CHUNK),
         batch: Batch::default(),
-        seen: HashMap::new(),
+        last: None,
+        refused: rejects.is_some().then(Vec::new),
         writer: None,
         method_without_date: None,
         report: ImportReport {
@@ -239,23 +254,40 @@ pub fn import(
         config,
         opts,
         region,
-        keep_cells: rejects.is_some(),
     };
+    let records = std::sync::Mutex::new(Some(records));
     let (tx, rx) = mpsc::sync_channel(IN_FLIGHT);
     std::thread::scope(|scope| {
         let parser = &parser;
-        std::thread::Builder::new()
-            .name("bote-import-parse".into())
-            .spawn_scoped(scope, move || parser.read_all(records, tx))
-            .map_err(|e| TableError::Io {
-                path: path.to_owned(),
-                source: e,
-            })?;
+        let records = &records;
+        for _ in 0..PARSERS {
+            let tx = tx.clone();
+            std::thread::Builder::new()
+                .name("bote-import-parse".into())
+                .spawn_scoped(scope, move || parser.read_all(records, tx))
+                .map_err(|e| TableError::Io {
+                    path: path.to_owned(),
+                    source: e,
+                })?;
+        }
+        // The channel ends when the last parse thread is done.
+        drop(tx);
         // Returning drops `rx`: a parse thread still running stops at its
         // next hand-off, and the scope joins it.
-        run.consume(rx, rejects, &|| {
-            progress(read.load(Ordering::Relaxed), sniffed.bytes)
+        // Reading is the first half of the bar, writing the second.
+        let half = sniffed.bytes / 2;
+        run.consume(rx, &|p| match p {
+            Progress::Reading => progress(read.load(Ordering::Relaxed) / 2, sniffed.bytes),
+            Progress::Writing { rows, of } => {
+                let done =
+                    u128::from(sniffed.bytes - half) * u128::from(rows) / u128::from(of.max(1));
+                progress(half + done as u64, sniffed.bytes)
+            }
         })?;
+        if let Some(r) = rejects {
+            let refused = run.refused.take().unwrap_or_default();
+            r.write_refused(path, &sniffed, refused)?;
+        }
         progress(sniffed.bytes, sniffed.bytes);
         Ok(run.report)
     })
@@ -407,6 +439,74 @@ mod tests {
         let again = run(&store, &rows);
         assert_eq!((again.imported, again.updated), (0, 0));
         assert_eq!(again.unchanged, n as u64);
+    }
+
+    /// The merge goes in number order, the report and the rejects file
+    /// stay in line order: a file in descending number order with a
+    /// duplicate, a row refused while parsing and one refused while merging
+    /// (an erased number) reports every line where it is in the file.
+    #[test]
+    fn a_file_out_of_number_order_reports_in_line_order() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(&dir.path().join("store")).expect("open");
+        let erased = Phone::from_e164(&number(3)).expect("phone");
+        let erased_at = dates::parse("2025-02-01T12:00:00Z").expect("date");
+        store.suppress(erased, erased_at).expect("suppress");
+        let path = dir.path().join("list.csv");
+        let rows = [
+            format!("{};2025-01-01;web;;;sale;", number(9)),
+            format!("{};2025-01-01;web;;;sale;", number(3)),
+            "12345;2025-01-01;web;;;sale;".to_string(),
+            format!("{};2025-01-01;web;2025-01-02;link;sale;", number(9)),
+            format!("{};2025-01-01;web;;;sale;", number(1)),
+        ];
+        let text = format!(
+            "phone;opted_in_at;opt_in_source;confirmed_at;confirmation_method;topics;revoked_at\n{}\n",
+            rows.join("\n")
+        );
+        std::fs::write(&path, text).expect("write");
+        let rejects_path = dir.path().join("rejects.csv");
+        let rejects = RejectsFile::create(&rejects_path).expect("rejects");
+        let opts = ImportOptions {
+            source: None,
+            dry_run: false,
+            actor: "tester".into(),
+            now: Utc::now(),
+        };
+        let report = import(
+            &store,
+            &Config::default(),
+            &path,
+            &opts,
+            Some(rejects),
+            &|_, _| {},
+        )
+        .expect("import");
+        assert_eq!((report.imported, report.updated), (2, 1));
+        assert_eq!((report.rejected, report.duplicates), (2, 1));
+        let lines: Vec<u64> = report.rejects.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [3, 4]);
+        assert!(
+            report.rejects[0].reason.contains("erased"),
+            "{:?}",
+            report.rejects
+        );
+        assert_eq!(report.notes[0].line, 5);
+        assert!(report.notes[0].message.contains("same number as line 2"));
+        let written = std::fs::read_to_string(&rejects_path).expect("read");
+        let rejected: Vec<&str> = written.lines().skip(1).collect();
+        assert_eq!(rejected.len(), 2, "{written}");
+        assert!(
+            rejected[0].starts_with("3;") && rejected[0].contains(&number(3)[1..]),
+            "{written}"
+        );
+        assert!(
+            rejected[1].starts_with("4;") && rejected[1].contains("12345"),
+            "{written}"
+        );
+        let nine = Phone::from_e164(&number(9)).expect("phone");
+        let contact = store.contact(nine).expect("read").expect("stored");
+        assert_eq!(contact.topics["sale"].status, ConsentStatus::Confirmed);
     }
 
     /// An erased number comes back only with a consent given after the

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::mpsc::SyncSender;
+use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
@@ -10,7 +11,7 @@ use super::columns::Column;
 use super::{ImportOptions, HANDOFF};
 use crate::config::Config;
 use crate::consent::merge::ConsentRecord;
-use crate::consent::table::{Records, TableError};
+use crate::consent::table::{Record, Records, TableError};
 use crate::consent::{dates, ConfirmationMethod};
 use crate::phone::Phone;
 
@@ -23,8 +24,6 @@ pub(super) struct RowParser<'a> {
     pub(super) config: &'a Config,
     pub(super) opts: &'a ImportOptions,
     pub(super) region: phonenumber::country::Id,
-    /// Keep the original cells of every row (for `--rejects`).
-    pub(super) keep_cells: bool,
 }
 
 /// A row that validated, with what the operator should hear about it.
@@ -46,13 +45,11 @@ pub(super) enum Row {
     Unreadable(String),
 }
 
-/// A data row after validation, with its physical line.
+/// A data row after validation, with its physical line. The cells are not
+/// kept: the rejects file reads its rows again when the merge is done.
 pub(super) struct Parsed {
     pub(super) line: u64,
     pub(super) row: Row,
-    /// The row as read (an unreadable one: its line as one cell), when a
-    /// rejects file wants it.
-    pub(super) cells: Option<Vec<String>>,
 }
 
 /// What the parse thread hands over.
@@ -63,47 +60,62 @@ pub(super) enum Handoff {
 }
 
 impl RowParser<'_> {
-    /// Reads the data rows (the header was read by the caller) and sends
-    /// them in order, until the end, a read error, or the receiver hanging up.
-    pub(super) fn read_all(&self, mut records: Records, tx: SyncSender<Handoff>) {
-        let mut rows = Vec::with_capacity(HANDOFF);
+    /// Reads data rows (the header was read by the caller) from the shared
+    /// reader, [`HANDOFF`] records at a time under its lock, validates them
+    /// outside it and sends them, until the end, a read error, or the
+    /// receiver hanging up. Several threads may run this at once: the rows
+    /// are sorted by number before the merge and the report is put in line
+    /// order, so the order they arrive in does not matter. After a read
+    /// error no thread reads on; the rows read before it are all sent.
+    pub(super) fn read_all(&self, records: &Mutex<Option<Records>>, tx: SyncSender<Handoff>) {
+        let mut batch = Vec::with_capacity(HANDOFF);
         loop {
-            let record = match records.next_record() {
-                Ok(Some(r)) => r,
-                Ok(None) => break,
-                Err(e) => {
-                    if !rows.is_empty() && tx.send(Handoff::Rows(rows)).is_err() {
-                        return;
+            let mut failed = None;
+            {
+                let mut guard = records.lock().unwrap_or_else(|p| p.into_inner());
+                let Some(reader) = guard.as_mut() else {
+                    return;
+                };
+                while batch.len() < HANDOFF {
+                    match reader.next_record() {
+                        Ok(Some(r)) => batch.push(r),
+                        Ok(None) => {
+                            *guard = None;
+                            break;
+                        }
+                        Err(e) => {
+                            failed = Some(e);
+                            *guard = None;
+                            break;
+                        }
                     }
-                    let _ = tx.send(Handoff::Failed(e));
-                    return;
-                }
-            };
-            let parsed = match record.cells {
-                Ok(cells) => Parsed {
-                    line: record.line,
-                    row: match self.parse(&cells) {
-                        Ok(v) => Row::Valid(Box::new(v)),
-                        Err(reason) => Row::Invalid(bounded(reason)),
-                    },
-                    cells: self.keep_cells.then_some(cells),
-                },
-                Err(u) => Parsed {
-                    line: record.line,
-                    row: Row::Unreadable(u.reason),
-                    cells: self.keep_cells.then(|| vec![u.text]),
-                },
-            };
-            rows.push(parsed);
-            if rows.len() == HANDOFF {
-                let full = std::mem::replace(&mut rows, Vec::with_capacity(HANDOFF));
-                if tx.send(Handoff::Rows(full)).is_err() {
-                    return;
                 }
             }
+            let rows: Vec<Parsed> = batch.drain(..).map(|r| self.validate(r)).collect();
+            if !rows.is_empty() && tx.send(Handoff::Rows(rows)).is_err() {
+                return;
+            }
+            if let Some(e) = failed {
+                let _ = tx.send(Handoff::Failed(e));
+                return;
+            }
         }
-        if !rows.is_empty() {
-            let _ = tx.send(Handoff::Rows(rows));
+    }
+
+    /// One record, validated.
+    fn validate(&self, record: Record) -> Parsed {
+        match record.cells {
+            Ok(cells) => Parsed {
+                line: record.line,
+                row: match self.parse(&cells) {
+                    Ok(v) => Row::Valid(Box::new(v)),
+                    Err(reason) => Row::Invalid(bounded(reason)),
+                },
+            },
+            Err(u) => Parsed {
+                line: record.line,
+                row: Row::Unreadable(u.reason),
+            },
         }
     }
 

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::ImportError;
-use crate::consent::table::{Encoding, NewFile, SheetWriter};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use crate::consent::table::{Encoding, NewFile, Records, SheetWriter, Sniffed};
 
 /// Rejects and notes kept in the report; `--rejects` gets them all.
 const REPORT_LIMIT: usize = 200;
@@ -78,11 +81,11 @@ impl ImportReport {
         self.imported + self.updated + self.unchanged
     }
 
+    /// Rows are merged in number order, not line order, so the lists keep
+    /// the rows of the lowest lines seen so far, not the first reported.
     pub(super) fn reject(&mut self, line: u64, reason: String) {
         self.rejected += 1;
-        if self.rejects.len() < REPORT_LIMIT {
-            self.rejects.push(Reject { line, reason });
-        }
+        keep_first(&mut self.rejects, Reject { line, reason }, |r| r.line);
     }
 
     /// Rows that did not get in: rejected or unreadable.
@@ -92,16 +95,36 @@ impl ImportReport {
 
     pub(super) fn unreadable(&mut self, line: u64, reason: String) {
         self.unreadable += 1;
-        if self.unreadable_rows.len() < REPORT_LIMIT {
-            self.unreadable_rows.push(Reject { line, reason });
-        }
+        keep_first(&mut self.unreadable_rows, Reject { line, reason }, |r| {
+            r.line
+        });
     }
 
     pub(super) fn note(&mut self, line: u64, message: String) {
-        if self.notes.len() < REPORT_LIMIT {
-            self.notes.push(Note { line, message });
-        }
+        keep_first(&mut self.notes, Note { line, message }, |n| n.line);
     }
+
+    /// Puts the lists in line order (a line's entries in the order they
+    /// came) and cuts them to the report's limit.
+    pub(super) fn settle(&mut self) {
+        settle(&mut self.rejects, |r| r.line);
+        settle(&mut self.unreadable_rows, |r| r.line);
+        settle(&mut self.notes, |n| n.line);
+    }
+}
+
+/// Adds `item`, keeping (once settled) the [`REPORT_LIMIT`] of lowest line.
+fn keep_first<T>(list: &mut Vec<T>, item: T, line: impl Fn(&T) -> u64) {
+    list.push(item);
+    if list.len() >= 2 * REPORT_LIMIT {
+        settle(list, line);
+    }
+}
+
+fn settle<T>(list: &mut Vec<T>, line: impl Fn(&T) -> u64) {
+    // Stable: entries of one line keep the order they were made in.
+    list.sort_by_key(line);
+    list.truncate(REPORT_LIMIT);
 }
 
 /// Where rejected rows go: a CSV with `line`, `reason` and the original
@@ -145,6 +168,51 @@ impl RejectsFile {
             path: self.path.clone(),
             message: e.to_string(),
         })
+    }
+
+    /// Writes the refused rows (line, reason) with their cells, read again
+    /// from `input`, in line order, and puts the file in place.
+    pub(super) fn write_refused(
+        mut self,
+        input: &Path,
+        sniffed: &Sniffed,
+        mut refused: Vec<(u64, String)>,
+    ) -> Result<(), ImportError> {
+        refused.sort_by_key(|(line, _)| *line);
+        let mut wanted = refused.into_iter().peekable();
+        if wanted.peek().is_some() {
+            let mut records = Records::open(input, sniffed, Arc::new(AtomicU64::new(0)))?;
+            while let Some(record) = records.next_record()? {
+                let Some((line, _)) = wanted.peek() else {
+                    break;
+                };
+                if record.line != *line {
+                    continue;
+                }
+                let Some((line, reason)) = wanted.next() else {
+                    break;
+                };
+                let line = line.to_string();
+                let head = [line.as_str(), reason.as_str()];
+                match &record.cells {
+                    Ok(cells) => {
+                        self.write(head.into_iter().chain(cells.iter().map(String::as_str)))?
+                    }
+                    Err(u) => self.write(head.into_iter().chain([u.text.as_str()]))?,
+                }
+            }
+        }
+        // A file changed under the import: its rejects file would miss rows.
+        if let Some((line, _)) = wanted.next() {
+            return Err(ImportError::Rejects {
+                path: self.path,
+                message: format!(
+                    "{} changed while it was imported: line {line} is no longer a row of it",
+                    input.display()
+                ),
+            });
+        }
+        self.finish()
     }
 
     pub(super) fn finish(self) -> Result<(), ImportError> {

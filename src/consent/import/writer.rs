@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::sync::mpsc::Receiver;
 
 use super::parse::{Handoff, Parsed, Row, Valid};
-use super::report::{ImportReport, RejectsFile};
+use super::report::ImportReport;
+use super::sorted::Spool;
 use super::{ImportError, ImportOptions, CHUNK};
 use crate::consent::merge::{merge, ConsentRecord};
 use crate::consent::store::{
@@ -38,11 +39,17 @@ pub(super) struct Run<'a> {
     /// The stored records of the current chunk's numbers, read in number
     /// order before the chunk is merged (`None`: not in the store).
     pub(super) fetched: HashMap<Phone, Option<sled::IVec>>,
-    /// The current chunk's rows, in file order.
-    pub(super) pending: Vec<Parsed>,
+    /// The valid rows, until they are merged.
+    pub(super) spool: Spool,
+    /// The current chunk's rows (line, row), in number order.
+    pub(super) pending: Vec<(u64, Valid)>,
     pub(super) batch: Batch,
-    /// Number → first line it appeared on.
-    pub(super) seen: HashMap<Phone, u64>,
+    /// The number merged last and the first line it appeared on (rows
+    /// come in number order, so this is all duplicate detection needs).
+    pub(super) last: Option<(Phone, u64)>,
+    /// Refused rows (line, reason), kept for the rejects file when one is
+    /// wanted: it is written in line order once the merge is done.
+    pub(super) refused: Option<Vec<(u64, String)>>,
     pub(super) report: ImportReport,
     /// Accepted rows with a confirmation method but no date: (first line, count).
     pub(super) method_without_date: Option<(u64, u64)>,
@@ -52,33 +59,55 @@ pub(super) struct Run<'a> {
     pub(super) writer: Option<std::sync::MutexGuard<'a, ()>>,
 }
 
+/// How far the import is, for the progress callback.
+pub(super) enum Progress {
+    /// Reading and validating the file (the reader's position tells how far).
+    Reading,
+    /// Writing in number order: `rows` of `of` merged.
+    Writing { rows: u64, of: u64 },
+}
+
 impl Run<'_> {
-    /// Takes the parse thread's rows in file order until it is done; writes
-    /// a chunk every [`CHUNK`] rows.
+    /// Takes the parse thread's rows until it is done, keeping the valid
+    /// ones in the spool; then merges them in number order (a number's
+    /// rows in file order), writing a chunk every [`CHUNK`] rows.
     pub(super) fn consume(
         &mut self,
         rx: Receiver<Handoff>,
-        mut rejects: Option<RejectsFile>,
-        progress: &dyn Fn(),
+        progress: &dyn Fn(Progress),
     ) -> Result<(), ImportError> {
+        let mut failed = None;
         for handoff in rx {
-            let rows = match handoff {
-                Handoff::Rows(rows) => rows,
-                Handoff::Failed(e) => {
-                    // The rows read before the failure still go in.
-                    self.chunk(&mut rejects)?;
-                    return Err(e.into());
+            match handoff {
+                Handoff::Rows(rows) => {
+                    for parsed in rows {
+                        self.collect(parsed)?;
+                    }
+                    progress(Progress::Reading);
                 }
-            };
-            for parsed in rows {
-                self.pending.push(parsed);
-                if self.pending.len() == CHUNK {
-                    self.chunk(&mut rejects)?;
-                    progress();
-                }
+                // The other parse thread may still hold rows read before
+                // the failure: take them all, then fail.
+                Handoff::Failed(e) => failed = Some(e),
             }
         }
-        self.chunk(&mut rejects)?;
+        // The rows read before a failure still go in.
+        let of = self.spool.rows();
+        let mut sorted =
+            std::mem::replace(&mut self.spool, Spool::new(self.store.dir(), 0)).into_sorted()?;
+        let mut rows = 0;
+        while let Some(row) = sorted.next_row()? {
+            self.pending.push(row);
+            if self.pending.len() == CHUNK {
+                self.chunk()?;
+                rows += CHUNK as u64;
+                progress(Progress::Writing { rows, of });
+            }
+        }
+        self.chunk()?;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        self.report.settle();
         // One note, not one per row: form exports fill the method column
         // on every row.
         if let Some((first, n)) = self.method_without_date {
@@ -94,17 +123,35 @@ impl Run<'_> {
                 ),
             );
         }
-        if let Some(r) = rejects {
-            r.finish()?;
+        Ok(())
+    }
+
+    /// Accounts for one row as it comes from the parse thread, in file
+    /// order: a refused one is reported, a valid one spooled for the merge.
+    fn collect(&mut self, Parsed { line, row }: Parsed) -> Result<(), ImportError> {
+        self.report.rows += 1;
+        let reason = match row {
+            Row::Valid(valid) => return self.spool.push(line, *valid),
+            Row::Unreadable(reason) => {
+                self.report.unreadable(line, reason.clone());
+                reason
+            }
+            Row::Invalid(reason) => {
+                self.report.reject(line, reason.clone());
+                reason
+            }
+        };
+        if let Some(refused) = self.refused.as_mut() {
+            refused.push((line, reason));
         }
         Ok(())
     }
 
-    /// Merges the pending rows in file order and writes them as one atomic
-    /// batch. The stored records they merge with are read first, in number
-    /// order, and the batch is written in number order: sled then visits
-    /// each leaf once per chunk instead of once per row.
-    fn chunk(&mut self, rejects: &mut Option<RejectsFile>) -> Result<(), ImportError> {
+    /// Merges the pending rows (a number range, in number order) and
+    /// writes them as one atomic batch. The stored records they merge with
+    /// are read first, in number order, with the consent writer held until
+    /// the commit.
+    fn chunk(&mut self) -> Result<(), ImportError> {
         if self.pending.is_empty() {
             return Ok(());
         }
@@ -115,81 +162,54 @@ impl Run<'_> {
             // chunk is committed, so asking once per chunk is enough.
             self.has_suppressions |= self.store.has_suppressions()?;
         }
+        let last = self.last.map(|(p, _)| p);
         let mut wanted: Vec<Phone> = self
             .pending
             .iter()
-            .filter_map(|p| match &p.row {
-                Row::Valid(v) => Some(v.record.phone),
-                _ => None,
-            })
+            .map(|(_, v)| v.record.phone)
             // Into an empty store, only this run's own rows can have
-            // written a number: no lookup for the others.
-            .filter(|p| {
-                !self.overlay.contains_key(p) && (!self.started_empty || self.seen.contains_key(p))
-            })
+            // written a number, and in number order only the previous
+            // chunk's last number can come again: no lookup for the others.
+            .filter(|p| !self.overlay.contains_key(p) && (!self.started_empty || last == Some(*p)))
             .collect();
-        wanted.sort_unstable();
         wanted.dedup();
         for phone in wanted {
             let record = self.store.contact_record(phone)?;
             self.fetched.insert(phone, record);
         }
-        for parsed in std::mem::take(&mut self.pending) {
-            self.parsed(parsed, rejects)?;
+        for (line, valid) in std::mem::take(&mut self.pending) {
+            self.merge_row(line, valid);
         }
         self.fetched.clear();
         self.flush()?;
         Ok(())
     }
 
-    /// Accounts for one row of the chunk, in file order.
-    fn parsed(
-        &mut self,
-        Parsed { line, row, cells }: Parsed,
-        rejects: &mut Option<RejectsFile>,
-    ) -> Result<(), ImportError> {
-        self.report.rows += 1;
-        let refused = match row {
-            Row::Unreadable(reason) => {
-                self.report.unreadable(line, reason.clone());
-                Some(reason)
-            }
-            Row::Invalid(reason) => {
-                self.report.reject(line, reason.clone());
-                Some(reason)
-            }
-            Row::Valid(valid) => {
-                let Valid {
-                    record,
-                    method_without_date,
-                    spellings,
-                } = *valid;
-                match self.row(record, line) {
-                    Ok(()) => {
-                        if method_without_date {
-                            self.method_without_date.get_or_insert((line, 0)).1 += 1;
-                        }
-                        for (spelling, topic) in spellings {
-                            self.report.topic_spellings.insert(spelling, topic);
-                        }
-                        None
-                    }
-                    Err(reason) => {
-                        self.report.reject(line, reason.clone());
-                        Some(reason)
-                    }
+    /// Merges one valid row and accounts for it.
+    fn merge_row(&mut self, line: u64, valid: Valid) {
+        let Valid {
+            record,
+            method_without_date,
+            spellings,
+        } = valid;
+        match self.row(record, line) {
+            Ok(()) => {
+                if method_without_date {
+                    let (first, n) = self.method_without_date.get_or_insert((line, 0));
+                    *first = (*first).min(line);
+                    *n += 1;
+                }
+                for (spelling, topic) in spellings {
+                    self.report.topic_spellings.insert(spelling, topic);
                 }
             }
-        };
-        if let (Some(reason), Some(r)) = (refused, rejects.as_mut()) {
-            let line = line.to_string();
-            let head = [line.as_str(), reason.as_str()];
-            r.write(
-                head.into_iter()
-                    .chain(cells.iter().flatten().map(String::as_str)),
-            )?;
+            Err(reason) => {
+                self.report.reject(line, reason.clone());
+                if let Some(refused) = self.refused.as_mut() {
+                    refused.push((line, reason));
+                }
+            }
         }
-        Ok(())
     }
 
     /// Folds one validated row into the store state.
@@ -237,14 +257,17 @@ impl Run<'_> {
         for msg in &merged.ignored {
             self.report.note(line, msg.clone());
         }
-        if let Some(first) = self.seen.get(&phone).copied() {
-            self.report.duplicates += 1;
-            self.report.note(
-                line,
-                format!("same number as line {first}: merged (latest event wins)"),
-            );
-        } else {
-            self.seen.insert(phone, line);
+        // Rows come in (number, line) order: a number seen before in the
+        // file is the last one merged.
+        match self.last {
+            Some((p, first)) if p == phone => {
+                self.report.duplicates += 1;
+                self.report.note(
+                    line,
+                    format!("same number as line {first}: merged (latest event wins)"),
+                );
+            }
+            _ => self.last = Some((phone, line)),
         }
         match (
             &existing,
@@ -298,9 +321,13 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Writes the chunk atomically (a dry run keeps its overlay instead).
+    /// Writes the chunk atomically. A dry run keeps, instead, the staged
+    /// state of the chunk's last number, the only one the next chunk can
+    /// merge again.
     fn flush(&mut self) -> Result<(), StoreError> {
         if self.opts.dry_run {
+            let last = self.last.map(|(p, _)| p);
+            self.overlay.retain(|p, _| Some(*p) == last);
             return Ok(());
         }
         let mut staged: Vec<(Phone, Staged)> = self.overlay.drain().collect();
