@@ -34,7 +34,12 @@ fn complete(
     counters: &Counters,
 ) -> bool {
     let done: Vec<(u64, &Processed)> = finished.iter().map(|(id, p)| (*id, p)).collect();
+    // Counted before the entries leave the inbox: whoever sees the inbox
+    // idle (`drained`) then also sees them counted; taken back on failure.
+    let n = done.len() as u64;
+    counters.processed.fetch_add(n, Ordering::AcqRel);
     if let Err(e) = inbox.complete_all(&done) {
+        counters.processed.fetch_sub(n, Ordering::AcqRel);
         tracing::error!(
             "{} webhook entries could not be marked processed: {e}",
             done.len()
@@ -43,7 +48,6 @@ fn complete(
         return false;
     }
     for (_, record) in finished.drain(..) {
-        counters.processed.fetch_add(1, Ordering::Relaxed);
         for o in record.outcomes {
             let _ = notices.send(o);
         }
