@@ -19,6 +19,8 @@ mod list;
 mod recent;
 mod rules;
 mod segment;
+
+pub(crate) use segment::locale_matches;
 mod summary;
 mod tier;
 
@@ -295,12 +297,7 @@ fn language_lint(
     languages: &BTreeMap<String, u64>,
     eligible: usize,
 ) -> Option<Lint> {
-    let own = template
-        .language
-        .split(['_', '-'])
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let own = rules::primary_language(&template.language);
     let others: Vec<String> = languages
         .iter()
         .filter(|(l, _)| !l.is_empty() && **l != own)

@@ -33,15 +33,21 @@ pub(super) struct Verdicts {
     pub(super) languages: BTreeMap<String, u64>,
 }
 
+/// `de` of `de_AT` (or `de-AT`), lowercase: what the plan counts per.
+pub(super) fn primary_language(locale: &str) -> String {
+    locale
+        .split(['_', '-'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
 impl Verdicts {
     /// Counts the latest eligible recipient as reading `locale`, if the
     /// last decision made one eligible (`before` = eligible count before it).
     pub(super) fn count_language(&mut self, before: usize, locale: Option<&str>) {
         if self.eligible.len() > before {
-            let lang = locale
-                .and_then(|l| l.split(['_', '-']).next())
-                .unwrap_or_default()
-                .to_ascii_lowercase();
+            let lang = locale.map(primary_language).unwrap_or_default();
             *self.languages.entry(lang).or_default() += 1;
         }
     }

@@ -7,7 +7,7 @@ use super::{Exclusion, PlanError};
 use crate::consent::store::decode_contact_view;
 
 /// Contacts without a locale belong to every locale (the business's default).
-pub(super) fn locale_matches(contact: Option<&str>, wanted: Option<&str>) -> bool {
+pub(crate) fn locale_matches(contact: Option<&str>, wanted: Option<&str>) -> bool {
     match (contact, wanted) {
         (_, None) | (None, _) => true,
         (Some(c), Some(w)) => {

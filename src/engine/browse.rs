@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ops::error;
 use super::Engine;
+use crate::audience::locale_matches;
 use crate::config::Role;
 use crate::consent::{ConsentEvent, ConsentStatus, Contact};
 use crate::phone::Phone;
@@ -116,14 +117,10 @@ impl ConsentFilter {
                 .iter()
                 .any(|x| x.source.to_lowercase().contains(&want.to_lowercase()))
         });
+        // The plan's matching, except that a contact without a language
+        // is not listed under one.
         let locale_ok = self.locale.as_deref().is_none_or(|want| {
-            c.locale.as_deref().is_some_and(|l| {
-                l.eq_ignore_ascii_case(want)
-                    || (!want.contains('_')
-                        && l.split('_')
-                            .next()
-                            .is_some_and(|p| p.eq_ignore_ascii_case(want)))
-            })
+            c.locale.is_some() && locale_matches(c.locale.as_deref(), Some(want))
         });
         status_ok && source_ok && locale_ok
     }

@@ -149,14 +149,7 @@ impl Engine {
                     .collect()
             },
             timezone: Some(c.ui.timezone.name().to_string()),
-            language: c.ui.language.map(|l| {
-                if l == crate::i18n::Language::De {
-                    "de"
-                } else {
-                    "en"
-                }
-                .to_string()
-            }),
+            language: c.ui.language.map(|l| l.tag().to_string()),
         })
     }
 

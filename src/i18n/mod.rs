@@ -39,6 +39,14 @@ impl Language {
         }
     }
 
+    /// `en` or `de`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::De => "de",
+        }
+    }
+
     /// The language of the environment: the first of `LC_ALL`,
     /// `LC_MESSAGES`, `LANG` that is set and not `C`/`POSIX`; German for a
     /// German locale, English otherwise.
