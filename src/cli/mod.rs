@@ -31,6 +31,7 @@ pub mod backup;
 mod campaign;
 mod consent;
 mod daemon;
+mod dry_run;
 mod gdpr;
 mod media;
 pub mod output;

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Result};
 
-use super::campaign::{plan_request, print_plan, PlanArgs};
+use super::campaign::{plan_request, PlanArgs};
+use super::dry_run::print_plan;
 use super::{block_on, Context, Exit, Refused};
 use crate::audience::PlanSummary;
 use crate::campaign::journal::RecipientState;
