@@ -96,10 +96,40 @@ impl Tmux {
     }
 }
 
+impl Tmux {
+    /// Waits (bounded) until bote has quit and the session is gone.
+    fn wait_quit(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.alive() {
+            assert!(
+                Instant::now() < deadline,
+                "bote did not quit:\n{}",
+                self.capture()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.cmd(&["kill-server"]);
     }
+}
+
+/// The sample consent list every run imports.
+const SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/sample-data/einwilligungen.csv"
+);
+
+/// True (with a notice) when tmux is not installed: the test skips.
+fn tmux_missing() -> bool {
+    let missing = Command::new("tmux").arg("-V").output().is_err();
+    if missing {
+        eprintln!("tui_e2e: tmux is not installed; skipping the TUI end-to-end test");
+    }
+    missing
 }
 
 fn bote(store: &Path, args: &[&str]) -> Output {
@@ -125,17 +155,13 @@ fn json(out: &Output) -> serde_json::Value {
 
 #[test]
 fn wizard_sends_the_sample_campaign_in_the_sandbox() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("tui_e2e: tmux is not installed; skipping the TUI end-to-end test");
+    if tmux_missing() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let store = dir.path().join("store");
-    let sample = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/sample-data/einwilligungen.csv"
-    );
-    let import = bote(&store, &["consent", "import", sample]);
+
+    let import = bote(&store, &["consent", "import", SAMPLE]);
     // 3: imported, some rows rejected (the sample has deliberate errors).
     assert!(
         matches!(import.status.code(), Some(0 | 3)),
@@ -192,15 +218,7 @@ fn wizard_sends_the_sample_campaign_in_the_sandbox() {
     tmux.send(&["q"]);
     tmux.wait_for(&["Campaigns", "finished"], wait);
     tmux.send(&["q"]);
-    let deadline = Instant::now() + wait;
-    while tmux.alive() {
-        assert!(
-            Instant::now() < deadline,
-            "bote did not quit:\n{}",
-            tmux.capture()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    tmux.wait_quit(wait);
 
     let status = bote(&store, &["campaign", "status", "1", "--json"]);
     let status = json(&status);
@@ -225,8 +243,7 @@ fn wizard_sends_the_sample_campaign_in_the_sandbox() {
 
 #[test]
 fn a_killed_tui_leaves_the_campaign_sending_and_a_new_tui_attaches_to_it() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("tui_e2e: tmux is not installed; skipping the TUI end-to-end test");
+    if tmux_missing() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
@@ -239,11 +256,8 @@ fn a_killed_tui_leaves_the_campaign_sending_and_a_new_tui_attaches_to_it() {
     )
     .expect("config");
     let cfg = config.display().to_string();
-    let sample = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/sample-data/einwilligungen.csv"
-    );
-    let import = bote(&store, &["--config", &cfg, "consent", "import", sample]);
+
+    let import = bote(&store, &["--config", &cfg, "consent", "import", SAMPLE]);
     assert!(
         matches!(import.status.code(), Some(0 | 3)),
         "import: {}",
@@ -289,17 +303,13 @@ fn a_killed_tui_leaves_the_campaign_sending_and_a_new_tui_attaches_to_it() {
 /// and the campaign it confirms goes out.
 #[test]
 fn the_wizard_speaks_german_under_a_german_locale() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("tui_e2e: tmux is not installed; skipping the TUI end-to-end test");
+    if tmux_missing() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let store = dir.path().join("store");
-    let sample = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/sample-data/einwilligungen.csv"
-    );
-    let import = bote(&store, &["consent", "import", sample]);
+
+    let import = bote(&store, &["consent", "import", SAMPLE]);
     assert!(matches!(import.status.code(), Some(0 | 3)));
     let tmux = Tmux::start_in("deutsch", &store, dir.path(), "", "de_DE.UTF-8");
     let wait = Duration::from_secs(15);
@@ -335,15 +345,7 @@ fn the_wizard_speaks_german_under_a_german_locale() {
     tmux.send(&["q"]);
     tmux.wait_for(&["Kampagnen", "beendet"], wait);
     tmux.send(&["q"]);
-    let deadline = Instant::now() + wait;
-    while tmux.alive() {
-        assert!(
-            Instant::now() < deadline,
-            "bote did not quit:\n{}",
-            tmux.capture()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    tmux.wait_quit(wait);
     let status = json(&bote(&store, &["campaign", "status", "1", "--json"]));
     assert_eq!(status["campaign"]["state"], "finished", "{status:#}");
 }
