@@ -5,18 +5,20 @@ mod common;
 
 use common::Sandbox;
 
-fn seeded() -> Sandbox {
+/// A sandbox with these consent rows (after [`common::HEADER`]) imported.
+fn with_consents(rows: &[&str]) -> Sandbox {
     let sb = Sandbox::new();
-    sb.import_text(
-        "c.csv",
-        &common::csv(&[
-            common::HEADER,
-            "0171 6600001;2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;de_AT;Eva",
-            "0171 6600002;2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;;Max",
-        ]),
-        0,
-    );
+    let mut lines = vec![common::HEADER];
+    lines.extend_from_slice(rows);
+    sb.import_text("c.csv", &common::csv(&lines), 0);
     sb
+}
+
+fn seeded() -> Sandbox {
+    with_consents(&[
+        "0171 6600001;2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;de_AT;Eva",
+        "0171 6600002;2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;;Max",
+    ])
 }
 
 #[test]
@@ -166,15 +168,9 @@ fn a_repeat_of_a_template_is_excluded_with_when_it_was_sent() {
 /// warns, the send refuses until the operator acknowledges it.
 #[test]
 fn a_template_for_another_topic_is_sent_only_when_acknowledged() {
-    let sb = Sandbox::new();
-    sb.import_text(
-        "c.csv",
-        &common::csv(&[
-            common::HEADER,
-            "0171 6600001;2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale|events;de;Eva",
-        ]),
-        0,
-    );
+    let sb = with_consents(&[
+        "0171 6600001;2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale|events;de;Eva",
+    ]);
     let args = ["--template", "herbst_sale", "--topic", "events"];
     let plan = sb
         .bote([&["campaign", "plan", "--json"][..], &args].concat())
@@ -229,17 +225,11 @@ fn a_template_for_another_topic_is_sent_only_when_acknowledged() {
 /// per language and warns.
 #[test]
 fn the_dry_run_counts_the_eligible_per_language() {
-    let sb = Sandbox::new();
-    sb.import_text(
-        "c.csv",
-        &common::csv(&[
-            common::HEADER,
-            "0171 6620001;2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;de;Eva",
-            "0171 6620002;2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;en;Max",
-            "0171 6620003;2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;;Ida",
-        ]),
-        0,
-    );
+    let sb = with_consents(&[
+        "0171 6620001;2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;de;Eva",
+        "0171 6620002;2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;en;Max",
+        "0171 6620003;2026-03-01T10:00:00Z;shop;2026-03-01T10:05:00Z;link;sale;;Ida",
+    ]);
     let plan = sb
         .bote([
             "campaign",
