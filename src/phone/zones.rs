@@ -10,7 +10,7 @@
 //! libphonenumber when those regions' zones differ; the NANP area code
 //! decides +1, so that lookup is cached per area code.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, OnceLock};
 
 use chrono::{Duration, Offset, TimeZone, Utc};
@@ -187,30 +187,36 @@ fn static_region(id: &str) -> Option<&'static str> {
 
 /// Whether the regions sharing calling code `cc` lie in different zones.
 fn shared_across_zones(cc: u16) -> bool {
-    static SHARED: OnceLock<Mutex<HashMap<u16, bool>>> = OnceLock::new();
-    let shared = SHARED.get_or_init(Default::default);
-    if let Some(hit) = shared.lock().ok().and_then(|m| m.get(&cc).copied()) {
-        return hit;
-    }
-    let regions = phonenumber::metadata::DATABASE
-        .region(&cc)
-        .unwrap_or_default();
-    // Compared by their clocks: Europe/Guernsey is Europe/London.
-    let mut sets = regions.iter().map(|r| {
-        table().get(r).map(|zones| {
-            let mut clocks: Vec<Vec<i32>> = zones.iter().map(|z| year_of_offsets(*z)).collect();
-            clocks.sort();
-            clocks
+    // Worked out once for every calling code: a lock or a map insert per
+    // send would sit on the feeder's path.
+    static SHARED: OnceLock<HashSet<u16>> = OnceLock::new();
+    SHARED
+        .get_or_init(|| {
+            (1..=999u16)
+                .filter(|cc| {
+                    let regions = phonenumber::metadata::DATABASE
+                        .region(cc)
+                        .unwrap_or_default();
+                    if regions.len() < 2 {
+                        return false;
+                    }
+                    // Compared by their clocks: Europe/Guernsey is Europe/London.
+                    let mut sets = regions.iter().map(|r| {
+                        table().get(r).map(|zones| {
+                            let mut clocks: Vec<Vec<i32>> =
+                                zones.iter().map(|z| year_of_offsets(*z)).collect();
+                            clocks.sort();
+                            clocks
+                        })
+                    });
+                    match sets.next() {
+                        Some(first) => sets.any(|s| s != first),
+                        None => false,
+                    }
+                })
+                .collect()
         })
-    });
-    let answer = match sets.next() {
-        Some(first) => sets.any(|s| s != first),
-        None => false,
-    };
-    if let Ok(mut m) = shared.lock() {
-        m.insert(cc, answer);
-    }
-    answer
+        .contains(&cc)
 }
 
 #[cfg(test)]
